@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The demo: a case built from the bundled sample media (samples/media, public domain), step by step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+case_dir=${DEMO_CASE:-demo-case}
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+rm -rf "$case_dir"
+say "1. Create a case: a folder with case.db (SQLite), evidence/ and derived/"
+run vericount init "$case_dir"
+export VERICOUNT_CASE=$case_dir
+
+say "2. Preserve the sample media: hashed, copied read-only under their SHA-256, sources from a CSV"
+run vericount add samples/media --sources samples/sources.csv
+
+say "3. The same bytes again under another name add a name, never a second item"
+cp samples/media/obama.jpg "${TMPDIR:-/tmp}/obama_from_telegram.jpg"
+run vericount add "${TMPDIR:-/tmp}/obama_from_telegram.jpg" --platform telegram \
+    --account @example_channel --posted-at 2024-08-07T14:03:00+03:00
+rm -f "${TMPDIR:-/tmp}/obama_from_telegram.jpg"
+
+say "4. What the case holds"
+run vericount items
+
+say "5. One item's metadata (container, codecs, frame rate, rotation, creation time...)"
+run vericount show hamilton_short.mp4
+
+say "6. Review: status, place and date, each recorded in the custody log"
+run vericount status hamilton_short.mp4 verified --note "White House event footage, official source"
+run vericount locate hamilton_short.mp4 38.8977 -77.0365 --precision 100 --method "White House East Room, by interior"
+run vericount date hamilton_short.mp4 2009-05-12 --method "event date from the White House schedule"
+run vericount log --limit 6
+
+say "7. Check every original against its hash, and the custody log's hash chain"
+run vericount verify
+
+say "8. Case summary"
+run vericount summary
+printf '\nThe demo case is in %s; try: vericount --case %s items --json\n' "$case_dir" "$case_dir"

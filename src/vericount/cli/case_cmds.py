@@ -1,0 +1,110 @@
+"""Commands about the case as a whole: init, summary, log, verify."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from vericount.cli import Context
+from vericount.cli.output import emit_json, error, human_size, interactive, progress_bar, table
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--db", "db_url", default=None, metavar="URL",
+              help="Put the case database on PostgreSQL (postgresql://user@host/dbname) instead of "
+                   "DIRECTORY/case.db. Leave the password out of the URL and use ~/.pgpass or "
+                   "PGPASSWORD to keep it out of case.json.")
+@pass_ctx
+def init(ctx: Context, directory: Path, db_url: str | None) -> None:
+    """Create a case in DIRECTORY (case.db, evidence/, derived/)."""
+    from vericount.case import Case
+
+    with Case.create(directory, db_url, ctx.actor) as case:
+        click.echo(f"created case {case.root} ({case.dialect})")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def summary(ctx: Context, as_json: bool) -> None:
+    """What the case holds: items by kind and status, sources, stages, failures."""
+    from vericount.summary import summarise
+
+    with ctx.open_case() as case:
+        s = summarise(case)
+    if as_json:
+        emit_json(s.to_json())
+        return
+    click.echo(f"case {s.root} ({s.database}): {s.items} items, {human_size(s.bytes)}, "
+               f"{s.sources} sources, {s.audit_events} audit events")
+    click.echo("  by kind:   " + (", ".join(f"{k} {n}" for k, n in s.by_kind.items()) or "-"))
+    click.echo("  by status: " + (", ".join(f"{k} {n}" for k, n in s.by_status.items()) or "-"))
+    if s.platforms:
+        click.echo("  platforms: " + ", ".join(f"{k} {n}" for k, n in s.platforms.items()))
+    for stage, counts in sorted(s.stages.items()):
+        click.echo(f"  stage {stage}: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+    for f in s.failures:
+        click.echo(f"  failed: {f['item'][:12]} {f['stage']}: {f['error']}")
+
+
+@click.command("log")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--item", "item_ref", default=None, help="Only events about this item.")
+@click.option("--by", "actor", default=None, help="Only events by this actor.")
+@click.option("--action", default=None, help="Only actions starting with this (e.g. item.status).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the last N events.")
+@pass_ctx
+def log_cmd(ctx: Context, as_json: bool, item_ref: str | None, actor: str | None,
+            action: str | None, limit: int | None) -> None:
+    """The custody log: who changed what, when, with which vericount version."""
+    from vericount.items import resolve
+    from vericount.store.audit import events
+
+    with ctx.open_case() as case, case.session() as s:
+        item_id = resolve(s, item_ref).id if item_ref else None
+        rows = [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+                 "item": e.item_id, "detail": e.detail, "version": e.tool_version, "hash": e.hash}
+                for e in events(s, item_id, actor, action, limit)]
+    if as_json:
+        emit_json(rows)
+        return
+    table(None, ["id", "at", "actor", "action", "item", "detail"],
+          [[r["id"], r["at"][:19], r["actor"], r["action"], (r["item"] or "")[:12],
+            _brief(r["detail"])] for r in rows])
+
+
+def _brief(detail: object) -> str:
+    if not isinstance(detail, dict):
+        return str(detail)
+    text = ", ".join(f"{k}={v}" for k, v in detail.items() if k != "before" and v is not None)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--jobs", type=click.IntRange(min=1), default=2, help="Files hashed at once.")
+@pass_ctx
+def verify(ctx: Context, as_json: bool, jobs: int) -> None:
+    """Re-hash every stored original and check the audit log's hash chain; exit 1 on any problem."""
+    from vericount.verify import verify as run_verify
+
+    with ctx.open_case() as case, progress_bar(interactive() and not as_json) as bar:
+        report = run_verify(case, jobs, on_start=lambda total: bar.start("verifying", total),
+                            on_item=bar.advance)
+    if as_json:
+        emit_json({"ok": report.ok, "checked": report.checked, "bytes": report.bytes,
+                   "problems": [vars(p) for p in report.problems]})
+    else:
+        for p in report.problems:
+            error(f"{p.item or 'audit log'}: {p.problem}: {p.detail}")
+        state = "intact" if report.ok else f"{len(report.problems)} problem(s)"
+        click.echo(f"verified {report.checked} originals ({human_size(report.bytes)}): {state}")
+    sys.exit(0 if report.ok else 1)
+
+
+COMMANDS = [init, summary, log_cmd, verify]

@@ -1,0 +1,238 @@
+"""Commands about items: add, items, show, status, locate, date."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vericount.cli import Context
+from vericount.cli.output import (
+    emit_json,
+    error,
+    human_size,
+    interactive,
+    progress_bar,
+    table,
+    warning,
+)
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+class _AddProgress:
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+
+    def files(self, count: int, total_bytes: int) -> None:
+        self.bar.start(f"storing {count} files", total_bytes)
+
+    def bytes_done(self, n: int) -> None:
+        self.bar.advance(n)
+
+    def stage(self, name: str, total: int) -> None:
+        self.bar.start(f"{name}", total)
+
+    def stage_step(self) -> None:
+        self.bar.advance(1)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--source-url", default=None, help="Where these files were found (URL).")
+@click.option("--platform", default=None, help="Platform (telegram, x, youtube...).")
+@click.option("--account", default=None, help="Account that posted them.")
+@click.option("--posted-at", default=None,
+              help="When they were posted: a date or an ISO 8601 time with its UTC offset.")
+@click.option("--sources", "sources_csv", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="CSV mapping file name or sha256 to source_url, platform, account, "
+                                 "posted_at, notes (see docs/cli.md).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for metadata (default: the number of cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+@pass_ctx
+def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform: str | None,
+        account: str | None, posted_at: str | None, sources_csv: Path | None, jobs: int | None,
+        as_json: bool) -> None:
+    """Preserve files and folders (recursively) as evidence, with their sources and metadata.
+
+    Exit status 0 when every file was stored and read, 1 when any failed (one line each on stderr).
+    """
+    from vericount.ingest import add as run_add
+    from vericount.run.executors import get_executor
+    from vericount.sources import read_sources_csv, source_from_options
+
+    if not paths and sources_csv is None:
+        raise click.UsageError("give files or folders to add (or --sources to update sources)")
+    source = source_from_options(source_url, platform, account, posted_at)
+    rows = read_sources_csv(sources_csv) if sources_csv else []
+    with ctx.open_case() as case, progress_bar(interactive() and not as_json) as bar:
+        report = run_add(case, paths, get_executor("local", jobs), source=source, rows=rows,
+                         progress=_AddProgress(bar))
+        names = _names(case, report.metadata.failed + report.metadata.notes
+                       if report.metadata else [])
+    meta = report.metadata
+    meta_failed = meta.failed if meta else []
+    notes = meta.notes if meta else []
+    if as_json:
+        emit_json({
+            "added": report.added, "known": report.known,
+            "failed": [{"path": f.path, "error": f.message} for f in report.failed],
+            "metadata_failed": [{"item": i, "names": names.get(i, []), "error": m}
+                                for i, m in meta_failed],
+            "warnings": [{"item": i, "names": names.get(i, []), "warning": m} for i, m in notes],
+            "hidden_skipped": report.hidden_skipped,
+        })
+    else:
+        for f in report.failed:
+            error(f"{f.path}: {f.message}")
+        for item_id, message in meta_failed:
+            error(f"{_label(names, item_id)}: stored, but its metadata could not be read: {message}")
+        for item_id, message in notes:
+            warning(f"{_label(names, item_id)}: {message}")
+        known = len(set(report.known))
+        click.echo(f"added {len(report.added)} new item(s); {known} already held "
+                   f"(names and sources recorded); {len(report.failed)} file(s) refused or "
+                   f"unreadable; metadata read for {len(meta.done) if meta else 0}, failed for "
+                   f"{len(meta_failed)}" + (f"; {report.hidden_skipped} hidden file(s) skipped"
+                                           if report.hidden_skipped else ""))
+    sys.exit(0 if report.ok else 1)
+
+
+def _names(case: Any, pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    from vericount.items import show
+
+    return {item_id: show(case, item_id).names for item_id in {i for i, _ in pairs}}
+
+
+def _label(names: dict[str, list[str]], item_id: str) -> str:
+    shown = names.get(item_id) or ["?"]
+    return f"{shown[0]} ({item_id[:12]})"
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--status", default=None, help="Only items with this review status.")
+@click.option("--kind", type=click.Choice(["image", "video", "text"]), default=None,
+              help="Only items of this kind.")
+@pass_ctx
+def items(ctx: Context, as_json: bool, status: str | None, kind: str | None) -> None:
+    """List the items of the case."""
+    from vericount.items import list_items
+
+    with ctx.open_case() as case:
+        views = list_items(case, status, kind)
+    if as_json:
+        emit_json([v.to_json() for v in views])
+        return
+    table(f"{len(views)} items", ["id", "kind", "size", "status", "metadata", "names"],
+          [[v.id[:12], v.kind, human_size(v.size), v.status,
+            v.stages.get("metadata", {}).get("status", "pending"), ", ".join(v.names)]
+           for v in views])
+
+
+@click.command()
+@click.argument("item")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def show(ctx: Context, item: str, as_json: bool) -> None:
+    """Everything about one item (ITEM: a sha256 prefix of 6+ hex digits, or a file name)."""
+    from vericount.items import show as show_item
+
+    with ctx.open_case() as case:
+        v = show_item(case, item)
+    if as_json:
+        emit_json(v.to_json())
+        return
+    _print_item(v)
+
+
+def _print_item(v: Any) -> None:
+    click.echo(f"item {v.id}")
+    click.echo(f"  kind {v.kind} ({v.media_type}), {human_size(v.size)}, added {v.added_at} by "
+               f"{v.added_by}")
+    click.echo(f"  status {v.status}" + (f": {v.status_note}" if v.status_note else ""))
+    for path in v.paths:
+        click.echo(f"  seen as {path!r}" if not path.isprintable() else f"  seen as {path}")
+    for src in v.sources:
+        parts = [src.url, src.platform, src.account, src.posted_at and f"posted {src.posted_at}",
+                 src.notes]
+        click.echo("  source: " + ", ".join(p for p in parts if p))
+    if v.geolocation:
+        g = v.geolocation
+        click.echo(f"  located at {g['lat']}, {g['lon']} (±{g['precision_m']} m, {g['method']})")
+    if v.chronolocation:
+        c = v.chronolocation
+        click.echo(f"  dated {c['from']}" + (f" to {c['to']}" if c["to"] else "")
+                   + (f" ({c['method']})" if c["method"] else ""))
+    for name, st in v.stages.items():
+        extra = st["error"] or st["note"]
+        click.echo(f"  stage {name} v{st['version']}: {st['status']}" + (f": {extra}" if extra else ""))
+    if v.metadata:
+        for key, value in v.metadata.items():
+            if key != "raw_tags" and value not in (None, {}, []):
+                click.echo(f"  {key}: {value}")
+
+
+def _edited(v: Any, as_json: bool, message: str) -> None:
+    if as_json:
+        emit_json(v.to_json())
+    else:
+        click.echo(message)
+
+
+@click.command()
+@click.argument("item")
+@click.argument("status", type=click.Choice(["unreviewed", "verified", "rejected", "needs-info"]))
+@click.option("--note", default=None, help="Why (required for verified and rejected).")
+@click.option("--json", "as_json", is_flag=True, help="Print the item as JSON.")
+@pass_ctx
+def status(ctx: Context, item: str, status: str, note: str | None, as_json: bool) -> None:
+    """Set an item's review status."""
+    from vericount.items import set_status
+
+    with ctx.open_case() as case:
+        v = set_status(case, item, status, note)
+    _edited(v, as_json, f"{v.id[:12]} is now {v.status}")
+
+
+@click.command()
+@click.argument("item")
+@click.argument("lat", type=float)
+@click.argument("lon", type=float)
+@click.option("--precision", type=float, default=None, help="Precision in metres.")
+@click.option("--method", default=None, help="How the place was found.")
+@click.option("--json", "as_json", is_flag=True, help="Print the item as JSON.")
+@pass_ctx
+def locate(ctx: Context, item: str, lat: float, lon: float, precision: float | None,
+           method: str | None, as_json: bool) -> None:
+    """Geolocate an item: where it was filmed (LAT LON in decimal degrees)."""
+    from vericount.items import locate as set_place
+
+    with ctx.open_case() as case:
+        v = set_place(case, item, lat, lon, precision, method)
+    _edited(v, as_json, f"{v.id[:12]} located at {lat}, {lon}")
+
+
+@click.command()
+@click.argument("item")
+@click.argument("start", metavar="FROM")
+@click.argument("end", metavar="[TO]", required=False)
+@click.option("--method", default=None, help="How the date was established.")
+@click.option("--json", "as_json", is_flag=True, help="Print the item as JSON.")
+@pass_ctx
+def date(ctx: Context, item: str, start: str, end: str | None, method: str | None,
+         as_json: bool) -> None:
+    """Chronolocate an item: when it was filmed (a date or time, or a range FROM TO)."""
+    from vericount.items import set_date
+
+    with ctx.open_case() as case:
+        v = set_date(case, item, start, end, method)
+    _edited(v, as_json, f"{v.id[:12]} dated {v.chronolocation['from'] if v.chronolocation else ''}"
+            + (f" to {v.chronolocation['to']}" if v.chronolocation and v.chronolocation["to"]
+               else ""))
+
+
+COMMANDS = [add, items, show, status, locate, date]

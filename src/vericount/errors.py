@@ -1,0 +1,37 @@
+"""Exceptions raised by the library. Each boundary (CLI, web desk) turns them into one line for the user."""
+
+
+class VericountError(Exception):
+    """Base class: the message is meant for the user, complete and on one line."""
+
+
+class CaseNotFound(VericountError):
+    """No case where one was looked for."""
+
+
+class CaseError(VericountError):
+    """A case exists but cannot be used as asked (schema, database, layout)."""
+
+
+class ItemNotFound(VericountError):
+    """An item reference matches nothing in the case."""
+
+
+class AmbiguousItem(VericountError):
+    """An item reference matches more than one item."""
+
+
+class InvalidValue(VericountError):
+    """A value given by the user (option, CSV field, argument) is not valid."""
+
+
+class UnsupportedFile(VericountError):
+    """A file is not a kind of media vericount takes; nothing is stored for it."""
+
+
+class IngestError(VericountError):
+    """A file could not be read or stored."""
+
+
+class ProbeError(VericountError):
+    """A stored file's metadata could not be read (corrupt, truncated, not what its name says)."""

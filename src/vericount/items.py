@@ -1,0 +1,163 @@
+"""Items: finding them by reference, listing them, and the reviewer's edits (status, place, date)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from vericount.case import Case
+from vericount.errors import AmbiguousItem, InvalidValue, ItemNotFound
+from vericount.store.schema import Item, ItemName
+from vericount.values import check_lat_lon, one_line, parse_status, parse_when
+
+HEX = re.compile(r"^[0-9a-fA-F]{6,64}$")
+NEEDS_NOTE = ("verified", "rejected")
+
+
+@dataclass(frozen=True)
+class SourceView:
+    url: str | None
+    platform: str | None
+    account: str | None
+    posted_at: str | None
+    notes: str | None
+    added_by: str
+    added_at: str
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """An item as the CLI and the desk show it (``items --json``, ``show --json``)."""
+
+    id: str
+    names: list[str]
+    paths: list[str]
+    kind: str
+    media_type: str
+    size: int
+    status: str
+    status_note: str | None
+    added_at: str
+    added_by: str
+    metadata: dict[str, Any] | None
+    sources: list[SourceView]
+    geolocation: dict[str, Any] | None
+    chronolocation: dict[str, Any] | None
+    stages: dict[str, dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def view(item: Item) -> ItemView:
+    geo = None
+    if item.lat is not None and item.lon is not None:
+        geo = {"lat": item.lat, "lon": item.lon, "precision_m": item.geo_precision_m,
+               "method": item.geo_method}
+    chrono = None
+    if item.date_from is not None:
+        chrono = {"from": item.date_from, "to": item.date_to, "method": item.date_method}
+    return ItemView(
+        id=item.id, names=_unique(n.name for n in item.names), paths=[n.path for n in item.names],
+        kind=item.kind, media_type=item.media_type, size=item.size, status=item.status,
+        status_note=item.status_note, added_at=item.added_at.isoformat(), added_by=item.added_by,
+        metadata=item.media_meta,
+        sources=[SourceView(src.url, src.platform, src.account, src.posted_at, src.notes,
+                            src.added_by, src.added_at.isoformat()) for src in item.sources],
+        geolocation=geo, chronolocation=chrono,
+        stages={st.stage: {"status": st.status, "version": st.version, "error": st.error,
+                           "note": st.detail if st.status == "done" else None}
+                for st in item.stages},
+    )
+
+
+def _unique(values: Any) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _loaded() -> Any:
+    return select(Item).options(selectinload(Item.names), selectinload(Item.sources),
+                                selectinload(Item.stages))
+
+
+def list_items(case: Case, status: str | None = None, kind: str | None = None) -> list[ItemView]:
+    query = _loaded().order_by(Item.added_at, Item.id)
+    if status:
+        query = query.where(Item.status == parse_status(status))
+    if kind:
+        query = query.where(Item.kind == kind)
+    with case.session() as s:
+        return [view(item) for item in s.scalars(query)]
+
+
+def resolve(s: Session, ref: str) -> Item:
+    """An item by sha256 prefix (6+ hex digits) or by a file name (or path) it was seen under."""
+    ref = ref.strip()
+    candidates: list[Item] = []
+    if HEX.match(ref):
+        candidates = list(s.scalars(_loaded().where(Item.id.startswith(ref.lower()))))
+    if not candidates:
+        by_name = select(ItemName.item_id).where((ItemName.name == ref) | (ItemName.path == ref))
+        candidates = list(s.scalars(_loaded().where(Item.id.in_(by_name))))
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        hint = "" if HEX.match(ref) or not re.fullmatch(r"[0-9a-fA-F]+", ref) else (
+            "; a sha256 prefix needs at least 6 hex digits")
+        raise ItemNotFound(f"no item matches {one_line(ref)!r}{hint}")
+    listed = ", ".join(f"{c.id[:12]} ({one_line(c.names[0].name) if c.names else '?'})"
+                       for c in candidates[:10])
+    more = f" and {len(candidates) - 10} more" if len(candidates) > 10 else ""
+    raise AmbiguousItem(f"{one_line(ref)!r} matches {len(candidates)} items: {listed}{more}; "
+                        "give more of the sha256")
+
+
+def show(case: Case, ref: str) -> ItemView:
+    with case.session() as s:
+        return view(resolve(s, ref))
+
+
+def set_status(case: Case, ref: str, status: str, note: str | None) -> ItemView:
+    status = parse_status(status)
+    note = (note or "").strip() or None
+    if status in NEEDS_NOTE and not note:
+        raise InvalidValue(f"a note (--note) is required to mark an item {status}")
+    with case.session() as s:
+        item = resolve(s, ref)
+        before = {"status": item.status, "note": item.status_note}
+        item.status, item.status_note = status, note
+        case.record(s, "item.status", item.id, status=status, note=note, before=before)
+        return view(item)
+
+
+def locate(case: Case, ref: str, lat: float, lon: float, precision_m: float | None,
+           method: str | None) -> ItemView:
+    check_lat_lon(lat, lon)
+    if precision_m is not None and not precision_m > 0:
+        raise InvalidValue(f"--precision must be a positive number of metres, not {precision_m}")
+    with case.session() as s:
+        item = resolve(s, ref)
+        before = {"lat": item.lat, "lon": item.lon, "precision_m": item.geo_precision_m,
+                  "method": item.geo_method}
+        item.lat, item.lon, item.geo_precision_m, item.geo_method = lat, lon, precision_m, method
+        case.record(s, "item.locate", item.id, lat=lat, lon=lon, precision_m=precision_m,
+                    method=method, before=before)
+        return view(item)
+
+
+def set_date(case: Case, ref: str, start: str, end: str | None, method: str | None) -> ItemView:
+    start_iso = parse_when(start, "FROM")
+    end_iso = parse_when(end, "TO") if end else None
+    if end_iso is not None and end_iso[:10] < start_iso[:10]:
+        raise InvalidValue(f"TO ({end_iso}) is before FROM ({start_iso})")
+    with case.session() as s:
+        item = resolve(s, ref)
+        before = {"from": item.date_from, "to": item.date_to, "method": item.date_method}
+        item.date_from, item.date_to, item.date_method = start_iso, end_iso, method
+        case.record(s, "item.date", item.id, date_from=start_iso, date_to=end_iso, method=method,
+                    before=before)
+        return view(item)

@@ -1,0 +1,1 @@
+"""Reading media: recognising file types, probing metadata, (later) decoding and sampling frames."""

@@ -1,0 +1,153 @@
+"""Executors run one function over many tasks and hand back each outcome as it arrives.
+
+The interface is one method, so a cluster executor (Ray, Dask) can be added next to ``local`` without
+touching any stage: stages give a picklable function and picklable tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from vericount.errors import InvalidValue, VericountError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Failure:
+    message: str  # one line for the user
+    trace: str  # for --debug
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T, R]):
+    task: T
+    result: R | None
+    failure: Failure | None
+    seconds: float
+
+
+def call(fn: Callable[[T], R], task: T) -> Outcome[T, R]:
+    """Run one task, turning an exception into a recorded failure. Runs inside the worker."""
+    import time
+
+    start = time.perf_counter()
+    try:
+        result = fn(task)
+    except VericountError as exc:
+        return Outcome(task, None, Failure(str(exc), traceback.format_exc()), _since(start))
+    except Exception as exc:  # noqa: BLE001 - a bug or an unexpected library error must not stop the batch
+        message = f"unexpected {type(exc).__name__}: {exc}".splitlines()[0]
+        return Outcome(task, None, Failure(message, traceback.format_exc()), _since(start))
+    return Outcome(task, result, None, _since(start))
+
+
+def _since(start: float) -> float:
+    import time
+
+    return time.perf_counter() - start
+
+
+class Executor(ABC):
+    name: str
+
+    @abstractmethod
+    def run(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[Outcome[T, R]]:
+        """Yield one Outcome per task, in any order. ``fn`` and the tasks must be picklable."""
+
+
+class SerialExecutor(Executor):
+    """Everything in this process, in order: for one item, for tests, for debugging."""
+
+    name = "serial"
+
+    def run(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[Outcome[T, R]]:
+        for task in tasks:
+            yield call(fn, task)
+
+
+class LocalExecutor(Executor):
+    """A pool of worker processes on this machine. A worker that dies (a decoder crash) costs only the
+    task it was running: the pool is rebuilt and the tasks that were in flight are retried one at a time.
+    """
+
+    name = "local"
+
+    def __init__(self, jobs: int | None = None) -> None:
+        self.jobs = jobs or os.cpu_count() or 1
+
+    def run(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[Outcome[T, R]]:
+        pending = list(tasks)
+        if self.jobs == 1 or len(pending) <= 1:
+            yield from SerialExecutor().run(fn, pending)
+            return
+        while pending:
+            in_flight: list[T] = []
+            rest: list[T] = []
+            yield from _pool_run(fn, pending, self.jobs, in_flight, rest)
+            for task in in_flight:  # each alone, so a crash is pinned on the task that caused it
+                crashed: list[T] = []
+                yield from _pool_run(fn, [task], 1, crashed, [])
+                if crashed:
+                    yield Outcome(task, None, Failure("the worker process crashed on this item", ""),
+                                  0.0)
+            pending = rest
+
+
+def _pool_run(fn: Callable[[T], R], todo: list[T], jobs: int, in_flight: list[T],
+              rest: list[T]) -> Iterator[Outcome[T, R]]:
+    """Run tasks in a fresh pool. If a worker dies, stop: the tasks that were running go to
+    ``in_flight`` (one of them is the culprit) and those never started go to ``rest``."""
+    import multiprocessing
+
+    queue = iter(todo)
+    ctx = multiprocessing.get_context("forkserver")  # no inherited threads or locks, unlike fork
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        running: dict[Future[Outcome[T, R]], T] = {}
+
+        def fill() -> None:
+            for task in queue:
+                running[pool.submit(call, fn, task)] = task
+                if len(running) >= jobs * 4:
+                    break
+
+        fill()
+        broken = False
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                task = running.pop(fut)
+                try:
+                    yield fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    in_flight.append(task)
+            if broken:
+                in_flight.extend(running.values())
+                rest.extend(queue)
+                return
+            fill()
+
+
+EXECUTORS: dict[str, Callable[[int | None], Executor]] = {
+    "local": LocalExecutor,
+    "serial": lambda _jobs: SerialExecutor(),
+}
+
+
+def get_executor(name: str = "local", jobs: int | None = None) -> Executor:
+    try:
+        factory = EXECUTORS[name]
+    except KeyError:
+        raise InvalidValue(f"executor {name!r} is unknown; known: {', '.join(EXECUTORS)}") from None
+    if jobs is not None and jobs < 1:
+        raise InvalidValue(f"--jobs must be 1 or more, not {jobs}")
+    return factory(jobs)

@@ -1,0 +1,108 @@
+"""Running a stage over the items that need it, recording each item's outcome and going on.
+
+An item needs a stage when the stage accepts it, every stage it needs is done on it, and it has no state
+for the stage yet, or failed, or was done by another version or other parameters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from vericount.case import Case
+from vericount.run.executors import Executor, Outcome
+from vericount.run.stage import Stage, Task
+from vericount.store.schema import Item, StageState, utcnow
+
+SAVE_EVERY_ITEMS = 200
+SAVE_EVERY_SECONDS = 1.0
+
+
+@dataclass
+class StageReport:
+    stage: str
+    done: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (item id, message)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (item id, warning)
+    seconds: float = 0.0
+
+
+def pending(session: Session, stage: Stage[Any], only: Iterable[str] | None = None) -> list[Item]:
+    state = aliased(StageState)
+    query = (
+        select(Item)
+        .outerjoin(state, and_(state.item_id == Item.id, state.stage == stage.name))
+        .where(or_(state.item_id.is_(None), state.status != "done",
+                   state.version != stage.version, state.params_hash != stage.params_hash()))
+        .order_by(Item.added_at, Item.id)
+    )
+    for need in stage.needs:
+        query = query.where(exists().where(StageState.item_id == Item.id,
+                                           StageState.stage == need, StageState.status == "done"))
+    if only is not None:
+        query = query.where(Item.id.in_(list(only)))
+    return [item for item in session.scalars(query) if stage.accepts(item)]
+
+
+def run_stage(case: Case, stage: Stage[Any], executor: Executor, *,
+              only: Iterable[str] | None = None,
+              on_start: Callable[[int], None] | None = None,
+              on_item: Callable[[Outcome[Task, Any]], None] | None = None) -> StageReport:
+    """Run ``stage`` on every item that needs it (or on those of ``only`` that need it)."""
+    start = time.perf_counter()
+    report = StageReport(stage.name)
+    with case.session() as s:
+        tasks = [Task(item.id, item.kind, case.evidence.path(item.id))
+                 for item in pending(s, stage, only)]
+    if on_start is not None:
+        on_start(len(tasks))
+    if not tasks:
+        return report
+    batch: list[Outcome[Task, Any]] = []
+    last_save = time.monotonic()
+    for outcome in executor.run(stage.compute, tasks):
+        batch.append(outcome)
+        if on_item is not None:
+            on_item(outcome)
+        if len(batch) >= SAVE_EVERY_ITEMS or time.monotonic() - last_save > SAVE_EVERY_SECONDS:
+            _save(case, stage, batch, report)
+            batch, last_save = [], time.monotonic()
+    _save(case, stage, batch, report)
+    report.seconds = time.perf_counter() - start
+    with case.session() as s:
+        case.record(s, "stage.run", None, stage=stage.name, version=stage.version,
+                    params=stage.params(), done=len(report.done), failed=len(report.failed),
+                    executor=executor.name)
+    return report
+
+
+def _save(case: Case, stage: Stage[Any], batch: list[Outcome[Task, Any]],
+          report: StageReport) -> None:
+    if not batch:
+        return
+    with case.session() as s:
+        for outcome in batch:
+            item = s.get(Item, outcome.task.item_id)
+            if item is None:  # removed meanwhile
+                continue
+            state = s.get(StageState, (item.id, stage.name)) or StageState(
+                item_id=item.id, stage=stage.name)
+            state.version, state.params = stage.version, stage.params()
+            state.params_hash, state.updated_at = stage.params_hash(), utcnow()
+            state.seconds = outcome.seconds
+            if outcome.failure is None:
+                note = stage.save(s, item, outcome.result)
+                state.status, state.error, state.detail = "done", None, note
+                report.done.append(item.id)
+                if note:
+                    report.notes.append((item.id, note))
+            else:
+                state.status, state.error = "failed", outcome.failure.message
+                state.detail = outcome.failure.trace or None
+                report.failed.append((item.id, outcome.failure.message))
+            s.add(state)

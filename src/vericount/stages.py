@@ -1,0 +1,11 @@
+"""Every stage vericount runs, by name. A stage's module is imported only when the stage is used."""
+
+from __future__ import annotations
+
+from vericount.media.metadata import MetadataStage
+
+STAGES = {
+    MetadataStage.name: MetadataStage,
+}
+
+__all__ = ["STAGES", "MetadataStage"]

@@ -1,0 +1,172 @@
+"""The case database's tables, as SQLAlchemy 2.x declarative models.
+
+The schema is created and changed only by the migrations in ``store/migrations``; a test checks that the
+migrated database matches these models.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+STATUSES = ("unreviewed", "verified", "rejected", "needs-info")
+KINDS = ("image", "video", "text")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime stored as ISO 8601 text, identical on SQLite and PostgreSQL.
+
+    Text keeps microseconds and the offset on both back ends and sorts in time order.
+    """
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CaseInfo(Base):
+    """Key/value facts about the case: its id (so a database is never shared by two cases), creation."""
+
+    __tablename__ = "case_info"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Item(Base):
+    """One unique piece of media, identified by the SHA-256 of its bytes."""
+
+    __tablename__ = "items"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_by: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="unreviewed", index=True)
+    status_note: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    geo_precision_m: Mapped[float | None] = mapped_column(Float)
+    geo_method: Mapped[str | None] = mapped_column(Text)
+    date_from: Mapped[str | None] = mapped_column(String(40))
+    date_to: Mapped[str | None] = mapped_column(String(40))
+    date_method: Mapped[str | None] = mapped_column(Text)
+    media_meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONType)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    names: Mapped[list[ItemName]] = relationship(
+        back_populates="item", order_by="ItemName.id", cascade="all, delete-orphan"
+    )
+    sources: Mapped[list[Source]] = relationship(
+        back_populates="item", order_by="Source.id", cascade="all, delete-orphan"
+    )
+    stages: Mapped[list[StageState]] = relationship(
+        back_populates="item", order_by="StageState.stage", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012 - SQLAlchemy's own convention
+
+
+class ItemName(Base):
+    """A file name (and the path it was read from) under which the item's bytes were seen."""
+
+    __tablename__ = "item_names"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text, index=True)
+    path: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_by: Mapped[str] = mapped_column(String(200))
+
+    item: Mapped[Item] = relationship(back_populates="names")
+    __table_args__ = (UniqueConstraint("item_id", "path", name="uq_item_names_item_path"),)
+
+
+class Source(Base):
+    """Where an item was found: URL, platform, account, posted time, notes."""
+
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str | None] = mapped_column(Text)
+    platform: Mapped[str | None] = mapped_column(String(100))
+    account: Mapped[str | None] = mapped_column(Text)
+    posted_at: Mapped[str | None] = mapped_column(String(40))
+    notes: Mapped[str | None] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_by: Mapped[str] = mapped_column(String(200))
+
+    item: Mapped[Item] = relationship(back_populates="sources")
+
+
+class StageState(Base):
+    """Where one stage stands on one item: pending/done/failed, with the version and parameters used."""
+
+    __tablename__ = "stage_states"
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    params_hash: Mapped[str] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seconds: Mapped[float | None] = mapped_column(Float)
+
+    item: Mapped[Item] = relationship(back_populates="stages")
+    __table_args__ = (Index("ix_stage_states_stage_status", "stage", "status"),)
+
+
+class AuditEvent(Base):
+    """One entry of the append-only custody log. ``hash`` chains each entry to the one before it."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    item_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    tool_version: Mapped[str] = mapped_column(String(40))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,104 @@
+"""Fixtures: a fresh case per test on SQLite and on a real PostgreSQL server, and a guard that fails
+any test that logs an error it did not expect."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from vericount.case import Case
+from vericount.cli import main
+
+PG_ENV = "VERICOUNT_TEST_PG"
+DEFAULT_PG = "postgresql://vericount:vericount@127.0.0.1:5432/postgres"
+
+
+def _pg_admin_url() -> str | None:
+    """The server the PostgreSQL half of the suite uses, or None when none is reachable."""
+    url = os.environ.get(PG_ENV, DEFAULT_PG)
+    try:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
+            return url
+    except Exception as exc:
+        if os.environ.get("VERICOUNT_REQUIRE_PG"):
+            raise RuntimeError(f"VERICOUNT_REQUIRE_PG is set but {url} is unreachable: {exc}") from exc
+        return None
+
+
+_PG = _pg_admin_url()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and _PG is None:
+        pytest.skip(f"no PostgreSQL server reachable (set {PG_ENV}; see scripts/postgres-up.sh)")
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str) -> Iterator[str | None]:
+    """None for SQLite (the case's own case.db); a fresh database on the server for PostgreSQL."""
+    if backend == "sqlite":
+        yield None
+        return
+    import psycopg
+
+    assert _PG is not None
+    name = f"vc_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_PG, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = _PG.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(_PG, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def case_dir(tmp_path: Path, db_url: str | None) -> Path:
+    root = tmp_path / "case"
+    Case.create(root, db_url, actor="tester").close()
+    return root
+
+
+@pytest.fixture
+def case(case_dir: Path) -> Iterator[Case]:
+    with Case.open(case_dir, actor="tester") as c:
+        yield c
+
+
+@pytest.fixture
+def cli(case_dir: Path) -> "Cli":
+    return Cli(case_dir)
+
+
+class Cli:
+    """The real command, run in-process against the test's case."""
+
+    def __init__(self, case_dir: Path) -> None:
+        self.case_dir = case_dir
+
+    def __call__(self, *args: str, actor: str = "tester", input: str | None = None) -> Result:
+        runner = CliRunner()
+        return runner.invoke(main, ["--case", str(self.case_dir), "--actor", actor, *args],
+                             input=input, catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_error_log(request: pytest.FixtureRequest,
+                       caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.set_level(logging.WARNING)
+    yield
+    if request.node.get_closest_marker("allow_error_log"):
+        return
+    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
+    if errors:
+        pytest.fail("the test logged errors: " + "; ".join(
+            f"{r.name}: {r.getMessage()}" for r in errors))

@@ -1,0 +1,46 @@
+"""Stages used by the runner tests. Module-level so that worker processes can unpickle them."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from sqlalchemy.orm import Session
+
+from vericount.errors import ProbeError
+from vericount.run.stage import Stage, Task
+from vericount.store.schema import Item
+
+
+class SizeStage(Stage[int]):
+    """Reads the stored file's size; fails on files whose first byte is 'F'; crashes on 'K'."""
+
+    name = "size"
+    version = "1"
+    calls: ClassVar[list[str]] = []
+
+    def __init__(self, factor: int = 1) -> None:
+        self.factor = factor
+
+    def params(self) -> dict[str, Any]:
+        return {"factor": self.factor}
+
+    def compute(self, task: Task) -> int:
+        data = task.path.read_bytes()
+        if data[:1] == b"F":
+            raise ProbeError("this file starts with F")
+        if data[:1] == b"K":
+            os._exit(9)  # a worker dying as a decoder crash would kill it
+        return len(data) * self.factor
+
+    def save(self, session: Session, item: Item, result: int) -> str | None:
+        SizeStage.calls.append(item.id)
+        meta = dict(item.media_meta or {})
+        meta["size_seen"] = result
+        item.media_meta = meta
+        return None
+
+
+class NeedsSize(SizeStage):
+    name = "needs_size"
+    needs = ("size",)
