@@ -4,7 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 case_dir=${DEMO_CASE:-demo-case}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() {
+  printf '$'
+  for a in "$@"; do if [[ $a == *[[:space:]]* ]]; then printf ' "%s"' "$a"; else printf ' %s' "$a"; fi; done
+  printf '\n'
+  "$@"
+}
 
 rm -rf "$case_dir"
 say "1. Create a case: a folder with case.db (SQLite), evidence/ and derived/"

@@ -75,7 +75,7 @@ def case(case_dir: Path) -> Iterator[Case]:
 
 
 @pytest.fixture
-def cli(case_dir: Path) -> "Cli":
+def cli(case_dir: Path) -> Cli:
     return Cli(case_dir)
 
 

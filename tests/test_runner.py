@@ -8,10 +8,10 @@ import io
 import pytest
 
 from vericount.case import Case
+from vericount.errors import InvalidValue
 from vericount.run.executors import LocalExecutor, SerialExecutor, get_executor
 from vericount.run.runner import pending, run_stage
 from vericount.store.schema import Item, StageState, utcnow
-from vericount.errors import InvalidValue
 
 from .stages_for_tests import NeedsSize, SizeStage
 

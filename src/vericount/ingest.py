@@ -75,6 +75,10 @@ def add(case: Case, paths: Iterable[Path], executor: Executor, *,
     used_rows: set[int] = set()
     case.evidence.clean_temporaries()
     files = _collect(case, paths, report)
+    if report.failed:
+        with case.session() as s:
+            for failure in report.failed:
+                case.record(s, "add.failed", None, path=failure.path, error=failure.message)
     if progress:
         progress.files(len(files), sum(size for _, size in files))
     on_bytes = progress.bytes_done if progress else None
@@ -116,7 +120,7 @@ def _collect(case: Case, paths: Iterable[Path], report: AddReport) -> list[tuple
             st = path.stat()
         except FileNotFoundError:
             if path.is_symlink():
-                target = os.readlink(path)
+                target = path.readlink()
                 report.failed.append(FileFailure(str(path), f"broken symbolic link (to {target})"))
             else:
                 report.failed.append(FileFailure(str(path), "no such file or folder"))
@@ -191,11 +195,14 @@ def _register(case: Case, s: Session, got: _Stored, source: SourceInfo | None,
                        seen_by=case.actor))
         if not created:
             case.record(s, "item.name", sha, name=path.name, path=str(path))
-    infos = [source] if source and not source.is_empty() else []
+    # A CSV row that names the file refines the command-line source; otherwise that one applies.
+    infos = []
     for row in rows:
         if row.matches(path, sha, names):
             used_rows.add(row.line)
             infos.append((source or SourceInfo()).merged(row.info))
+    if not infos and source and not source.is_empty():
+        infos = [source]
     for info in infos:
         _add_source(case, s, item, info)
 
@@ -227,6 +234,7 @@ def _apply_leftover_rows(case: Case, rows: list[SourceRow], used: set[int],
             if not items:
                 msg = f"line {row.line}: {row.key!r} matches no file given and no item of the case"
                 report.failed.append(FileFailure("--sources", msg))
+                case.record(s, "add.failed", None, path="--sources", error=msg)
                 continue
             for item in items:
                 _add_source(case, s, item, row.info)

@@ -74,8 +74,8 @@ def log_cmd(ctx: Context, as_json: bool, item_ref: str | None, actor: str | None
         emit_json(rows)
         return
     table(None, ["id", "at", "actor", "action", "item", "detail"],
-          [[r["id"], r["at"][:19], r["actor"], r["action"], (r["item"] or "")[:12],
-            _brief(r["detail"])] for r in rows])
+          [[e["id"], str(e["at"])[:19], e["actor"], e["action"], str(e["item"] or "")[:12],
+            _brief(e["detail"])] for e in rows])
 
 
 def _brief(detail: object) -> str:

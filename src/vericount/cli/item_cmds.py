@@ -198,7 +198,7 @@ def status(ctx: Context, item: str, status: str, note: str | None, as_json: bool
     _edited(v, as_json, f"{v.id[:12]} is now {v.status}")
 
 
-@click.command()
+@click.command(context_settings={"ignore_unknown_options": True})  # negative LAT/LON are numbers
 @click.argument("item")
 @click.argument("lat", type=float)
 @click.argument("lon", type=float)

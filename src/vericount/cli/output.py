@@ -74,8 +74,8 @@ def progress_bar(enabled: bool) -> Iterator[Bar]:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
-        TaskProgressColumn,
         Progress,
+        TaskProgressColumn,
         TextColumn,
         TimeRemainingColumn,
     )

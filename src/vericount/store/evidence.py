@@ -41,7 +41,7 @@ class EvidenceStore:
 
     def clean_temporaries(self) -> list[Path]:
         """Remove temporary files left by writers that are no longer running; return them."""
-        removed = []
+        removed: list[Path] = []
         if not self.tmp.is_dir():
             return removed
         for tmp in self.tmp.iterdir():

@@ -1,0 +1,3 @@
+from vericount.cli import main
+
+main()
