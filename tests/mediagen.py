@@ -70,19 +70,23 @@ def make_video(
     creation_time: str | datetime | None = None,
     audio: bool = False,
     vfr: bool = False,
+    tags: dict[str, str] | None = None,
 ) -> Path:
     """Write a short video; the container comes from the suffix.
 
     `rotation` is the clockwise display rotation a player should apply (the convention probe()
     reports), written as a display matrix. `location` is an ISO 6709 string (e.g.
     "+48.8577+002.2950+035.000/"). `vfr=True` writes irregular frame intervals
-    (VFR_INTERVALS_MS) instead of 1/fps.
+    (VFR_INTERVALS_MS) instead of 1/fps. `tags` are extra container tags (any key; MP4/MOV keep
+    them as QuickTime metadata keys, e.g. "com.apple.quicktime.make").
     """
     suffix = path.suffix.lower()
     default_codec, pix_fmt = VIDEO_DEFAULTS[suffix]
     codec = codec or default_codec
     n_frames = max(1, round(seconds * fps))
-    with av.open(str(path), "w") as container:
+    options = {"movflags": "use_metadata_tags"} if tags and suffix in (".mp4", ".mov") else None
+    with av.open(str(path), "w", options=options) as container:
+        container.metadata.update(tags or {})
         if location is not None:
             container.metadata["location"] = location
         if creation_time is not None:
@@ -130,9 +134,7 @@ def _write_tone(container: Any, stream: Any, seconds: float) -> None:
     frame_size = stream.codec_context.frame_size or 1024
     total = int(seconds * rate)
     for start in range(0, total, frame_size):
-        values = [
-            0.2 * math.sin(2 * math.pi * 440 * (start + k) / rate) for k in range(frame_size)
-        ]
+        values = [0.2 * math.sin(2 * math.pi * 440 * (start + k) / rate) for k in range(frame_size)]
         if fmt.startswith("s16"):
             data = struct.pack(f"<{frame_size}h", *(int(v * 32767) for v in values))
         elif fmt.startswith("s32"):

@@ -11,20 +11,25 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
+import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from queue import Queue
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from vericount.case import Case
 from vericount.errors import IngestError, VericountError
 from vericount.media.sniff import HEAD_SIZE, FileType, sniff
-from vericount.run.executors import Executor
-from vericount.run.runner import StageReport, run_stage
+from vericount.run.executors import Executor, Outcome
+from vericount.run.runner import StageReport, pending, record_run, save_outcomes, task_for
+from vericount.run.stage import Task
 from vericount.sources import SourceInfo, SourceRow
 from vericount.stages import MetadataStage
 from vericount.store.evidence import Stored
@@ -89,22 +94,89 @@ def add(case: Case, paths: Iterable[Path], executor: Executor, *,
         except VericountError as exc:
             return FileFailure(str(path), str(exc))
 
-    with ThreadPoolExecutor(IO_THREADS) as pool:
-        for batch in _batched(pool.map(store, [p for p, _ in files]), BATCH):
-            with case.session() as s:
-                for result in batch:
-                    if isinstance(result, FileFailure):
-                        report.failed.append(result)
-                        case.record(s, "add.failed", None, path=result.path, error=result.message)
-                    else:
-                        _register(case, s, result, source, rows, used_rows, report)
-    _apply_leftover_rows(case, rows, used_rows, report)
-    report.metadata = run_stage(
-        case, MetadataStage(), executor,
-        on_start=(lambda n: progress.stage("metadata", n)) if progress else None,
-        on_item=(lambda _o: progress.stage_step()) if progress else None,
-    )
+    # Metadata is read in worker processes while later files are still being stored.
+    stage = MetadataStage()
+    pipe = _Pipeline(case, stage, executor, progress)
+    try:
+        with ThreadPoolExecutor(IO_THREADS) as pool:
+            for batch in _batched(pool.map(store, [p for p, _ in files]), BATCH):
+                with case.session() as s:
+                    new = _register_batch(case, s, batch, source, rows, used_rows, report)
+                pipe.feed(new)
+                pipe.save_ready()
+        _apply_leftover_rows(case, rows, used_rows, report)
+        with case.session() as s:  # items of earlier, interrupted runs that still need it
+            pipe.feed([task_for(case, item) for item in pending(s, stage)])
+    finally:
+        report.metadata = pipe.finish()
     return report
+
+
+class _Pipeline:
+    """Runs a stage's compute in worker processes over tasks fed as they become ready. Outcomes are
+    saved by the feeding thread (between its own batches), so the case has one writer at a time."""
+
+    def __init__(self, case: Case, stage: MetadataStage, executor: Executor,
+                 progress: IngestProgress | None) -> None:
+        self.case, self.stage, self.executor, self.progress = case, stage, executor, progress
+        self.tasks: Queue[Task | None] = Queue()
+        self.outcomes: Queue[Outcome[Task, Any] | None] = Queue()
+        self.fed: set[str] = set()
+        self.report = StageReport(stage.name)
+        self.error: BaseException | None = None
+        self.started = time.perf_counter()
+        self.thread = threading.Thread(target=self._work, name="vericount-metadata", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        try:
+            for outcome in self.executor.run(self.stage.compute, self._stream()):
+                self.outcomes.put(outcome)
+                if self.progress:
+                    self.progress.stage_step()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread by finish()
+            self.error = exc
+        finally:
+            self.outcomes.put(None)
+
+    def _stream(self) -> Iterator[Task]:
+        while (task := self.tasks.get()) is not None:
+            yield task
+
+    def feed(self, tasks: list[Task]) -> None:
+        for task in tasks:
+            if task.item_id not in self.fed:
+                self.fed.add(task.item_id)
+                self.tasks.put(task)
+
+    def save_ready(self) -> None:
+        """Save whatever outcomes have arrived, without waiting."""
+        ready = []
+        while not self.outcomes.empty():
+            outcome = self.outcomes.get_nowait()
+            if outcome is None:
+                self.outcomes.put(None)  # keep the end mark for finish()
+                break
+            ready.append(outcome)
+        save_outcomes(self.case, self.stage, ready, self.report)
+
+    def finish(self) -> StageReport:
+        if self.progress:
+            self.progress.stage("metadata", len(self.fed))
+        self.tasks.put(None)
+        batch: list[Outcome[Task, Any]] = []
+        while (outcome := self.outcomes.get()) is not None:
+            batch.append(outcome)
+            if len(batch) >= BATCH:
+                save_outcomes(self.case, self.stage, batch, self.report)
+                batch = []
+        save_outcomes(self.case, self.stage, batch, self.report)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        self.report.seconds = time.perf_counter() - self.started
+        record_run(self.case, self.stage, self.executor, self.report)
+        return self.report
 
 
 def _collect(case: Case, paths: Iterable[Path], report: AddReport) -> list[tuple[Path, int]]:
@@ -172,30 +244,70 @@ def _store_one(case: Case, path: Path, on_bytes: Callable[[int], None] | None) -
     return _Stored(path, stored, filetype)
 
 
-def _register(case: Case, s: Session, got: _Stored, source: SourceInfo | None,
-              rows: list[SourceRow], used_rows: set[int], report: AddReport) -> None:
-    sha, path = got.stored.sha256, got.path
-    item = s.get(Item, sha)
-    created = item is None
-    if item is None:
-        item = Item(id=sha, kind=got.filetype.kind, media_type=got.filetype.media_type,
-                    size=got.stored.size, added_at=utcnow(), added_by=case.actor,
-                    status="unreviewed")
-        s.add(item)
-        case.record(s, "item.add", sha, name=path.name, path=str(path), size=got.stored.size,
-                    kind=got.filetype.kind, media_type=got.filetype.media_type)
-        report.added.append(sha)
-    else:
-        if got.stored.new:
-            case.record(s, "evidence.restored", sha, path=str(path))
-        report.known.append(sha)
-    names = [n.name for n in item.names]
-    if not any(n.path == str(path) for n in item.names):
-        s.add(ItemName(item=item, name=path.name, path=str(path), seen_at=utcnow(),
-                       seen_by=case.actor))
-        if not created:
-            case.record(s, "item.name", sha, name=path.name, path=str(path))
-    # A CSV row that names the file refines the command-line source; otherwise that one applies.
+def _register_batch(  # noqa: PLR0912 - one pass over the batch, branch per case of a file
+case: Case, s: Session, batch: list[_Stored | FileFailure],
+                    source: SourceInfo | None, rows: list[SourceRow], used_rows: set[int],
+                    report: AddReport) -> list[Task]:
+    """Rows for one batch of stored files, with a few set-based queries rather than some per file.
+    Returns the tasks of the items it created, for the metadata stage."""
+    shas = list({r.stored.sha256 for r in batch if isinstance(r, _Stored)})
+    held = set(s.scalars(select(Item.id).where(Item.id.in_(shas))))
+    paths: set[tuple[str, str]] = set()
+    names: dict[str, list[str]] = defaultdict(list)
+    for item_id, name, seen_path in s.execute(select(ItemName.item_id, ItemName.name, ItemName.path)
+                                         .where(ItemName.item_id.in_(shas))):
+        paths.add((item_id, seen_path))
+        names[item_id].append(name)
+    known_sources: dict[str, set[tuple[str | None, ...]]] = defaultdict(set)
+    for src in s.scalars(select(Source).where(Source.item_id.in_(shas))):
+        known_sources[src.item_id].add(_source_key(src))
+    new_items: list[dict[str, object]] = []
+    new_names: list[dict[str, object]] = []
+    new_sources: list[dict[str, object]] = []
+    now = utcnow()
+    for got in batch:
+        if isinstance(got, FileFailure):
+            report.failed.append(got)
+            case.record(s, "add.failed", None, path=got.path, error=got.message)
+            continue
+        sha, path = got.stored.sha256, got.path
+        created = sha not in held
+        if created:
+            held.add(sha)
+            new_items.append({"id": sha, "kind": got.filetype.kind, "size": got.stored.size,
+                              "media_type": got.filetype.media_type, "added_at": now,
+                              "added_by": case.actor, "status": "unreviewed", "revision": 1})
+            case.record(s, "item.add", sha, name=path.name, path=str(path), size=got.stored.size,
+                        kind=got.filetype.kind, media_type=got.filetype.media_type)
+            report.added.append(sha)
+        else:
+            if got.stored.new:
+                case.record(s, "evidence.restored", sha, path=str(path))
+            report.known.append(sha)
+        if (sha, str(path)) not in paths:
+            paths.add((sha, str(path)))
+            names[sha].append(path.name)
+            new_names.append({"item_id": sha, "name": path.name, "path": str(path), "seen_at": now,
+                              "seen_by": case.actor})
+            if not created:
+                case.record(s, "item.name", sha, name=path.name, path=str(path))
+        for info in _sources_for(path, sha, names[sha], source, rows, used_rows):
+            key = _source_key(info)
+            if key in known_sources[sha]:
+                continue
+            known_sources[sha].add(key)
+            new_sources.append({"item_id": sha, **vars(info), "added_at": now,
+                                "added_by": case.actor})
+            case.record(s, "item.source", sha, **{k: v for k, v in vars(info).items() if v})
+    for table, values in ((Item, new_items), (ItemName, new_names), (Source, new_sources)):
+        if values:
+            s.execute(insert(table), values)
+    return [Task(str(v["id"]), str(v["kind"]), case.evidence.path(str(v["id"]))) for v in new_items]
+
+
+def _sources_for(path: Path, sha: str, names: list[str], source: SourceInfo | None,
+                 rows: list[SourceRow], used_rows: set[int]) -> list[SourceInfo]:
+    """A CSV row that names the file refines the command-line source; otherwise that one applies."""
     infos = []
     for row in rows:
         if row.matches(path, sha, names):
@@ -203,16 +315,16 @@ def _register(case: Case, s: Session, got: _Stored, source: SourceInfo | None,
             infos.append((source or SourceInfo()).merged(row.info))
     if not infos and source and not source.is_empty():
         infos = [source]
-    for info in infos:
-        _add_source(case, s, item, info)
+    return infos
+
+
+def _source_key(src: Source | SourceInfo) -> tuple[str | None, ...]:
+    return (src.url, src.platform, src.account, src.posted_at, src.notes)
 
 
 def _add_source(case: Case, s: Session, item: Item, info: SourceInfo) -> None:
-    for existing in item.sources:
-        if (existing.url, existing.platform, existing.account, existing.posted_at,
-                existing.notes) == (info.url, info.platform, info.account, info.posted_at,
-                                    info.notes):
-            return
+    if any(_source_key(existing) == _source_key(info) for existing in item.sources):
+        return
     s.add(Source(item=item, url=info.url, platform=info.platform, account=info.account,
                  posted_at=info.posted_at, notes=info.notes, added_at=utcnow(),
                  added_by=case.actor))

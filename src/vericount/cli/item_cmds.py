@@ -23,8 +23,12 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 class _AddProgress:
+    """Storing (in bytes) while metadata is read alongside; then what is left of the metadata."""
+
     def __init__(self, bar: Any) -> None:
         self.bar = bar
+        self.steps = 0
+        self.stage_started = False
 
     def files(self, count: int, total_bytes: int) -> None:
         self.bar.start(f"storing {count} files", total_bytes)
@@ -34,9 +38,13 @@ class _AddProgress:
 
     def stage(self, name: str, total: int) -> None:
         self.bar.start(f"{name}", total)
+        self.bar.advance(self.steps)
+        self.stage_started = True
 
     def stage_step(self) -> None:
-        self.bar.advance(1)
+        self.steps += 1
+        if self.stage_started:
+            self.bar.advance(1)
 
 
 @click.command()

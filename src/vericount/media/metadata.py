@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from vericount.media.probe import Probed, probe
 from vericount.run.stage import Stage, Task
-from vericount.store.schema import Item
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from vericount.store.schema import Item
 
 MAX_IMAGE_PIXELS = 250_000_000
 VFR_PACKETS = 2000

@@ -15,14 +15,16 @@ import re
 import statistics
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeAlias, assert_never, cast
+from warnings import catch_warnings, simplefilter
 
 from vericount.errors import ProbeError
-from vericount.media.sniff import Kind, looks_like_html
+from vericount.media.sniff import Kind
 
 if TYPE_CHECKING:
     from av.container import InputContainer
@@ -42,18 +44,25 @@ TEXT_CHUNK = 1 << 20
 NUL_SCAN = 8 << 10
 TITLE_SCAN = 64 << 10
 
-# What Pillow and its plugins raise for bad input (UnidentifiedImageError is an OSError).
+# What Pillow and its plugins raise for bad input (UnidentifiedImageError is an OSError; the AVIF
+# plugin raises RuntimeError "Failed to decode ...").
 _PIL_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError,
-               ZeroDivisionError)  # fmt: skip
-_ISO6709 = re.compile(r"([+-][\d.]+)([+-][\d.]+)([+-][\d.]+)?(?:CRS[^/]*)?/?")
+               ZeroDivisionError, RuntimeError)  # fmt: skip
+_ISO6709 = re.compile(r"([+-]\d+(?:\.\d*)?)([+-]\d+(?:\.\d*)?)([+-](?:\d+(?:\.\d*)?|\.\d+))?(?:CRS[^/]*)?/?")
 _EXIF_DATETIME = re.compile(r"(\d{4}):(\d\d):(\d\d)[ T](\d\d):(\d\d):(\d\d)")
 _EXIF_OFFSET = re.compile(r"[+-]\d\d:\d\d")
-_HTML_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+# Stored originals have no extension: recognise HTML by its tags near the start.
+_HTML_HINT = re.compile(r"<(?:!doctype\s+html|html|head|body|title)\b", re.IGNORECASE)
+_HTML_TITLE = re.compile(r"<title\b[^>]{0,1000}>", re.IGNORECASE)  # bounded: no quadratic scan
+_HTML_TITLE_END = re.compile(r"</title", re.IGNORECASE)
 _MODE_BITS = {
     "1": 1, "I": 32, "F": 32, "I;16": 16, "I;16L": 16, "I;16B": 16, "I;16N": 16,
     **dict.fromkeys(("L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB"), 8),
 }  # fmt: skip
 _IFD_POINTERS = (0x8769, 0x8825, 0xA005)
+_VIDEO_STREAM_FIELDS = ("width", "height", "codec", "pixel_format", "bit_rate", "frame_rate",
+                        "frame_rate_nominal", "frame_count", "variable_frame_rate", "frames_checked",
+                        "rotation", "display_width", "display_height")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,15 +72,19 @@ class Probed:
     warnings: tuple[str, ...]  # worth telling the user, not failures
 
 
-def probe(
-    path: Path, kind: Kind, *, max_image_pixels: int = 250_000_000, vfr_packets: int = 2000
-) -> Probed:
+def probe(path: Path, kind: Kind, *, max_image_pixels: int = 250_000_000, vfr_packets: int = 2000) -> Probed:
     """Read the technical metadata of `path`, stored as `kind`. Raises ProbeError."""
     if kind == "video":
-        metadata, warnings = _probe_video(path, vfr_packets)
+        metadata, warnings = _probe_video(path, vfr_packets, max_image_pixels)
         return Probed("video", metadata, tuple(warnings))
     if kind == "image":
-        return _probe_image(path, max_image_pixels, vfr_packets)
+        with catch_warnings(record=True) as caught:  # Pillow warns about corrupt EXIF and the like
+            simplefilter("always")
+            result = _probe_image(path, max_image_pixels, vfr_packets)
+        told = (
+            f"image reader: {_clean(w.message, path)}" for w in caught if issubclass(w.category, UserWarning)
+        )
+        return replace(result, warnings=result.warnings + tuple(dict.fromkeys(told)))
     if kind == "text":
         return _probe_text(path)
     assert_never(kind)
@@ -84,14 +97,15 @@ def _clean(message: object, path: Path) -> str:
 
 
 def _clip(value: str) -> str:
-    value = value.replace("\x00", "").strip()
+    """A tag value fit for JSON columns: no NUL, no lone surrogate, at most TAG_VALUE_MAX characters."""
+    value = value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "").strip()
     return value if len(value) <= TAG_VALUE_MAX else value[: TAG_VALUE_MAX - 1] + "…"
 
 
 # ---------------------------------------------------------------------------------------- video
 
 
-def _probe_video(path: Path, vfr_packets: int) -> tuple[dict[str, JSON], list[str]]:
+def _probe_video(path: Path, vfr_packets: int, max_pixels: int) -> tuple[dict[str, JSON], list[str]]:
     import av
     from av.stream import Disposition
 
@@ -109,13 +123,13 @@ def _probe_video(path: Path, vfr_packets: int) -> tuple[dict[str, JSON], list[st
             found = ", ".join(sorted({s.type for s in streams}))
             raise ProbeError(f"no video or audio stream (only {found})")
         main = video[0] if video else audio[0]
-        scan = _scan_packets(container, main, vfr_packets)
+        ctx = cast("VideoCodecContext | None", video[0].codec_context) if video else None
+        decode = ctx is not None and ctx.width * ctx.height <= max_pixels  # one frame, for rotation
+        scan = _scan_packets(container, main, vfr_packets, decode)
         if scan.packets == 0:
             detail = f" ({scan.demux_error})" if scan.demux_error else ""
             raise ProbeError(f"truncated video: no packet could be read{detail}")
-        notes = [
-            n for n in (scan.decode_note, scan.demux_note, _short_note(container, main, scan)) if n
-        ]
+        notes = [n for n in (scan.decode_note, scan.demux_note, _short_note(container, main, scan)) if n]
         return _video_fields(container, video, audio, scan, notes)
 
 
@@ -136,19 +150,17 @@ def _bmff_boxes(path: Path) -> tuple[list[bytes], bool]:
     """Top-level ISO BMFF box types (empty if not ISO BMFF) and whether the last runs past EOF."""
     boxes: list[bytes] = []
     with path.open("rb") as fh:
-        size = fh.seek(0, 2)
-        offset = 0
+        size, offset = fh.seek(0, 2), 0
         while offset + 8 <= size and len(boxes) < 1000:
             fh.seek(offset)
             length, box = struct.unpack(">I4s", fh.read(8))
             if length == 1:
-                (length,) = struct.unpack(">Q", fh.read(8))
-            elif length == 0:
-                length = size - offset
-            if (not boxes and box != b"ftyp") or length < 8:
+                large = fh.read(8)
+                length = struct.unpack(">Q", large)[0] if len(large) == 8 else size + 1
+            if (not boxes and box != b"ftyp") or 0 < length < 8:
                 break
             boxes.append(box)
-            offset += length
+            offset += length or size - offset  # 0: the box runs to the end of the file
         return boxes, offset > size
 
 
@@ -182,13 +194,12 @@ def _short_note(container: InputContainer, stream: Stream, scan: _Scan) -> str |
     return f"packets cover {span:.1f} s of the declared {declared:.1f} s; the file looks truncated"
 
 
-def _scan_packets(container: InputContainer, stream: Stream, limit: int) -> _Scan:
+def _scan_packets(container: InputContainer, stream: Stream, limit: int, want_frame: bool) -> _Scan:
     """Demux up to `limit` packets of `stream` (pts kept); decode its first frame for rotation."""
     from av.error import FFmpegError
 
     scan = _Scan()
     tried = 0
-    want_frame = stream.type == "video" and stream.codec_context is not None
     try:
         for packet in container.demux(stream):
             if packet.size == 0:
@@ -240,9 +251,9 @@ def _video_fields(
     raw: dict[str, str] = {f"container.{k}": _clip(v) for k, v in container.metadata.items()}
     for s in container.streams:
         raw.update({f"stream{s.index}.{k}": _clip(v) for k, v in s.metadata.items()})
-    tags = {k.lower(): v for k, v in container.metadata.items()}
-    for s in reversed([*video, *audio]):
-        tags.update({k.lower(): v for k, v in s.metadata.items() if k.lower() not in tags})
+    tags = {k.lower(): _clip(v) for k, v in container.metadata.items()}
+    for s in [*video, *audio]:  # container tags first, then the first stream that has one
+        tags.update({k.lower(): _clip(v) for k, v in s.metadata.items() if k.lower() not in tags})
     duration = container.duration / 1e6 if container.duration else None
     md: dict[str, JSON] = {
         "container": container.format.name,
@@ -259,9 +270,11 @@ def _video_fields(
         "com.apple.quicktime.software")  # fmt: skip
     md["make"] = tags.get("com.apple.quicktime.make") or tags.get("make")
     md["model"] = tags.get("com.apple.quicktime.model") or tags.get("model")
-    md["handler_names"] = [h for s in container.streams if (h := s.metadata.get("handler_name"))]
+    md["handler_names"] = [_clip(h) for s in container.streams if (h := s.metadata.get("handler_name"))]
     md["major_brand"] = (tags.get("major_brand") or "").strip() or None
-    location = next((v for k, v in sorted(tags.items()) if "location" in k and v.strip()), None)
+    # Apple's ISO6709 key sorts first; "location" and "location-eng" are FFmpeg's names for ©xyz.
+    keys = sorted(k for k in tags if k.endswith(".iso6709") or k.split("-")[0] == "location")
+    location = next((tags[k] for k in keys if tags[k]), None)
     md["gps"] = _iso6709(location) if location else None
     if location and md["gps"] is None:
         warnings.append(f"unreadable location tag {location!r}")
@@ -278,41 +291,21 @@ def _video_fields(
     return md, warnings
 
 
-def _video_stream_fields(
-    stream: Stream | None, scan: _Scan, warnings: list[str]
-) -> dict[str, JSON]:
-    names = ("width", "height", "codec", "pixel_format", "bit_rate", "frame_rate",
-             "frame_rate_nominal", "frame_count", "variable_frame_rate", "frames_checked",
-             "rotation", "display_width", "display_height")  # fmt: skip
-    if stream is None:
-        return dict.fromkeys(names)
-    ctx = cast("VideoCodecContext | None", stream.codec_context)
-    width, height = (ctx.width, ctx.height) if ctx else (None, None)
+def _video_stream_fields(stream: Stream | None, scan: _Scan, warnings: list[str]) -> dict[str, JSON]:
+    ctx = cast("VideoCodecContext | None", stream.codec_context) if stream else None
+    if stream is None or ctx is None:
+        return dict.fromkeys(_VIDEO_STREAM_FIELDS)
     rotation = (-scan.rotation_ccw) % 360 if scan.rotation_ccw is not None else None
-    if (
-        rotation is None
-        and (legacy := stream.metadata.get("rotate", "").strip()).lstrip("-").isdigit()
-    ):
+    if rotation is None and (legacy := stream.metadata.get("rotate", "").strip()).lstrip("-").isdigit():
         rotation = int(legacy) % 360
-    swap = rotation in (90, 270)
     if rotation is None:
-        warnings.append("display rotation unknown (no frame decoded); assumed 0")
-    values: tuple[JSON, ...] = (
-        width,
-        height,
-        ctx.name if ctx else None,
-        ctx.pix_fmt if ctx else None,
-        (ctx.bit_rate if ctx else None) or None,
-        float(stream.average_rate) if stream.average_rate else None,
-        float(stream.base_rate) if stream.base_rate else None,
-        stream.frames or None,
-        _is_vfr(scan.pts),
-        len(scan.pts),
-        rotation,
-        height if swap else width,
-        width if swap else height,
-    )
-    return dict(zip(names, values, strict=True))
+        warnings.append("display rotation unknown (no frame decoded)")
+    swap = rotation in (90, 270)
+    rates = (float(r) if r else None for r in (stream.average_rate, stream.base_rate))
+    values = (ctx.width, ctx.height, ctx.name, ctx.pix_fmt, ctx.bit_rate or None, *rates,
+              stream.frames or None, _is_vfr(scan.pts), len(scan.pts), rotation,
+              ctx.height if swap else ctx.width, ctx.width if swap else ctx.height)  # fmt: skip
+    return dict(zip(_VIDEO_STREAM_FIELDS, values, strict=True))
 
 
 def _is_vfr(pts: list[int]) -> bool:
@@ -350,12 +343,11 @@ def _iso6709(raw: str) -> dict[str, JSON] | None:
 
 
 def _sexagesimal(text: str, degree_digits: int) -> float | None:
-    """ISO 6709 ±DD[D][MM[SS]][.fff] to decimal degrees."""
+    """ISO 6709 ±DD[D][MM[SS]][.fff] to decimal degrees (fewer degree digits are tolerated)."""
     whole, _, frac = text[1:].partition(".")
-    parts = [whole[:degree_digits]] + [
-        whole[i : i + 2] for i in range(degree_digits, len(whole), 2)
-    ]
-    if len(whole) - degree_digits not in (0, 2, 4) or not all(p.isdigit() for p in parts):
+    cut = min(len(whole), degree_digits)
+    parts = [whole[:cut]] + [whole[i : i + 2] for i in range(cut, len(whole), 2)]
+    if len(whole) - cut not in (0, 2, 4) or not whole.isdigit():
         return None
     parts[-1] += f".{frac}" if frac else ""
     value = sum(float(p) / 60.0**i for i, p in enumerate(parts))
@@ -390,7 +382,7 @@ def _probe_image(path: Path, max_pixels: int, vfr_packets: int) -> Probed:
                 )
             md, warnings = _image_fields(path, im)
         if md["format"] == "GIF" and cast(int, md["n_frames"]) > 1:
-            vmd, vwarnings = _probe_video(path, vfr_packets)
+            vmd, vwarnings = _probe_video(path, vfr_packets, max_pixels)
             vmd.update(frame_count=md["n_frames"], image_format="GIF", raw_tags=md["raw_tags"])
             with path.open("rb") as fh:
                 if fh.seek(-1, 2) and fh.read(1) != b";":
@@ -438,7 +430,10 @@ def _image_failure(exc: Exception, path: Path, otherwise: str) -> str:
 
 def _image_fields(path: Path, im: Image.Image) -> tuple[dict[str, JSON], list[str]]:
     warnings: list[str] = []
-    n_frames = int(getattr(im, "n_frames", 1))
+    try:
+        n_frames = int(getattr(im, "n_frames", 1))
+    except TypeError as exc:  # Pillow's TIFF reader signals a broken IFD this way, as its open() knows
+        raise ProbeError(f"image data is corrupt ({_clean(exc, path)})") from exc
     width, height = im.size
     raw: dict[str, JSON] = {}
     md: dict[str, JSON] = {
@@ -475,9 +470,7 @@ def _bit_depth(path: Path, im: Image.Image) -> int | None:
     return _MODE_BITS.get(im.mode)
 
 
-def _exif_fields(
-    im: Image.Image | None, raw: dict[str, JSON], warnings: list[str]
-) -> dict[str, JSON]:
+def _exif_fields(im: Image.Image | None, raw: dict[str, JSON], warnings: list[str]) -> dict[str, JSON]:
     from PIL import ExifTags
 
     exif = im.getexif() if im is not None and (im.format != "PNG" or "exif" in im.info) else None
@@ -489,9 +482,7 @@ def _exif_fields(
     text = {t: _tag_text(t, v) or None for t, v in {**base, **sub}.items()}
     orientation = base.get(274)
     return {
-        "orientation": orientation
-        if isinstance(orientation, int) and 1 <= orientation <= 8
-        else None,
+        "orientation": orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else None,
         "make": text.get(271),
         "model": text.get(272),
         "software": text.get(305),
@@ -544,22 +535,27 @@ def _exif_gps(gps: dict[int, object], warnings: list[str]) -> dict[str, JSON] | 
     alt = _degrees(gps.get(6))
     if alt is not None:
         out["alt"] = -alt if gps.get(5) in (1, b"\x01") else alt
-    clock, date = gps.get(7), gps.get(29)
-    if isinstance(clock, tuple) and len(clock) == 3 and isinstance(date, str):
-        hours, minutes, seconds = (float(cast(float, v)) for v in clock)
-        stamp = (
-            f"{date.strip().replace(':', '-')}T{int(hours):02d}:{int(minutes):02d}:{seconds:02.0f}Z"
-        )
-        out["timestamp"] = _iso_time(stamp) if math.isfinite(seconds) else None
+    clock, date = _numbers(gps.get(7)), str(gps.get(29, "")).strip()
+    if len(clock) == 3 and 0 <= clock[0] < 24 and 0 <= clock[1] < 60 and 0 <= clock[2] < 60:
+        hms = ":".join(f"{int(v):02d}" for v in clock)
+        with suppress(ValueError):  # an impossible date: no timestamp
+            out["timestamp"] = datetime.fromisoformat(f"{date.replace(':', '-')}T{hms}+00:00").isoformat()
     return out
+
+
+def _numbers(value: object) -> list[float]:
+    """One or three finite numbers from an EXIF rational or tuple of rationals; [] if not that."""
+    values = value if isinstance(value, tuple) else (value,)
+    try:
+        parts = [float(cast(float, v)) for v in values] if len(values) in (1, 3) else []
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return []
+    return parts if all(math.isfinite(p) for p in parts) else []
 
 
 def _degrees(value: object) -> float | None:
     """Degrees from an EXIF rational or (degrees, minutes, seconds) rationals."""
-    try:
-        parts = [float(cast(float, v)) for v in (value if isinstance(value, tuple) else (value,))]
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
+    parts = _numbers(value)
     total = sum(p / 60.0**i for i, p in enumerate(parts))
     return total if parts and math.isfinite(total) else None
 
@@ -581,9 +577,7 @@ def _text_fields(path: Path, stream: BinaryIO, head: bytes) -> tuple[dict[str, J
     boms = ((codecs.BOM_UTF8, "utf-8", "utf-8 with BOM"),
             (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16-le with BOM"),
             (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16-be with BOM"))  # fmt: skip
-    bom, codec, label = next(
-        ((b, c, n) for b, c, n in boms if head.startswith(b)), (b"", "utf-8", "utf-8")
-    )
+    bom, codec, label = next(((b, c, n) for b, c, n in boms if head.startswith(b)), (b"", "utf-8", "utf-8"))
     if b"\x00" in head and not codec.startswith("utf-16"):
         raise ProbeError("not text: binary data (NUL bytes) in the first 8 KiB")
     warnings: list[str] = []
@@ -597,15 +591,19 @@ def _text_fields(path: Path, stream: BinaryIO, head: bytes) -> tuple[dict[str, J
         warnings.append("text is not valid UTF-8; counted as single-byte characters")
         label = "unknown 8-bit"
         chars, lines, prefix = _count_text(stream, len(bom), "latin-1")
-    is_html = path.suffix.lower() in (".html", ".htm") or looks_like_html(head)
-    title = _HTML_TITLE.search(prefix) if is_html else None
+    is_html = path.suffix.lower() in (".html", ".htm") or bool(_HTML_HINT.search(prefix, 0, NUL_SCAN))
+    opening = _HTML_TITLE.search(prefix) if is_html else None
+    closing = _HTML_TITLE_END.search(prefix, opening.end()) if opening else None
+    title = None
+    if opening and closing:
+        title = " ".join(html.unescape(prefix[opening.end() : closing.start()]).split())
     md: dict[str, JSON] = {
         "format": "HTML" if is_html else "TXT",
         "encoding": label,
         "bytes": stream.seek(0, 2),
         "chars": chars,
         "lines": lines,
-        "title": _clip(" ".join(html.unescape(title[1]).split())) if title else None,
+        "title": _clip(title) if title else None,
     }
     return md, warnings
 

@@ -196,7 +196,7 @@ def _ftyp_brands(head: bytes) -> tuple[str, list[str]]:
     return major, compatible
 
 
-def _bmff(head: bytes, ext: str) -> FileType | str | None:
+def _bmff(head: bytes, _ext: str) -> FileType | str | None:
     if head[4:8] != b"ftyp":
         return None
     if len(head) < 12:
@@ -209,8 +209,6 @@ def _bmff(head: bytes, ext: str) -> FileType | str | None:
             found = GP3_2 if brand.startswith("3g2") else GP3
         if found is None and brand in _HEIF_BRANDS and not image_brands:
             found = HEIF
-        if found is MP4 and ext in (".mov", ".qt"):
-            found = MOV
         if found is not None:
             return found
     return f"ISO media of brand {major.strip()!r}"

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from itertools import islice
 from typing import Generic, TypeVar
 
 from vericount.errors import InvalidValue, VericountError
@@ -50,6 +51,10 @@ def call(fn: Callable[[T], R], task: T) -> Outcome[T, R]:
     return Outcome(task, result, None, _since(start))
 
 
+def call_many(fn: Callable[[T], R], tasks: list[T]) -> list[Outcome[T, R]]:
+    return [call(fn, task) for task in tasks]
+
+
 def _since(start: float) -> float:
     import time
 
@@ -85,38 +90,46 @@ class LocalExecutor(Executor):
         self.jobs = jobs or os.cpu_count() or 1
 
     def run(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[Outcome[T, R]]:
-        pending = list(tasks)
-        if self.jobs == 1 or len(pending) <= 1:
-            yield from SerialExecutor().run(fn, pending)
-            return
-        while pending:
+        """Tasks may be a list or a stream (consumed as it comes, for pipelines)."""
+        if isinstance(tasks, Sized):
+            if self.jobs == 1 or len(tasks) <= 1:
+                yield from SerialExecutor().run(fn, tasks)
+                return
+            # Small tasks travel in chunks so inter-process overhead stays small next to the work.
+            chunk = max(1, min(32, len(tasks) // (self.jobs * 8)))
+        else:
+            chunk = 8
+        pending: Iterable[T] = tasks
+        while True:
             in_flight: list[T] = []
             rest: list[T] = []
-            yield from _pool_run(fn, pending, self.jobs, in_flight, rest)
+            yield from _pool_run(fn, iter(pending), self.jobs, chunk, in_flight, rest)
             for task in in_flight:  # each alone, so a crash is pinned on the task that caused it
                 crashed: list[T] = []
-                yield from _pool_run(fn, [task], 1, crashed, [])
+                yield from _pool_run(fn, iter([task]), 1, 1, crashed, [])
                 if crashed:
                     yield Outcome(task, None, Failure("the worker process crashed on this item", ""),
                                   0.0)
+            if not rest:
+                return
             pending = rest
 
 
-def _pool_run(fn: Callable[[T], R], todo: list[T], jobs: int, in_flight: list[T],
+def _pool_run(fn: Callable[[T], R], todo: Iterator[T], jobs: int, chunk: int, in_flight: list[T],
               rest: list[T]) -> Iterator[Outcome[T, R]]:
     """Run tasks in a fresh pool. If a worker dies, stop: the tasks that were running go to
     ``in_flight`` (one of them is the culprit) and those never started go to ``rest``."""
     import multiprocessing
 
-    queue = iter(todo)
+    chunks = iter(lambda: list(islice(todo, chunk)), [])
     ctx = multiprocessing.get_context("forkserver")  # no inherited threads or locks, unlike fork
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        running: dict[Future[Outcome[T, R]], T] = {}
+        running: dict[Future[list[Outcome[T, R]]], list[T]] = {}
 
         def fill() -> None:
-            for task in queue:
-                running[pool.submit(call, fn, task)] = task
-                if len(running) >= jobs * 4:
+            for tasks in chunks:
+                running[pool.submit(call_many, fn, tasks)] = tasks
+                if len(running) >= jobs * 3:
                     break
 
         fill()
@@ -124,15 +137,17 @@ def _pool_run(fn: Callable[[T], R], todo: list[T], jobs: int, in_flight: list[T]
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
-                task = running.pop(fut)
+                tasks = running.pop(fut)
                 try:
-                    yield fut.result()
+                    yield from fut.result()
                 except BrokenProcessPool:
                     broken = True
-                    in_flight.append(task)
+                    in_flight.extend(tasks)
             if broken:
-                in_flight.extend(running.values())
-                rest.extend(queue)
+                for tasks in running.values():
+                    in_flight.extend(tasks)
+                for tasks in chunks:
+                    rest.extend(tasks)
                 return
             fill()
 

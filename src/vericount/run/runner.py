@@ -54,15 +54,24 @@ def run_stage(case: Case, stage: Stage[Any], executor: Executor, *,
               on_start: Callable[[int], None] | None = None,
               on_item: Callable[[Outcome[Task, Any]], None] | None = None) -> StageReport:
     """Run ``stage`` on every item that needs it (or on those of ``only`` that need it)."""
-    start = time.perf_counter()
-    report = StageReport(stage.name)
     with case.session() as s:
-        tasks = [Task(item.id, item.kind, case.evidence.path(item.id))
-                 for item in pending(s, stage, only)]
+        tasks = [task_for(case, item) for item in pending(s, stage, only)]
     if on_start is not None:
         on_start(len(tasks))
     if not tasks:
-        return report
+        return StageReport(stage.name)
+    return run_tasks(case, stage, executor, tasks, on_item=on_item)
+
+
+def task_for(case: Case, item: Item) -> Task:
+    return Task(item.id, item.kind, case.evidence.path(item.id))
+
+
+def run_tasks(case: Case, stage: Stage[Any], executor: Executor, tasks: Iterable[Task], *,
+              on_item: Callable[[Outcome[Task, Any]], None] | None = None) -> StageReport:
+    """Run ``stage`` on the given tasks, saving outcomes in batches as they arrive."""
+    start = time.perf_counter()
+    report = StageReport(stage.name)
     batch: list[Outcome[Task, Any]] = []
     last_save = time.monotonic()
     for outcome in executor.run(stage.compute, tasks):
@@ -70,28 +79,39 @@ def run_stage(case: Case, stage: Stage[Any], executor: Executor, *,
         if on_item is not None:
             on_item(outcome)
         if len(batch) >= SAVE_EVERY_ITEMS or time.monotonic() - last_save > SAVE_EVERY_SECONDS:
-            _save(case, stage, batch, report)
+            save_outcomes(case, stage, batch, report)
             batch, last_save = [], time.monotonic()
-    _save(case, stage, batch, report)
+    save_outcomes(case, stage, batch, report)
     report.seconds = time.perf_counter() - start
+    record_run(case, stage, executor, report)
+    return report
+
+
+def record_run(case: Case, stage: Stage[Any], executor: Executor, report: StageReport) -> None:
+    """One audit event per run of a stage (per-item outcomes live in stage_states)."""
+    if not report.done and not report.failed:
+        return
     with case.session() as s:
         case.record(s, "stage.run", None, stage=stage.name, version=stage.version,
                     params=stage.params(), done=len(report.done), failed=len(report.failed),
                     executor=executor.name)
-    return report
 
 
-def _save(case: Case, stage: Stage[Any], batch: list[Outcome[Task, Any]],
-          report: StageReport) -> None:
+def save_outcomes(case: Case, stage: Stage[Any], batch: list[Outcome[Task, Any]],
+                  report: StageReport) -> None:
+    """Write a batch of outcomes and the stage's state on each item, in one transaction."""
     if not batch:
         return
+    ids = [o.task.item_id for o in batch]
     with case.session() as s:
+        items = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(ids)))}
+        states = {st.item_id: st for st in s.scalars(
+            select(StageState).where(StageState.stage == stage.name, StageState.item_id.in_(ids)))}
         for outcome in batch:
-            item = s.get(Item, outcome.task.item_id)
+            item = items.get(outcome.task.item_id)
             if item is None:  # removed meanwhile
                 continue
-            state = s.get(StageState, (item.id, stage.name)) or StageState(
-                item_id=item.id, stage=stage.name)
+            state = states.get(item.id) or StageState(item_id=item.id, stage=stage.name)
             state.version, state.params = stage.version, stage.params()
             state.params_hash, state.updated_at = stage.params_hash(), utcnow()
             state.seconds = outcome.seconds

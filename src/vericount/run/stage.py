@@ -13,11 +13,12 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:  # workers import stages: keep the database layer out of them
+    from sqlalchemy.orm import Session
 
-from vericount.store.schema import Item
+    from vericount.store.schema import Item
 
 R = TypeVar("R")
 
