@@ -49,8 +49,13 @@ def settle() -> None:
     time.sleep(1.0)
 
 
+def fresh(parent: Path, stem: str) -> Path:
+    """A folder never used before: no run pays for deleting the previous one."""
+    n = sum(1 for _ in parent.glob(f"{stem}-*"))
+    return parent / f"{stem}-{n}"
+
+
 def baseline(files: list[Path], src_root: Path, dest: Path, sync: bool) -> float:
-    shutil.rmtree(dest, ignore_errors=True)
     settle()
     start = time.perf_counter()
     lists = [files[i:i + 500] for i in range(0, len(files), 500)]
@@ -62,9 +67,7 @@ def baseline(files: list[Path], src_root: Path, dest: Path, sync: bool) -> float
     return time.perf_counter() - start
 
 
-def ingest(src: Path, work: Path) -> tuple[float, float, dict[str, object]]:
-    case = work / "case"
-    shutil.rmtree(case, ignore_errors=True)
+def ingest(src: Path, case: Path) -> tuple[float, float, dict[str, object]]:
     subprocess.run([*VERICOUNT, "init", str(case)], check=True, capture_output=True)
     settle()
     seconds, rss_mb, res = run_child([*VERICOUNT, "--case", str(case), "add", str(src), "--json"])
@@ -119,18 +122,19 @@ def main() -> int:
         files = sorted(p for p in args.data.rglob("*") if p.is_file())
         total = sum(p.stat().st_size for p in files)
         print(f"data: {args.data} ({len(files)} files, {total / 1e6:.1f} MB); {os.cpu_count()} cores")
-        baseline(files, args.data, work / "copy", sync=True)  # warm the page cache
+        baseline(files, args.data, fresh(work, "copy"), sync=True)  # warm the page cache
         plain, synced, runs = [], [], []
         for _ in range(args.runs):  # interleaved, so that both see the same state of the disk
-            plain.append(baseline(files, args.data, work / "copy", sync=False))
-            synced.append(baseline(files, args.data, work / "copy", sync=True))
-            runs.append(ingest(args.data, work))
+            plain.append(baseline(files, args.data, fresh(work, "copy"), sync=False))
+            synced.append(baseline(files, args.data, fresh(work, "copy"), sync=True))
+            runs.append(ingest(args.data, fresh(work, "case")))
         vc = statistics.median(r[0] for r in runs)
         rss_small = max(r[1] for r in runs)
         report = runs[-1][2]
         b, bs = statistics.median(plain), statistics.median(synced)
         kinds = Counter()
-        listing = subprocess.run([*VERICOUNT, "--case", str(work / "case"), "items", "--json"],
+        listing = subprocess.run([*VERICOUNT, "--case", str(fresh(work, "case").with_name(
+            f"case-{args.runs - 1}")), "items", "--json"],
                                  capture_output=True, text=True, check=True)
         for item in json.loads(listing.stdout):
             kinds[item["kind"]] += 1
@@ -150,11 +154,13 @@ def main() -> int:
             big = big_dir / "big.mp4"
             make_big_video(big, args.big_gb, args.data / "video" / "hamilton_short.mp4")
             size = big.stat().st_size
-            baseline([big], big_dir, work / "copy", sync=True)
-            bb = baseline([big], big_dir, work / "copy", sync=False)
-            bbs = baseline([big], big_dir, work / "copy", sync=True)
-            shutil.rmtree(work / "copy", ignore_errors=True)
-            vb, rss_big, rep = ingest(big_dir, work)
+            for old in [*work.glob("copy-*"), *work.glob("case-*")]:
+                shutil.rmtree(old)
+            bb = baseline([big], big_dir, fresh(work, "bigcopy"), sync=False)
+            bbs = baseline([big], big_dir, fresh(work, "bigcopy"), sync=True)
+            for old in work.glob("bigcopy-*"):
+                shutil.rmtree(old)
+            vb, rss_big, rep = ingest(big_dir, fresh(work, "bigcase"))
             print(f"\none generated video of {size / 1e9:.2f} GB:")
             print(row("sha256sum + cp (page cache only)", bb))
             print(row("sha256sum + cp + sync (durable copy)", bbs))

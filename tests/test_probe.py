@@ -222,6 +222,15 @@ def test_random_bytes_named_mp4_are_accepted_by_sniff_then_refused_by_probe(tmp_
     assert refusal(path, "video") == "not a decodable video (Invalid data found when processing input)"
 
 
+def test_names_are_not_ffmpeg_protocols_and_playlists_are_not_followed(tmp_path: Path) -> None:
+    colon = mediagen.copy_as(mediagen.make_video(tmp_path / "a.mp4", seconds=0.3), "concat:a.mp4")
+    assert run_probe(colon, "video").metadata["codec"] == "h264"
+    target = mediagen.make_video(tmp_path / "target.mp4", seconds=0.3)
+    playlist = tmp_path / "3f7a9c0e51d2"  # stored originals have no extension
+    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n{target}\n#EXT-X-ENDLIST\n")
+    assert refusal(playlist, "video").startswith("not a decodable video (")
+
+
 def test_missing_file_is_a_probe_error(tmp_path: Path) -> None:
     assert refusal(tmp_path / "gone.mp4", "video").startswith("cannot open the file (")
     assert refusal(tmp_path / "gone.txt", "text").startswith("cannot read the file (")

@@ -56,7 +56,7 @@ class _AddProgress:
               help="When they were posted: a date or an ISO 8601 time with its UTC offset.")
 @click.option("--sources", "sources_csv", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help="CSV mapping file name or sha256 to source_url, platform, account, "
-                                 "posted_at, notes (see docs/cli.md).")
+                                 "posted_at, notes (columns: docs/cli.md).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes for metadata (default: the number of cores).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")

@@ -40,6 +40,7 @@ TAG_VALUE_MAX = 256  # characters kept of one raw tag value
 DECODE_PACKETS = 64  # video packets fed to the decoder, at most, to get the first frame
 FULL_DECODE_PIXELS = 24_000_000  # images up to this size are fully decoded to prove they are whole
 VFR_TOLERANCE = 0.05  # relative spread of frame intervals still called constant
+VIDEO_DEMUXERS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,gif,mpegts,mpeg,flv,asf,h264,hevc"
 TEXT_CHUNK = 1 << 20
 NUL_SCAN = 8 << 10
 TITLE_SCAN = 64 << 10
@@ -60,6 +61,7 @@ _MODE_BITS = {
     **dict.fromkeys(("L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB"), 8),
 }  # fmt: skip
 _IFD_POINTERS = (0x8769, 0x8825, 0xA005)
+_FFMPEG_OPTIONS = {"format_whitelist": VIDEO_DEMUXERS, "protocol_whitelist": "file"}
 _VIDEO_STREAM_FIELDS = ("width", "height", "codec", "pixel_format", "bit_rate", "frame_rate",
                         "frame_rate_nominal", "frame_count", "variable_frame_rate", "frames_checked",
                         "rotation", "display_width", "display_height")  # fmt: skip
@@ -110,7 +112,9 @@ def _probe_video(path: Path, vfr_packets: int, max_pixels: int) -> tuple[dict[st
     from av.stream import Disposition
 
     try:
-        container = av.open(str(path), metadata_errors="replace")
+        # "file:" keeps a ':' in a name from being read as a protocol; the whitelists keep a hostile
+        # file (a playlist, an image sequence pattern) from making FFmpeg open anything else.
+        container = av.open(f"file:{path.resolve()}", metadata_errors="replace", options=_FFMPEG_OPTIONS)
     except av.error.FFmpegError as exc:
         raise ProbeError(_open_failure(path, exc)) from exc
     with container:
@@ -136,7 +140,10 @@ def _probe_video(path: Path, vfr_packets: int, max_pixels: int) -> tuple[dict[st
 def _open_failure(path: Path, exc: Exception) -> str:
     if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
         return f"cannot open the file ({exc.strerror})"
-    boxes, overrun = _bmff_boxes(path)
+    try:
+        boxes, overrun = _bmff_boxes(path)
+    except OSError:
+        boxes, overrun = [], False
     if boxes and b"moov" not in boxes:
         return (
             "truncated video: moov atom not found"

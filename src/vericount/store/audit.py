@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
 from vericount import __version__
@@ -24,6 +24,7 @@ from vericount.store.schema import AuditEvent, UTCDateTime, utcnow
 
 GENESIS = "0" * 64
 _LAST = "vericount.audit_last_hash"
+_PENDING = "vericount.audit_pending"
 
 
 def default_actor() -> str:
@@ -50,8 +51,10 @@ def event_hash(prev_hash: str, at: str, actor: str, action: str, item_id: str | 
 
 
 def record(session: Session, actor: str, action: str, item_id: str | None = None,
-           **detail: Any) -> AuditEvent:
-    """Append one event to the log in the session's transaction."""
+           **detail: Any) -> str:
+    """Append one event to the log in the session's transaction; returns its hash.
+
+    Events are queued on the session and written in one statement when it commits."""
     prev = session.info.get(_LAST)
     if prev is None:
         if session.get_bind().dialect.name == "postgresql":
@@ -62,17 +65,25 @@ def record(session: Session, actor: str, action: str, item_id: str | None = None
     at = utcnow()
     clean = json.loads(json.dumps(detail, default=str))
     digest = event_hash(prev, _stamp(at), actor, action, item_id, clean, __version__)
-    ev = AuditEvent(at=at, actor=actor, action=action, item_id=item_id, detail=clean,
-                    tool_version=__version__, prev_hash=prev, hash=digest)
-    session.add(ev)
+    session.info.setdefault(_PENDING, []).append(
+        {"at": at, "actor": actor, "action": action, "item_id": item_id, "detail": clean,
+         "tool_version": __version__, "prev_hash": prev, "hash": digest})
     session.info[_LAST] = digest
-    return ev
+    return digest
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.execute(insert(AuditEvent), pending)
 
 
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget_last_hash(session: Session) -> None:
     session.info.pop(_LAST, None)
+    session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)
