@@ -45,13 +45,14 @@ stored.
 
 def render() -> str:
     parts = [PREAMBLE]
-    ctx = click.Context(main, info_name="vericount", terminal_width=100, max_content_width=100)
+    # make_context applies the group's context settings (-h), as a real invocation does.
+    ctx = main.make_context("vericount", [], resilient_parsing=True, terminal_width=100,
+                            max_content_width=100)
     parts.append("## vericount\n\n```\n" + main.get_help(ctx) + "\n```\n")
     for name in sorted(main.list_commands(ctx)):
         cmd = main.get_command(ctx, name)
         assert cmd is not None
-        sub = click.Context(cmd, info_name=f"vericount {name}", parent=ctx, terminal_width=100,
-                            max_content_width=100)
+        sub = cmd.make_context(name, [], parent=ctx, resilient_parsing=True)
         parts.append(f"## vericount {name}\n\n```\n{cmd.get_help(sub)}\n```\n")
     return "\n".join(parts)
 
