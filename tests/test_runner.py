@@ -11,7 +11,7 @@ from vericount.case import Case
 from vericount.errors import InvalidValue
 from vericount.run.executors import LocalExecutor, SerialExecutor, get_executor
 from vericount.run.runner import pending, run_stage
-from vericount.store.schema import Item, StageState, utcnow
+from vericount.store.schema import AuditEvent, Item, StageState, utcnow
 
 from .stages_for_tests import NeedsSize, SizeStage
 
@@ -52,8 +52,7 @@ def test_reruns_do_only_new_failed_or_stale(case: Case) -> None:
         SizeStage.version = "1"
     with case.session() as s:
         assert s.get(Item, a).media_meta == {"size_seen": 4}
-        events = [e.action for e in s.query(__import__("vericount.store.schema",
-                  fromlist=["AuditEvent"]).AuditEvent)]
+        events = [e.action for e in s.query(AuditEvent)]
     assert events.count("stage.run") == 3
 
 
