@@ -35,3 +35,7 @@ class IngestError(VericountError):
 
 class ProbeError(VericountError):
     """A stored file's metadata could not be read (corrupt, truncated, not what its name says)."""
+
+
+class DecodeError(VericountError):
+    """A stored file's pictures could not be decoded (no video stream, no decodable frame, corrupt)."""

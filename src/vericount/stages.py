@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from vericount.media.metadata import MetadataStage
+from vericount.reposts.stage import RepostsStage
 
 STAGES = {
     MetadataStage.name: MetadataStage,
+    RepostsStage.name: RepostsStage,
 }
 
-__all__ = ["STAGES", "MetadataStage"]
+__all__ = ["STAGES", "MetadataStage", "RepostsStage"]

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    LargeBinary,
     Dialect,
     Float,
     ForeignKey,
@@ -170,3 +172,51 @@ class AuditEvent(Base):
     tool_version: Mapped[str] = mapped_column(String(40))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class FingerprintRow(Base):
+    """The reposts stage's fingerprint of one item (PDQ per sampled frame, ORB per keyframe), as npz."""
+
+    __tablename__ = "fingerprints"
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    duration: Mapped[float] = mapped_column(Float)
+    decoded: Mapped[int] = mapped_column(Integer)  # frames decoded
+    frames: Mapped[int] = mapped_column(Integer)  # frames sampled and hashed
+    dropped: Mapped[int] = mapped_column(Integer)  # of which too flat to match
+    shots: Mapped[int] = mapped_column(Integer)
+    min_quality: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    matched: Mapped[str | None] = mapped_column(String(64))  # hash of the matcher settings it was matched with
+
+
+class Match(Base):
+    """Two items that share footage: found by the matcher, or decided by a person.
+
+    Oriented: for ``excerpt`` and ``frame_of``, ``a`` lies inside ``b``. One row per unordered pair.
+    """
+
+    __tablename__ = "matches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    a: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    b: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # confirmed | suggested | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(200))  # a person; None: the matcher
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)
+    a_start: Mapped[float | None] = mapped_column(Float)
+    a_end: Mapped[float | None] = mapped_column(Float)
+    b_start: Mapped[float | None] = mapped_column(Float)
+    b_end: Mapped[float | None] = mapped_column(Float)
+    a_cover: Mapped[float | None] = mapped_column(Float)
+    b_cover: Mapped[float | None] = mapped_column(Float)
+    speed: Mapped[float | None] = mapped_column(Float)
+    found: Mapped[bool] = mapped_column(Boolean)  # the matcher found it (else only a person said so)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("a", "b", name="uq_matches_a_b"),)

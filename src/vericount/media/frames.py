@@ -1,0 +1,215 @@
+"""Frames of a stored item, decoded once and streamed: the sampler the reposts and people stages share.
+
+A video (an animated GIF is one) is decoded frame by frame with PyAV; nothing but the current frame, the
+previous frame's small luma signature and the last frame are held, so memory does not grow with length.
+Frames come out upright (display rotation applied), as RGB arrays whose longest side is at most
+``max_side``, at ``fps`` frames per second plus the first frame, the first frame of every shot and the
+last frame. An image is a one-frame item (EXIF orientation applied).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vericount.errors import DecodeError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+MAX_IMAGE_PIXELS = 250_000_000
+MAX_VIDEO_PIXELS = 8192 * 8192  # 8K is 7680 x 4320; refuse what no real camera writes
+_YUV_PLANAR = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12",
+                         "nv21", "yuv420p10le", "gray", "yuv411p", "yuv410p"})  # fmt: skip
+_GRID = (9, 16)  # rows, columns of the shot-change signature
+
+
+@dataclass(frozen=True)
+class Frame:
+    t: float  # seconds from the start of the item (0 for an image)
+    index: int  # number of the decoded frame, from 0
+    reason: str  # first | rate | shot | last | image
+    image: NDArray[np.uint8]  # height x width x 3, RGB, upright
+
+
+@dataclass
+class SampleStats:
+    """What decoding an item found, filled in as frames are yielded."""
+
+    decoded: int = 0
+    duration: float = 0.0
+    shots: list[float] = field(default_factory=list)  # start time of every shot after the first
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Sampler:
+    fps: float = 1.0
+    max_side: int = 512
+    # A shot starts where the mean absolute luma change (0-255) of a 9 x 16 grid of block means exceeds
+    # shot_threshold and is shot_ratio times the recent average change (so steady motion is no cut).
+    shot_threshold: float = 14.0
+    shot_ratio: float = 3.0
+    min_shot_seconds: float = 0.5
+    threads: int = 1  # decoder threads per item (items run in parallel already)
+
+    def params(self) -> dict[str, Any]:
+        return {"fps": self.fps, "max_side": self.max_side, "shot_threshold": self.shot_threshold,
+                "shot_ratio": self.shot_ratio, "min_shot_seconds": self.min_shot_seconds}  # fmt: skip
+
+    def frames(self, path: Path, kind: str, stats: SampleStats | None = None) -> Iterator[Frame]:
+        """Yield the sampled frames of the file; raise DecodeError when not one frame decodes."""
+        stats = stats if stats is not None else SampleStats()
+        if kind == "image":
+            yield from self._image(path, stats)
+        elif kind == "video":
+            yield from self._video(path, stats)
+        else:
+            raise DecodeError(f"{path.name}: a {kind} item has no frames")
+
+    # -- images -------------------------------------------------------------------------------------
+
+    def _image(self, path: Path, stats: SampleStats) -> Iterator[Frame]:
+        from PIL import Image, ImageFile, ImageOps
+
+        from vericount.media.probe_image import _PIL_ERRORS, _register_heif
+
+        _register_heif()
+        saved = Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES
+        Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = None, False
+        try:
+            with Image.open(path) as im:
+                if im.width * im.height > MAX_IMAGE_PIXELS:
+                    raise DecodeError(f"{path.name}: {im.width} x {im.height} pixels is over the "
+                                      f"{MAX_IMAGE_PIXELS / 1e6:g}-megapixel safety limit")
+                im.draft("RGB", (self.max_side, self.max_side))  # JPEG: decode at a reduced scale
+                upright = ImageOps.exif_transpose(im) or im
+                rgb = upright.convert("RGB")
+                rgb.thumbnail((self.max_side, self.max_side), Image.Resampling.BILINEAR)
+                array = np.asarray(rgb, dtype=np.uint8)
+        except DecodeError:
+            raise
+        except _PIL_ERRORS as exc:
+            raise DecodeError(f"{path.name}: image does not decode ({_first_line(exc)})") from exc
+        finally:
+            Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = saved
+        stats.decoded = 1
+        yield Frame(0.0, 0, "image", array)
+
+    # -- videos -------------------------------------------------------------------------------------
+
+    def _video(self, path: Path, stats: SampleStats) -> Iterator[Frame]:
+        import av
+
+        try:
+            container = av.open(str(path), metadata_errors="ignore")
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise DecodeError(f"{path.name}: cannot open as video ({_first_line(exc)})") from exc
+        with container:
+            if not container.streams.video:
+                raise DecodeError(f"{path.name}: no video stream (audio only?)")
+            stream = container.streams.video[0]
+            ctx = stream.codec_context
+            if ctx.width * ctx.height > MAX_VIDEO_PIXELS:
+                raise DecodeError(f"{path.name}: {ctx.width} x {ctx.height} video is over the "
+                                  f"{MAX_VIDEO_PIXELS / 1e6:g}-megapixel safety limit")
+            if self.threads > 1:
+                stream.thread_type, ctx.thread_count = "AUTO", self.threads
+            origin = float(stream.start_time * stream.time_base) \
+                if stream.start_time is not None and stream.time_base else 0.0
+            rate = float(stream.average_rate or stream.guessed_rate or 25)
+            sar = stream.sample_aspect_ratio
+            yield from self._decode(container, stream, origin, rate, sar, path, stats)
+        if stats.decoded == 0:
+            raise DecodeError(f"{path.name}: no frame could be decoded")
+
+    def _decode(self, container: Any, stream: Any, origin: float, rate: float, sar: Fraction | None,
+                path: Path, stats: SampleStats) -> Iterator[Frame]:
+        import av
+
+        step = 1.0 / self.fps if self.fps > 0 else float("inf")
+        next_t, last_shot = 0.0, 0.0
+        previous: NDArray[np.float32] | None = None
+        motion = 0.0  # running average of the change between frames
+        held: tuple[Any, float, int] | None = None  # the last decoded frame, yielded at the end
+        emitted = -1
+        index = -1
+        decoder = container.decode(stream)
+        while True:
+            try:
+                frame = next(decoder)
+            except StopIteration:
+                break
+            except (av.error.FFmpegError, OSError, ValueError) as exc:
+                stats.warnings.append(f"decoding stopped after {index + 1} frames: {_first_line(exc)}")
+                break
+            index += 1
+            t = float(frame.time) - origin if frame.time is not None else index / rate
+            t = max(t, 0.0)
+            signature = _signature(frame)
+            change = float(np.abs(signature - previous).mean()) if previous is not None else 0.0
+            reason = None
+            if index == 0:
+                reason = "first"
+            elif change > self.shot_threshold and change > self.shot_ratio * motion \
+                    and t - last_shot >= self.min_shot_seconds:
+                reason, last_shot = "shot", t
+                stats.shots.append(round(t, 3))
+            elif t + 1e-6 >= next_t:
+                reason = "rate"
+            if reason != "shot":
+                motion = change if index == 1 else 0.8 * motion + 0.2 * change
+            previous = signature
+            if reason is not None:
+                while next_t <= t + 1e-6:
+                    next_t += step
+                emitted = index
+                yield Frame(t, index, reason, self._rgb(frame, sar))
+            held = (frame, t, index)
+            stats.decoded = index + 1
+            stats.duration = max(stats.duration, t + 1.0 / rate)
+        if held is not None and held[2] != emitted:
+            frame, t, index = held
+            yield Frame(t, index, "last", self._rgb(frame, sar))
+
+    def _rgb(self, frame: Any, sar: Fraction | None) -> NDArray[np.uint8]:
+        width, height = frame.width, frame.height
+        display_width = width * float(sar) if sar and sar > 0 else float(width)
+        scale = min(1.0, self.max_side / max(display_width, height))
+        out_w, out_h = max(2, round(display_width * scale)), max(2, round(height * scale))
+        array: NDArray[np.uint8] = frame.to_ndarray(format="rgb24", width=out_w, height=out_h,
+                                                    interpolation="AREA")
+        turns = (-(frame.rotation or 0)) % 360 // 90  # clockwise quarter turns that make it upright
+        return np.ascontiguousarray(np.rot90(array, k=-turns)) if turns else array
+
+
+def _signature(frame: Any) -> NDArray[np.float32]:
+    """Mean luma over a coarse grid: cheap (a strided view of the Y plane) and blind to small motion."""
+    rows, cols = _GRID
+    if frame.format.name in _YUV_PLANAR:
+        plane = frame.planes[0]
+        width = plane.width if frame.format.name != "yuv420p10le" else plane.width * 2
+        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :width]
+        if frame.format.name == "yuv420p10le":
+            luma = luma[:, 1::2]  # high bytes
+    else:
+        luma = frame.to_ndarray(format="gray", width=cols * 8, height=rows * 8)
+    h, w = luma.shape
+    sy, sx = max(1, h // (rows * 8)), max(1, w // (cols * 8))
+    sub = luma[::sy, ::sx]
+    h2, w2 = (sub.shape[0] // rows) * rows, (sub.shape[1] // cols) * cols
+    if h2 == 0 or w2 == 0:
+        return np.zeros(_GRID, np.float32)
+    grid: NDArray[np.float32] = sub[:h2, :w2].reshape(rows, h2 // rows, cols, w2 // cols).mean(
+        axis=(1, 3), dtype=np.float32)
+    return grid
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,184 @@
+"""Per-frame fingerprints of an item: PDQ on every sampled frame, ORB local features on keyframes.
+
+Each sampled frame is trimmed of black or flat borders (letterbox, pillarbox, the bars of a screen recording)
+and hashed with PDQ (PyPI ``pdqhash``). The eight dihedral variants (rotations and mirrors) of each hash are
+kept so a mirrored or rotated copy matches; the index holds only variant 0 of stored frames and queries
+with all eight. Frames whose PDQ quality is below ``min_quality`` (flat, black, featureless) are kept but
+not used for matching.
+
+PDQ does not survive crops (a 5% crop moves a hash 60+ bits), so keyframes (the first and last frame, the
+first frame of each shot, and one every ``local_every`` seconds) also get ORB features (OpenCV) that a
+geometric check can match under cropping, overlays, scaling and screen-recording frames.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vericount.media.frames import Sampler, SampleStats
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+HASH_BYTES = 32
+VARIANTS = 8
+
+
+@dataclass
+class Fingerprint:
+    kind: str  # image | video
+    times: NDArray[np.float32]  # n, seconds
+    hashes: NDArray[np.uint8]  # n x 8 x 32: PDQ of each frame, dihedral variants (variant 0 as seen)
+    quality: NDArray[np.uint8]  # n, PDQ quality 0-100
+    duration: float
+    decoded: int
+    shots: int
+    min_quality: int
+    warnings: list[str]
+    key_times: NDArray[np.float32]  # k keyframes with local features
+    key_offsets: NDArray[np.int32]  # k + 1: keyframe i owns points[key_offsets[i]:key_offsets[i+1]]
+    points: NDArray[np.float32]  # m x 2, pixel positions in the keyframe's content box
+    descriptors: NDArray[np.uint8]  # m x 32, ORB
+
+    @property
+    def usable(self) -> NDArray[np.bool_]:
+        mask: NDArray[np.bool_] = self.quality >= self.min_quality
+        return mask
+
+    @property
+    def dropped(self) -> int:
+        return int((~self.usable).sum())
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez(buffer, times=self.times, hashes=self.hashes, quality=self.quality,
+                 key_times=self.key_times, key_offsets=self.key_offsets, points=self.points,
+                 descriptors=self.descriptors)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, *, kind: str, duration: float, decoded: int, shots: int,
+                   min_quality: int) -> Fingerprint:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+            return cls(kind, data["times"], data["hashes"], data["quality"], duration, decoded, shots,
+                       min_quality, [], data["key_times"], data["key_offsets"], data["points"],
+                       data["descriptors"])
+
+
+@dataclass(frozen=True)
+class Fingerprinter:
+    sampler: Sampler = Sampler()
+    min_quality: int = 50
+    flat_tolerance: int = 12  # grey levels: a border row or column is this close to its own median...
+    flat_share: float = 0.95  # ...over this share of its pixels
+    max_border: float = 0.4  # never trim more than this share of a side
+    local_every: float = 3.0  # seconds between keyframes within a shot
+    local_features: int = 300  # ORB features per keyframe
+    local_side: int = 384  # keyframes are scaled to at most this size for ORB
+
+    def params(self) -> dict[str, Any]:
+        return {"sampler": self.sampler.params(), "min_quality": self.min_quality,
+                "flat_tolerance": self.flat_tolerance, "flat_share": self.flat_share,
+                "max_border": self.max_border, "hash": "pdq-dihedral", "local": "orb",
+                "local_every": self.local_every, "local_features": self.local_features,
+                "local_side": self.local_side}  # fmt: skip
+
+    def fingerprint(self, path: Path, kind: str) -> Fingerprint:
+        import pdqhash
+
+        import cv2
+
+        cv2.setNumThreads(1)
+        orb = cv2.ORB_create(nfeatures=self.local_features)
+        stats = SampleStats()
+        times: list[float] = []
+        hashes: list[NDArray[np.uint8]] = []
+        quality: list[int] = []
+        key_times: list[float] = []
+        key_offsets = [0]
+        points: list[NDArray[np.float32]] = []
+        descriptors: list[NDArray[np.uint8]] = []
+        next_key = 0.0
+        for frame in self.sampler.frames(path, kind, stats):
+            top, bottom, left, right = self.content_box(frame.image)
+            content = np.ascontiguousarray(frame.image[top:bottom, left:right])
+            variants, q = pdqhash.compute_dihedral(content)
+            hashes.append(np.packbits(np.asarray(variants, dtype=np.uint8), axis=1))
+            times.append(frame.t)
+            quality.append(int(q))
+            if frame.reason != "rate" or frame.t + 1e-6 >= next_key:
+                next_key = frame.t + self.local_every
+                xy, des = self._local(orb, content)
+                if len(des):
+                    key_times.append(frame.t)
+                    points.append(xy)
+                    descriptors.append(des)
+                    key_offsets.append(key_offsets[-1] + len(des))
+        return Fingerprint(
+            kind="image" if kind == "image" else "video",
+            times=np.asarray(times, np.float32),
+            hashes=np.asarray(hashes, np.uint8).reshape(-1, VARIANTS, HASH_BYTES),
+            quality=np.asarray(quality, np.uint8),
+            duration=stats.duration,
+            decoded=stats.decoded,
+            shots=len(stats.shots),
+            min_quality=self.min_quality,
+            warnings=stats.warnings,
+            key_times=np.asarray(key_times, np.float32),
+            key_offsets=np.asarray(key_offsets, np.int32),
+            points=np.concatenate(points) if points else np.zeros((0, 2), np.float32),
+            descriptors=np.concatenate(descriptors) if descriptors else np.zeros((0, 32), np.uint8),
+        )
+
+    def _local(self, orb: Any, content: NDArray[np.uint8]) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
+        import cv2
+
+        grey = cv2.cvtColor(content, cv2.COLOR_RGB2GRAY)
+        scale = min(1.0, self.local_side / max(grey.shape))
+        if scale < 1.0:
+            grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        keypoints, des = orb.detectAndCompute(grey, None)
+        if des is None or not keypoints:
+            return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+        xy = np.asarray([k.pt for k in keypoints], np.float32)
+        return xy, np.asarray(des, np.uint8)
+
+    def content_box(self, image: NDArray[np.uint8]) -> tuple[int, int, int, int]:
+        """(top, bottom, left, right) of the picture inside flat borders; the whole frame if none."""
+        grey = image.astype(np.int16).sum(axis=2) // 3
+        h, w = grey.shape
+        top, bottom = self._edges(grey, h)
+        left, right = self._edges(grey.T, w)
+        if bottom - top < h // 4 or right - left < w // 4:  # a flat frame: nothing to trim to
+            return 0, h, 0, w
+        return top, bottom, left, right
+
+    def _edges(self, grey: NDArray[np.int16], n: int) -> tuple[int, int]:
+        """First and last+1 row of content: rows that are nearly one colour at either end are border.
+
+        Short runs of busy rows inside a border (a status bar's clock, a caption line) are allowed: the
+        border ends at the first run of busy rows longer than 6% of the side.
+        """
+        medians = np.median(grey, axis=1, keepdims=True)
+        flat = (np.abs(grey - medians) <= self.flat_tolerance).mean(axis=1) >= self.flat_share
+        limit, run = int(n * self.max_border), max(2, int(n * 0.06))
+
+        def scan(order: range) -> int:
+            border, busy = 0, 0
+            for count, row in enumerate(order, start=1):
+                if count > limit:
+                    break
+                if flat[row]:
+                    border, busy = count, 0
+                else:
+                    busy += 1
+                    if busy >= run:
+                        break
+            return border
+
+        return scan(range(n)), n - scan(range(n - 1, -1, -1))

@@ -1,0 +1,325 @@
+"""Finding the items that show the same footage, with the time alignment between them.
+
+A :class:`Library` holds the fingerprints of a case in two FAISS binary indexes: the PDQ hash (variant 0) of
+every usable frame, and the ORB descriptors of every keyframe. Matching an item queries both with the item's
+own frames (all eight PDQ variants, so mirrored and rotated copies are found), which costs one index scan
+per query frame rather than a comparison with every item. Candidate keyframes found by descriptor votes are
+checked geometrically (a RANSAC similarity transform between the two keyframes' ORB points), which is what
+survives crops, captions and screen-recording frames.
+
+The hits between two items (query time, other time, similarity) are aligned with a line ``tb = r * ta + c``
+found by voting over speed ratios; the inliers give the segments, coverages, the speed ratio and the score.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vericount.reposts.fingerprint import HASH_BYTES, VARIANTS, Fingerprint
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+TYPES = ("exact", "duplicate", "excerpt", "overlap", "frame_of")
+
+
+@dataclass(frozen=True)
+class MatchParams:
+    high: float = 0.80  # score at or above: confirmed without a human
+    low: float = 0.50  # score at or above (and below high): suggested to a human
+    pdq_radius: int = 80  # PDQ distance (of 256 bits) searched for; similarity 1 - d/160
+    local_votes: int = 6  # descriptor votes for a keyframe pair to be checked geometrically
+    local_min_inliers: int = 12  # RANSAC inliers for a keyframe pair to count at all (similarity 0.5)
+    local_strong_inliers: int = 20  # ...and to count as strongly as a PDQ distance of 32 (0.8)
+    covered: float = 0.85  # share of an item inside the aligned segment to call it covered end to end
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Hit:
+    ta: float
+    tb: float
+    sim: float  # 0..1
+    method: str  # pdq | local
+    value: float  # PDQ distance or RANSAC inliers
+
+
+@dataclass
+class Found:
+    """One pair found by the matcher, oriented: for excerpt and frame_of, ``a`` lies inside ``b``."""
+
+    a: str
+    b: str
+    type: str
+    score: float
+    a_segment: tuple[float, float] | None
+    b_segment: tuple[float, float] | None
+    a_cover: float
+    b_cover: float
+    speed: float | None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def state(self, params: MatchParams) -> str | None:
+        if self.score >= params.high:
+            return "confirmed"
+        if self.score >= params.low:
+            return "suggested"
+        return None
+
+
+class Library:
+    """The fingerprints of a case, indexed for search."""
+
+    def __init__(self, params: MatchParams | None = None) -> None:
+        import faiss
+
+        faiss.omp_set_num_threads(1)
+        self.params = params or MatchParams()
+        self.ids: list[str] = []
+        self.prints: list[Fingerprint] = []
+        self._number: dict[str, int] = {}
+        self._pdq = faiss.IndexBinaryFlat(HASH_BYTES * 8)
+        self._pdq_owner: list[NDArray[np.int64]] = []  # item number and frame number of each row
+        self._desc = faiss.IndexBinaryFlat(HASH_BYTES * 8)
+        self._desc_owner: list[NDArray[np.int64]] = []  # item number and keyframe number of each row
+        self._pdq_rows: NDArray[np.int64] | None = None
+        self._desc_rows: NDArray[np.int64] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, item_id: str, fp: Fingerprint) -> None:
+        number = len(self.ids)
+        self.ids.append(item_id)
+        self.prints.append(fp)
+        self._number[item_id] = number
+        frames = np.flatnonzero(fp.usable)
+        if len(frames):
+            self._pdq.add(np.ascontiguousarray(fp.hashes[frames, 0]))
+            self._pdq_owner.append(np.stack([np.full(len(frames), number), frames], axis=1))
+        if len(fp.descriptors):
+            keyframe = np.repeat(np.arange(len(fp.key_times)), np.diff(fp.key_offsets))
+            self._desc.add(np.ascontiguousarray(fp.descriptors))
+            self._desc_owner.append(np.stack([np.full(len(keyframe), number), keyframe], axis=1))
+        self._pdq_rows = self._desc_rows = None
+
+    def match(self, item_id: str, skip: set[str] | None = None) -> list[Found]:
+        """Every item (other than ``item_id`` and those in ``skip``) that shares footage with it."""
+        number = self._number[item_id]
+        fp = self.prints[number]
+        skipped = {self._number[i] for i in (skip or ()) if i in self._number} | {number}
+        hits: dict[int, list[Hit]] = defaultdict(list)
+        for other, hit in self._pdq_hits(fp):
+            if other not in skipped:
+                hits[other].append(hit)
+        for other, hit in self._local_hits(fp, skipped):
+            hits[other].append(hit)
+        found = []
+        for other, pair_hits in hits.items():
+            result = self._judge(item_id, fp, self.ids[other], self.prints[other], pair_hits)
+            if result is not None and result.score >= self.params.low:
+                found.append(result)
+        return found
+
+    # -- search -------------------------------------------------------------------------------------
+
+    def _pdq_hits(self, fp: Fingerprint) -> list[tuple[int, Hit]]:
+        frames = np.flatnonzero(fp.usable)
+        if not len(frames) or self._pdq.ntotal == 0:
+            return []
+        if self._pdq_rows is None:
+            self._pdq_rows = np.concatenate(self._pdq_owner)
+        queries = np.ascontiguousarray(fp.hashes[frames].reshape(-1, HASH_BYTES))
+        lims, dist, rows = self._pdq.range_search(queries, self.params.pdq_radius + 1)
+        best: dict[tuple[int, int, int], int] = {}  # (other, query frame, other frame) -> distance
+        for q in range(len(queries)):
+            frame = int(frames[q // VARIANTS])
+            for d, row in zip(dist[lims[q]:lims[q + 1]], rows[lims[q]:lims[q + 1]], strict=True):
+                other, other_frame = self._pdq_rows[row]
+                key = (int(other), frame, int(other_frame))
+                if d < best.get(key, 999):
+                    best[key] = int(d)
+        out = []
+        for (other, frame, other_frame), d in best.items():
+            tb = float(self.prints[other].times[other_frame])
+            out.append((other, Hit(float(fp.times[frame]), tb, 1.0 - d / 160.0, "pdq", d)))
+        return out
+
+    def _local_hits(self, fp: Fingerprint, skipped: set[int]) -> list[tuple[int, Hit]]:
+        if not len(fp.descriptors) or self._desc.ntotal == 0:
+            return []
+        if self._desc_rows is None:
+            self._desc_rows = np.concatenate(self._desc_owner)
+        _, rows = self._desc.search(np.ascontiguousarray(fp.descriptors), 3)
+        own_key = np.repeat(np.arange(len(fp.key_times)), np.diff(fp.key_offsets))
+        votes: dict[tuple[int, int, int], int] = defaultdict(int)  # (own key, other, other key)
+        for i, row_hits in enumerate(rows):
+            seen = set()
+            for row in row_hits:
+                if row < 0:
+                    continue
+                other, other_key = self._desc_rows[row]
+                key = (int(own_key[i]), int(other), int(other_key))
+                if key[1] not in skipped and key not in seen:
+                    seen.add(key)
+                    votes[key] += 1
+        # check the best few keyframe pairs per (own keyframe, other item)
+        ranked: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+        for (own, other, other_key), count in votes.items():
+            if count >= self.params.local_votes:
+                ranked[(own, other)].append((count, other_key))
+        out = []
+        for (own, other), candidates in ranked.items():
+            for _, other_key in sorted(candidates, reverse=True)[:2]:
+                inliers = _verify(fp, own, self.prints[other], other_key)
+                if inliers >= self.params.local_min_inliers:
+                    sim = _local_similarity(inliers, self.params)
+                    hit = Hit(float(fp.key_times[own]), float(self.prints[other].key_times[other_key]),
+                              sim, "local", inliers)
+                    out.append((other, hit))
+        return out
+
+    # -- judging a pair -----------------------------------------------------------------------------
+
+    def _judge(self, a_id: str, a: Fingerprint, b_id: str, b: Fingerprint, hits: list[Hit]) -> Found | None:
+        if a.kind == "image" or b.kind == "image":
+            best = max(hits, key=lambda h: h.sim)
+            evidence = _evidence([best])
+            if a.kind == "image" and b.kind == "image":
+                return Found(a_id, b_id, "duplicate", round(best.sim, 4), None, None, 1.0, 1.0, None, evidence)
+            if a.kind == "video":  # orient: the image is a frame of the video
+                a_id, b_id, best = b_id, a_id, Hit(best.tb, best.ta, best.sim, best.method, best.value)
+            return Found(a_id, b_id, "frame_of", round(best.sim, 4), None, (best.tb, best.tb), 1.0,
+                         0.0, None, evidence)
+        speed, inliers = align(hits)
+        if not inliers:
+            return None
+        need = max(1, min(3, int(a.usable.sum()), int(b.usable.sum())))
+        sims = sorted((h.sim for h in _one_per_time(inliers)), reverse=True)
+        score = float(np.mean(sims[:need])) * min(1.0, len(sims) / need)
+        a_seg = (min(h.ta for h in inliers), max(h.ta for h in inliers))
+        b_seg = (min(h.tb for h in inliers), max(h.tb for h in inliers))
+        a_cover, b_cover = _cover(a_seg, a), _cover(b_seg, b)
+        covered = self.params.covered
+        if a_cover >= covered and b_cover >= covered:
+            kind = "duplicate"
+        elif a_cover >= covered or b_cover >= covered:
+            kind = "excerpt"
+        else:
+            kind = "overlap"
+        found = Found(a_id, b_id, kind, round(score, 4), _round(a_seg), _round(b_seg), round(a_cover, 3),
+                      round(b_cover, 3), round(speed, 3), _evidence(inliers))
+        if kind == "excerpt" and b_cover >= covered and a_cover < covered:  # orient: a inside b
+            found = Found(b_id, a_id, kind, found.score, found.b_segment, found.a_segment, found.b_cover,
+                          found.a_cover, round(1.0 / speed, 3), found.evidence)
+        return found
+
+
+def align(hits: list[Hit]) -> tuple[float, list[Hit]]:
+    """The speed ratio r and the hits on the line tb = r * ta + c that gathers the most similarity."""
+    ta = np.asarray([h.ta for h in hits])
+    tb = np.asarray([h.tb for h in hits])
+    weight = np.asarray([h.sim for h in hits])
+    ratios = {1.0}
+    if len(hits) > 1:
+        rng = np.random.default_rng(0)
+        i = rng.integers(0, len(hits), 400)
+        j = rng.integers(0, len(hits), 400)
+        dt = ta[j] - ta[i]
+        ok = np.abs(dt) >= 1.0
+        r = (tb[j][ok] - tb[i][ok]) / dt[ok]
+        r = r[(r >= 0.25) & (r <= 4.0)]
+        if len(r):
+            values, counts = np.unique(np.round(r / 0.02) * 0.02, return_counts=True)
+            ratios |= {float(v) for v in values[np.argsort(-counts)[:8]]}
+    best: tuple[float, float, float] = (-1.0, 1.0, 0.0)  # (weight, ratio, offset)
+    for ratio in sorted(ratios, key=lambda v: abs(np.log(v))):
+        tol = 0.75 * max(1.0, ratio)
+        offsets = tb - ratio * ta
+        order = np.argsort(offsets)
+        sorted_offsets, sorted_weight = offsets[order], weight[order]
+        ends = np.searchsorted(sorted_offsets, sorted_offsets + 2 * tol, side="right")
+        cumulative = np.concatenate([[0.0], np.cumsum(sorted_weight)])
+        totals = cumulative[ends] - cumulative[: len(order)]
+        k = int(np.argmax(totals))
+        if totals[k] > best[0] + 1e-9:
+            centre = float(np.median(sorted_offsets[k:ends[k]]))
+            best = (float(totals[k]), ratio, centre)
+    _, ratio, offset = best
+    tol = 0.75 * max(1.0, ratio)
+    inliers = [h for h in hits if abs(h.tb - (ratio * h.ta + offset)) <= tol]
+    if _distinct(inliers, "ta") >= 3:  # refine the ratio on the inliers
+        x = np.asarray([h.ta for h in inliers])
+        y = np.asarray([h.tb for h in inliers])
+        if np.ptp(x) >= 2.0:
+            fitted, _ = np.polyfit(x, y, 1)
+            if 0.25 <= fitted <= 4.0 and abs(fitted - ratio) < 0.1 * ratio:
+                ratio = float(fitted)
+    return ratio, inliers
+
+
+def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int) -> int:
+    """RANSAC inliers of a similarity transform between two keyframes' ORB matches (ratio-tested)."""
+    import cv2
+
+    a_slice = slice(a.key_offsets[a_key], a.key_offsets[a_key + 1])
+    b_slice = slice(b.key_offsets[b_key], b.key_offsets[b_key + 1])
+    da, db = a.descriptors[a_slice], b.descriptors[b_slice]
+    if len(da) < 2 or len(db) < 2:
+        return 0
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(da, db, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
+    if len(good) < 6:
+        return 0
+    pa = a.points[a_slice][[g.queryIdx for g in good]]
+    pb = b.points[b_slice][[g.trainIdx for g in good]]
+    _, mask = cv2.estimateAffinePartial2D(pa, pb, method=cv2.RANSAC, ransacReprojThreshold=6.0)
+    return int(mask.sum()) if mask is not None else 0
+
+
+def _local_similarity(inliers: float, params: MatchParams) -> float:
+    """0.5 at local_min_inliers, 0.8 at local_strong_inliers, at most 0.99."""
+    span = max(1, params.local_strong_inliers - params.local_min_inliers)
+    return min(0.99, 0.5 + 0.3 * (inliers - params.local_min_inliers) / span)
+
+
+def _one_per_time(hits: list[Hit]) -> list[Hit]:
+    best: dict[float, Hit] = {}
+    for h in hits:
+        key = round(h.ta, 2)
+        if key not in best or h.sim > best[key].sim:
+            best[key] = h
+    return list(best.values())
+
+
+def _distinct(hits: list[Hit], side: str) -> int:
+    return len({round(getattr(h, side), 2) for h in hits})
+
+
+def _cover(segment: tuple[float, float], fp: Fingerprint) -> float:
+    if fp.duration <= 0:
+        return 1.0
+    step = float(np.median(np.diff(fp.times))) if len(fp.times) > 1 else fp.duration
+    step = min(step, fp.duration)
+    return min(1.0, (segment[1] - segment[0] + step) / fp.duration)
+
+
+def _round(segment: tuple[float, float]) -> tuple[float, float]:
+    return round(segment[0], 3), round(segment[1], 3)
+
+
+def _evidence(hits: list[Hit]) -> dict[str, Any]:
+    pdq = [h.value for h in hits if h.method == "pdq"]
+    local = [h.value for h in hits if h.method == "local"]
+    out: dict[str, Any] = {"frames": _distinct(hits, "ta")}
+    if pdq:
+        out["pdq_frames"], out["pdq_median_distance"] = len(pdq), float(np.median(pdq))
+    if local:
+        out["local_keyframes"], out["local_max_inliers"] = len(local), int(max(local))
+    return out

@@ -1,0 +1,258 @@
+"""Reposts in a case: fingerprint what is pending, match new items against the library, record human
+decisions, and gather repost groups. The CLI and the desk call these functions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select
+
+from vericount.errors import InvalidValue
+from vericount.items import resolve
+from vericount.reposts.fingerprint import Fingerprint
+from vericount.reposts.match import Found, Library, MatchParams
+from vericount.reposts.stage import RepostsStage
+from vericount.run.runner import StageReport, run_stage
+from vericount.store.schema import FingerprintRow, Item, Match, Source, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from vericount.case import Case
+    from vericount.run.executors import Executor, Outcome
+    from vericount.run.stage import Task
+
+
+@dataclass
+class MatchReport:
+    matched: int = 0  # items matched against the library in this run
+    confirmed: int = 0  # pairs the matcher confirmed in this run
+    suggested: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class MatchView:
+    a: str
+    b: str
+    type: str
+    score: float
+    state: str
+    a_segment: list[float] | None
+    b_segment: list[float] | None
+    a_cover: float | None
+    b_cover: float | None
+    speed: float | None
+    decided_by: str | None
+    reason: str | None
+    evidence: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Group:
+    id: str
+    members: list[str]
+    earliest: str
+    earliest_basis: str  # posted | created | added
+    earliest_time: str | None
+    platforms: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def params_hash(params: MatchParams) -> str:
+    return hashlib.sha256(json.dumps(params.as_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def run_reposts(case: Case, executor: Executor, *, stage: RepostsStage | None = None,
+                params: MatchParams | None = None,
+                on_start: Callable[[int], None] | None = None,
+                on_item: Callable[[Outcome[Task, Any]], None] | None = None,
+                ) -> tuple[StageReport, MatchReport]:
+    """Fingerprint every pending item, then match every item not yet matched with these settings."""
+    report = run_stage(case, stage or RepostsStage(), executor, on_start=on_start, on_item=on_item)
+    return report, match_pending(case, params or MatchParams())
+
+
+def match_pending(case: Case, params: MatchParams) -> MatchReport:
+    import time
+
+    start = time.perf_counter()
+    current = params_hash(params)
+    library = Library(params)
+    new: list[str] = []
+    with case.session() as s:
+        for row in s.scalars(select(FingerprintRow).order_by(FingerprintRow.item_id)):
+            library.add(row.item_id, Fingerprint.from_bytes(
+                row.data, kind=row.kind, duration=row.duration, decoded=row.decoded, shots=row.shots,
+                min_quality=row.min_quality))
+            if row.matched != current:
+                new.append(row.item_id)
+    report = MatchReport(matched=len(new))
+    if not new:
+        return report
+    found: dict[frozenset[str], Found] = {}
+    done: set[str] = set()
+    for item_id in new:
+        for result in library.match(item_id, skip=done):
+            found[frozenset((result.a, result.b))] = result
+        done.add(item_id)
+    with case.session() as s:
+        rows = _rows_touching(s, new)
+        for key, row in rows.items():
+            if row.decided_by is None and key not in found:
+                s.delete(row)  # the matcher no longer finds it (new settings, new fingerprint)
+        for key, result in found.items():
+            state = result.state(params) or "suggested"
+            row = rows.get(key)
+            if row is None:
+                row = Match(decided_by=None, reason=None, decided_at=None)
+                s.add(row)
+            _fill(row, result)
+            if row.decided_by is None:
+                row.state = state
+                report.confirmed += state == "confirmed"
+                report.suggested += state == "suggested"
+        for fp_row in s.scalars(select(FingerprintRow).where(FingerprintRow.item_id.in_(new))):
+            fp_row.matched = current
+        report.seconds = time.perf_counter() - start
+        case.record(s, "reposts.match", None, items=len(new), confirmed=report.confirmed,
+                    suggested=report.suggested, params=params.as_dict())
+    return report
+
+
+def _rows_touching(s: Session, ids: list[str]) -> dict[frozenset[str], Match]:
+    out: dict[frozenset[str], Match] = {}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        for row in s.scalars(select(Match).where(or_(Match.a.in_(part), Match.b.in_(part)))):
+            out[frozenset((row.a, row.b))] = row
+    return out
+
+
+def _fill(row: Match, result: Found) -> None:
+    row.a, row.b, row.type, row.score = result.a, result.b, result.type, result.score
+    row.a_start, row.a_end = result.a_segment or (None, None)
+    row.b_start, row.b_end = result.b_segment or (None, None)
+    row.a_cover, row.b_cover, row.speed = result.a_cover, result.b_cover, result.speed
+    row.found, row.evidence, row.updated_at = True, result.evidence, utcnow()
+
+
+# -- human decisions ---------------------------------------------------------------------------------
+
+def decide(case: Case, ref_a: str, ref_b: str, decision: str, reason: str | None = None) -> MatchView:
+    """Record a person's confirm/reject of two items as copies of the same footage (audit-logged)."""
+    if decision not in ("confirmed", "rejected"):
+        raise InvalidValue(f"decision must be confirmed or rejected, not {decision!r}")
+    if decision == "rejected" and not (reason or "").strip():
+        raise InvalidValue("a reason is required to reject a match")
+    with case.session() as s:
+        a, b = resolve(s, ref_a), resolve(s, ref_b)
+        if a.id == b.id:
+            raise InvalidValue(f"{ref_a!r} and {ref_b!r} are the same item")
+        row = s.scalars(select(Match).where(or_((Match.a == a.id) & (Match.b == b.id),
+                                                (Match.a == b.id) & (Match.b == a.id)))).first()
+        previous = row.state if row is not None else None
+        if row is None:
+            first, second = (a, b) if not (a.kind == "video" and b.kind == "image") else (b, a)
+            kind = "frame_of" if {first.kind, second.kind} == {"image", "video"} else "overlap"
+            row = Match(a=first.id, b=second.id, type=kind, score=0.0, found=False, evidence={},
+                        a_cover=None, b_cover=None, speed=None)
+            s.add(row)
+        row.state, row.decided_by, row.decided_at = decision, case.actor, utcnow()
+        row.reason, row.updated_at = (reason or "").strip() or None, utcnow()
+        case.record(s, "match.confirm" if decision == "confirmed" else "match.reject", a.id,
+                    other=b.id, reason=row.reason, previous=previous)
+        s.flush()
+        return _view(row)
+
+
+# -- reading -------------------------------------------------------------------------------------------
+
+def _view(row: Match) -> MatchView:
+    a_seg = [row.a_start, row.a_end] if row.a_start is not None and row.a_end is not None else None
+    b_seg = [row.b_start, row.b_end] if row.b_start is not None and row.b_end is not None else None
+    return MatchView(row.a, row.b, row.type, row.score, row.state, a_seg, b_seg, row.a_cover, row.b_cover,
+                     row.speed, row.decided_by, row.reason, dict(row.evidence or {}))
+
+
+def list_matches(case: Case, ref: str | None = None) -> list[MatchView]:
+    with case.session() as s:
+        query = select(Match).order_by(Match.score.desc(), Match.id)
+        if ref is not None:
+            item = resolve(s, ref)
+            query = query.where(or_(Match.a == item.id, Match.b == item.id))
+        return [_view(row) for row in s.scalars(query)]
+
+
+def groups(case: Case) -> list[Group]:
+    """Items connected by confirmed matches; each with its earliest known copy and the platforms seen."""
+    with case.session() as s:
+        parent: dict[str, str] = {}
+
+        def find(x: str) -> str:
+            while parent.setdefault(x, x) != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for a, b in s.execute(select(Match.a, Match.b).where(Match.state == "confirmed")):
+            parent[find(a)] = find(b)
+        members: dict[str, list[str]] = {}
+        for x in list(parent):
+            members.setdefault(find(x), []).append(x)
+        ids = list(parent)
+        items = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(ids)))} if ids else {}
+        sources: dict[str, list[Source]] = {}
+        for src in s.scalars(select(Source).where(Source.item_id.in_(ids))) if ids else []:
+            sources.setdefault(src.item_id, []).append(src)
+        out = []
+        for group in members.values():
+            group.sort()
+            earliest, basis, when = _earliest(group, items, sources)
+            platforms = sorted({src.platform for m in group for src in sources.get(m, []) if src.platform})
+            out.append(Group(group[0][:12], group, earliest, basis, when, platforms))
+        out.sort(key=lambda g: (-len(g.members), g.id))
+        return out
+
+
+def _earliest(group: list[str], items: dict[str, Item],
+              sources: dict[str, list[Source]]) -> tuple[str, str, str | None]:
+    for basis in ("posted", "created"):
+        dated = [(t, m) for m in group if (t := _time_of(basis, m, items, sources)) is not None]
+        if dated:
+            when, member = min(dated)
+            return member, basis, when.isoformat()
+    first = min(group, key=lambda m: (items[m].added_at, m) if m in items else (datetime.max.replace(tzinfo=UTC), m))
+    return first, "added", items[first].added_at.isoformat() if first in items else None
+
+
+def _time_of(basis: str, item_id: str, items: dict[str, Item],
+             sources: dict[str, list[Source]]) -> datetime | None:
+    if basis == "posted":
+        times = [t for src in sources.get(item_id, []) if (t := _parse(src.posted_at)) is not None]
+        return min(times) if times else None
+    meta = items[item_id].media_meta or {} if item_id in items else {}
+    created = meta.get("creation_time")
+    if created is None and isinstance(meta.get("datetime_original"), dict):
+        created = meta["datetime_original"].get("value")
+    return _parse(created) if isinstance(created, str) else None
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
