@@ -40,6 +40,19 @@ run vericount log --limit 6
 say "7. Check every original against its hash, and the custody log's hash chain"
 run vericount verify
 
-say "8. Case summary"
+say "8. Reposts: copies of the same footage, found by their frames (PDQ + ORB), not by name"
+copies="${TMPDIR:-/tmp}/vericount-demo-copies"
+rm -rf "$copies"
+run python scripts/demo_copies.py "$copies"
+run vericount add "$copies" --platform x --account @reposter --posted-at 2024-08-08T09:00:00+00:00
+run vericount reposts
+run vericount matches hamilton_short.mp4
+rm -rf "$copies"
+
+say "9. A person's decisions win over the matcher's: confirm or reject a pair (audit-logged)"
+run vericount match reject obama_and_biden.jpg biden.jpg --reason "different photos of the same event"
+run vericount matches biden.jpg
+
+say "10. Case summary"
 run vericount summary
 printf '\nThe demo case is in %s; try: vericount --case %s items --json\n' "$case_dir" "$case_dir"

@@ -296,3 +296,73 @@ def random_bytes(path: Path, n: int = 4096, seed: int = 1234) -> Path:
     data = random.Random(seed).randbytes(n)
     path.write_bytes(b"\x00\x13\x37\x42" + data[4:])
     return path
+
+
+def make_clip_from(
+    src: Path,
+    dst: Path,
+    *,
+    start: float = 0.0,
+    end: float | None = None,
+    transform: Any = None,
+    size: tuple[int, int] | None = None,
+    fps: int = 10,
+) -> Path:
+    """Re-encode part of a video (seconds start..end from its first frame) as H.264 .mp4 at `fps`, each
+    frame passed through `transform` (a PIL.Image -> PIL.Image function) and resized to `size` if given."""
+    with av.open(str(src)) as source, av.open(str(dst), "w") as out:
+        stream = None
+        count, next_t, origin = 0, start, None
+        for frame in source.decode(video=0):
+            origin = float(frame.time or 0.0) if origin is None else origin
+            t = float(frame.time or 0.0) - origin
+            if t < next_t - 1e-6 or (end is not None and t > end):
+                continue
+            next_t += 1 / fps
+            image = frame.to_image()
+            if transform is not None:
+                image = transform(image)
+            if size is not None:
+                image = image.resize(size)
+            image = image.crop((0, 0, image.width - image.width % 2, image.height - image.height % 2))
+            if stream is None:
+                stream = out.add_stream("libx264", rate=fps)
+                stream.width, stream.height, stream.pix_fmt = image.width, image.height, "yuv420p"
+            new = av.VideoFrame.from_image(image.convert("RGB"))
+            new.pts = count
+            count += 1
+            out.mux(stream.encode(new))
+        if stream is not None:
+            out.mux(stream.encode())
+    return dst
+
+
+def make_two_shot_video(path: Path, seconds: float = 2.0, fps: int = 10) -> Path:
+    """A clip that cuts from a dark scene to a bright one halfway through."""
+    size = (96, 64)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        n = round(seconds * fps)
+        for i in range(n):
+            im = pattern(size, i)
+            if i >= n // 2:
+                im = Image.eval(im, lambda v: 255 - v)
+            frame = av.VideoFrame.from_image(im)
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def make_black_video(path: Path, seconds: float = 1.0, size: tuple[int, int] = (64, 48),
+                     fps: int = 10) -> Path:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(round(seconds * fps)):
+            frame = av.VideoFrame.from_image(Image.new("RGB", size))
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path

@@ -14,7 +14,7 @@ geometric check can match under cropping, overlays, scaling and screen-recording
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +72,7 @@ class Fingerprint:
 
 @dataclass(frozen=True)
 class Fingerprinter:
-    sampler: Sampler = Sampler()
+    sampler: Sampler = field(default_factory=Sampler)
     min_quality: int = 50
     flat_tolerance: int = 12  # grey levels: a border row or column is this close to its own median...
     flat_share: float = 0.95  # ...over this share of its pixels
@@ -89,12 +89,11 @@ class Fingerprinter:
                 "local_side": self.local_side}  # fmt: skip
 
     def fingerprint(self, path: Path, kind: str) -> Fingerprint:
+        import cv2
         import pdqhash
 
-        import cv2
-
         cv2.setNumThreads(1)
-        orb = cv2.ORB_create(nfeatures=self.local_features)
+        orb = cv2.ORB.create(nfeatures=self.local_features)
         stats = SampleStats()
         times: list[float] = []
         hashes: list[NDArray[np.uint8]] = []

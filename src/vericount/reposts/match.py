@@ -192,7 +192,8 @@ class Library:
             best = max(hits, key=lambda h: h.sim)
             evidence = _evidence([best])
             if a.kind == "image" and b.kind == "image":
-                return Found(a_id, b_id, "duplicate", round(best.sim, 4), None, None, 1.0, 1.0, None, evidence)
+                return Found(a_id, b_id, "duplicate", round(best.sim, 4), None, None, 1.0, 1.0, None,
+                             evidence)
             if a.kind == "video":  # orient: the image is a frame of the video
                 a_id, b_id, best = b_id, a_id, Hit(best.tb, best.ta, best.sim, best.method, best.value)
             return Found(a_id, b_id, "frame_of", round(best.sim, 4), None, (best.tb, best.tb), 1.0,

@@ -91,12 +91,12 @@ def match_pending(case: Case, params: MatchParams) -> MatchReport:
     library = Library(params)
     new: list[str] = []
     with case.session() as s:
-        for row in s.scalars(select(FingerprintRow).order_by(FingerprintRow.item_id)):
-            library.add(row.item_id, Fingerprint.from_bytes(
-                row.data, kind=row.kind, duration=row.duration, decoded=row.decoded, shots=row.shots,
-                min_quality=row.min_quality))
-            if row.matched != current:
-                new.append(row.item_id)
+        for stored in s.scalars(select(FingerprintRow).order_by(FingerprintRow.item_id)):
+            library.add(stored.item_id, Fingerprint.from_bytes(
+                stored.data, kind=stored.kind, duration=stored.duration, decoded=stored.decoded,
+                shots=stored.shots, min_quality=stored.min_quality))
+            if stored.matched != current:
+                new.append(stored.item_id)
     report = MatchReport(matched=len(new))
     if not new:
         return report
@@ -108,9 +108,9 @@ def match_pending(case: Case, params: MatchParams) -> MatchReport:
         done.add(item_id)
     with case.session() as s:
         rows = _rows_touching(s, new)
-        for key, row in rows.items():
-            if row.decided_by is None and key not in found:
-                s.delete(row)  # the matcher no longer finds it (new settings, new fingerprint)
+        for key, old in rows.items():
+            if old.decided_by is None and key not in found:
+                s.delete(old)  # the matcher no longer finds it (new settings, new fingerprint)
         for key, result in found.items():
             state = result.state(params) or "suggested"
             row = rows.get(key)
@@ -232,7 +232,8 @@ def _earliest(group: list[str], items: dict[str, Item],
         if dated:
             when, member = min(dated)
             return member, basis, when.isoformat()
-    first = min(group, key=lambda m: (items[m].added_at, m) if m in items else (datetime.max.replace(tzinfo=UTC), m))
+    never = datetime.max.replace(tzinfo=UTC)
+    first = min(group, key=lambda m: (items[m].added_at if m in items else never, m))
     return first, "added", items[first].added_at.isoformat() if first in items else None
 
 

@@ -13,12 +13,12 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    LargeBinary,
     Dialect,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -189,7 +189,7 @@ class FingerprintRow(Base):
     shots: Mapped[int] = mapped_column(Integer)
     min_quality: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
-    matched: Mapped[str | None] = mapped_column(String(64))  # hash of the matcher settings it was matched with
+    matched: Mapped[str | None] = mapped_column(String(64))  # hash of the matcher settings used
 
 
 class Match(Base):

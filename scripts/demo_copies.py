@@ -1,0 +1,72 @@
+"""Make the reposted copies the demo finds: what platforms and users do to footage.
+
+    python scripts/demo_copies.py OUT_DIR
+
+Writes, from samples/media: a 3-second excerpt of hamilton_short.mp4 re-encoded at 360 px and mirrored,
+the same clip inside a phone screen recording (bars with text above and below), a cropped and captioned
+copy of obama.jpg, and a mirrored low-quality copy of biden.jpg.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import av
+from PIL import Image, ImageDraw, ImageOps
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "media"
+
+
+def clip(src: Path, dst: Path, start: float, end: float, frame_fn: object) -> None:
+    with av.open(str(src)) as source, av.open(str(dst), "w") as out:
+        stream, count, origin = None, 0, None
+        for frame in source.decode(video=0):
+            origin = float(frame.time or 0) if origin is None else origin
+            t = float(frame.time or 0) - origin
+            if not start <= t <= end:
+                continue
+            image = frame_fn(frame.to_image())  # type: ignore[operator]
+            image = image.crop((0, 0, image.width // 2 * 2, image.height // 2 * 2))
+            if stream is None:
+                stream = out.add_stream("libx264", rate=30)
+                stream.width, stream.height, stream.pix_fmt = image.width, image.height, "yuv420p"
+            new = av.VideoFrame.from_image(image)
+            new.pts, count = count, count + 1
+            out.mux(stream.encode(new))
+        if stream is not None:
+            out.mux(stream.encode())
+
+
+def phone(image: Image.Image) -> Image.Image:
+    screen = Image.new("RGB", (360, 640), (24, 24, 28))
+    small = image.resize((360, round(image.height * 360 / image.width)))
+    screen.paste(small, (0, (640 - small.height) // 2))
+    draw = ImageDraw.Draw(screen)
+    draw.text((12, 10), "9:41", fill=(255, 255, 255))
+    draw.text((300, 10), "5G 87%", fill=(255, 255, 255))
+    draw.text((12, 560), "@channel  They surrendered here #kursk", fill=(255, 255, 255))
+    return screen
+
+
+def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    video = SAMPLES / "hamilton_short.mp4"
+    clip(video, out / "excerpt_mirrored_360p.mp4", 3.0, 6.0,
+         lambda im: ImageOps.mirror(im.resize((640, 360))))
+    clip(video, out / "screen_recording.mp4", 0.0, 9.0, phone)
+    photo = Image.open(SAMPLES / "obama.jpg").convert("RGB")
+    w, h = photo.size
+    cropped = photo.crop((int(w * 0.15), int(h * 0.05), w, int(h * 0.85)))
+    draw = ImageDraw.Draw(cropped)
+    draw.rectangle((0, cropped.height - 40, cropped.width, cropped.height), fill=(200, 0, 0))
+    draw.text((10, cropped.height - 30), "BREAKING", fill=(255, 255, 255))
+    cropped.save(out / "obama_cropped_captioned.jpg", quality=70)
+    ImageOps.mirror(Image.open(SAMPLES / "biden.jpg").convert("RGB")).save(out / "biden_mirrored.jpg",
+                                                                           quality=30)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(Path(sys.argv[1]))
