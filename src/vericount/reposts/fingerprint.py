@@ -43,6 +43,7 @@ class Fingerprint:
     key_times: NDArray[np.float32]  # k keyframes with local features
     key_offsets: NDArray[np.int32]  # k + 1: keyframe i owns points[key_offsets[i]:key_offsets[i+1]]
     points: NDArray[np.float32]  # m x 2, pixel positions in the keyframe's content box
+    key_sizes: NDArray[np.float32]  # k x 2, width and height of each keyframe's content box (as scaled)
     descriptors: NDArray[np.uint8]  # m x 32, ORB
 
     @property
@@ -58,7 +59,7 @@ class Fingerprint:
         buffer = io.BytesIO()
         np.savez(buffer, times=self.times, hashes=self.hashes, quality=self.quality,
                  key_times=self.key_times, key_offsets=self.key_offsets, points=self.points,
-                 descriptors=self.descriptors)
+                 key_sizes=self.key_sizes, descriptors=self.descriptors)
         return buffer.getvalue()
 
     @classmethod
@@ -67,7 +68,7 @@ class Fingerprint:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             return cls(kind, data["times"], data["hashes"], data["quality"], duration, decoded, shots,
                        min_quality, [], data["key_times"], data["key_offsets"], data["points"],
-                       data["descriptors"])
+                       data["key_sizes"], data["descriptors"])
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Fingerprinter:
         key_times: list[float] = []
         key_offsets = [0]
         points: list[NDArray[np.float32]] = []
+        key_sizes: list[tuple[float, float]] = []
         descriptors: list[NDArray[np.uint8]] = []
         next_key = 0.0
         for frame in self.sampler.frames(path, kind, stats):
@@ -112,9 +114,10 @@ class Fingerprinter:
             quality.append(int(q))
             if frame.reason != "rate" or frame.t + 1e-6 >= next_key:
                 next_key = frame.t + self.local_every
-                xy, des = self._local(orb, content)
+                xy, des, size = self._local(orb, content)
                 if len(des):
                     key_times.append(frame.t)
+                    key_sizes.append(size)
                     points.append(xy)
                     descriptors.append(des)
                     key_offsets.append(key_offsets[-1] + len(des))
@@ -131,28 +134,35 @@ class Fingerprinter:
             key_times=np.asarray(key_times, np.float32),
             key_offsets=np.asarray(key_offsets, np.int32),
             points=np.concatenate(points) if points else np.zeros((0, 2), np.float32),
+            key_sizes=np.asarray(key_sizes, np.float32).reshape(-1, 2),
             descriptors=np.concatenate(descriptors) if descriptors else np.zeros((0, 32), np.uint8),
         )
 
-    def _local(self, orb: Any, content: NDArray[np.uint8]) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
+    def _local(self, orb: Any, content: NDArray[np.uint8]
+               ) -> tuple[NDArray[np.float32], NDArray[np.uint8], tuple[float, float]]:
         import cv2
 
         grey = cv2.cvtColor(content, cv2.COLOR_RGB2GRAY)
         scale = min(1.0, self.local_side / max(grey.shape))
         if scale < 1.0:
             grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        size = (float(grey.shape[1]), float(grey.shape[0]))
         keypoints, des = orb.detectAndCompute(grey, None)
         if des is None or not keypoints:
-            return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+            return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), size
         xy = np.asarray([k.pt for k in keypoints], np.float32)
-        return xy, np.asarray(des, np.uint8)
+        return xy, np.asarray(des, np.uint8), size
 
     def content_box(self, image: NDArray[np.uint8]) -> tuple[int, int, int, int]:
         """(top, bottom, left, right) of the picture inside flat borders; the whole frame if none."""
         grey = image.astype(np.int16).sum(axis=2) // 3
         h, w = grey.shape
-        top, bottom = self._edges(grey, h)
+        # Columns over the whole height, rows within those columns, columns again within those rows:
+        # a dark edge of the picture must not pass for border because the bars beside it are black.
         left, right = self._edges(grey.T, w)
+        top, bottom = self._edges(grey[:, left:right], h) if right - left >= w // 4 else (0, h)
+        if bottom - top >= h // 4:
+            left, right = self._edges(grey[top:bottom].T, w)
         if bottom - top < h // 4 or right - left < w // 4:  # a flat frame: nothing to trim to
             return 0, h, 0, w
         return top, bottom, left, right

@@ -32,7 +32,9 @@ class MatchParams:
     high: float = 0.80  # score at or above: confirmed without a human
     low: float = 0.50  # score at or above (and below high): suggested to a human
     pdq_radius: int = 80  # PDQ distance (of 256 bits) searched for; similarity 1 - d/160
+    local_radius: int = 48  # ORB descriptor distance (of 256 bits) that counts as a vote
     local_votes: int = 6  # descriptor votes for a keyframe pair to be checked geometrically
+    local_spread: float = 0.08  # the inliers' hull must cover this share of both keyframes (not a logo)
     local_min_inliers: int = 12  # RANSAC inliers for a keyframe pair to count at all (similarity 0.5)
     local_strong_inliers: int = 20  # ...and to count as strongly as a PDQ distance of 32 (0.8)
     covered: float = 0.85  # share of an item inside the aligned segment to call it covered end to end
@@ -156,19 +158,18 @@ class Library:
             return []
         if self._desc_rows is None:
             self._desc_rows = np.concatenate(self._desc_owner)
-        _, rows = self._desc.search(np.ascontiguousarray(fp.descriptors), 3)
+        # Every stored descriptor within the radius votes (not the k nearest: with many copies of one
+        # picture in the case, the nearest neighbours would all be the copies already found).
+        lims, _, rows = self._desc.range_search(np.ascontiguousarray(fp.descriptors),
+                                                self.params.local_radius)
         own_key = np.repeat(np.arange(len(fp.key_times)), np.diff(fp.key_offsets))
-        votes: dict[tuple[int, int, int], int] = defaultdict(int)  # (own key, other, other key)
-        for i, row_hits in enumerate(rows):
-            seen = set()
-            for row in row_hits:
-                if row < 0:
-                    continue
-                other, other_key = self._desc_rows[row]
-                key = (int(own_key[i]), int(other), int(other_key))
-                if key[1] not in skipped and key not in seen:
-                    seen.add(key)
-                    votes[key] += 1
+        owners = self._desc_rows[rows]
+        query = np.repeat(np.arange(len(fp.descriptors)), np.diff(lims.astype(np.int64)))
+        keep = ~np.isin(owners[:, 0], np.fromiter(skipped, np.int64))
+        triples = np.stack([own_key[query[keep]], owners[keep, 0], owners[keep, 1], query[keep]], axis=1)
+        triples = np.unique(triples, axis=0)  # one vote per query descriptor and keyframe pair
+        pairs, counts = np.unique(triples[:, :3], axis=0, return_counts=True)
+        votes = {(int(a), int(b), int(c)): int(n) for (a, b, c), n in zip(pairs, counts, strict=True)}
         # check the best few keyframe pairs per (own keyframe, other item)
         ranked: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
         for (own, other, other_key), count in votes.items():
@@ -177,7 +178,7 @@ class Library:
         out = []
         for (own, other), candidates in ranked.items():
             for _, other_key in sorted(candidates, reverse=True)[:2]:
-                inliers = _verify(fp, own, self.prints[other], other_key)
+                inliers = _verify(fp, own, self.prints[other], other_key, self.params.local_spread)
                 if inliers >= self.params.local_min_inliers:
                     sim = _local_similarity(inliers, self.params)
                     hit = Hit(float(fp.key_times[own]), float(self.prints[other].key_times[other_key]),
@@ -249,7 +250,10 @@ def align(hits: list[Hit]) -> tuple[float, list[Hit]]:
         cumulative = np.concatenate([[0.0], np.cumsum(sorted_weight)])
         totals = cumulative[ends] - cumulative[: len(order)]
         k = int(np.argmax(totals))
-        if totals[k] > best[0] + 1e-9:
+        # normal speed unless another ratio gathers clearly more (similar frames at other times of a
+        # slow scene must not pass for a speed change)
+        margin = 1.0 if ratio == 1.0 else max(1.1 * best[0], best[0] + 1.0)
+        if totals[k] > margin + 1e-9 or best[0] < 0:
             centre = float(np.median(sorted_offsets[k:ends[k]]))
             best = (float(totals[k]), ratio, centre)
     _, ratio, offset = best
@@ -265,8 +269,9 @@ def align(hits: list[Hit]) -> tuple[float, list[Hit]]:
     return ratio, inliers
 
 
-def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int) -> int:
-    """RANSAC inliers of a similarity transform between two keyframes' ORB matches (ratio-tested)."""
+def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, spread: float) -> int:
+    """RANSAC inliers of a similarity transform between two keyframes' ORB matches (ratio-tested); 0 when
+    the inliers gather in a small part of either picture (a shared logo, caption or status bar)."""
     import cv2
 
     a_slice = slice(a.key_offsets[a_key], a.key_offsets[a_key + 1])
@@ -281,7 +286,13 @@ def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int) -> int:
     pa = a.points[a_slice][[g.queryIdx for g in good]]
     pb = b.points[b_slice][[g.trainIdx for g in good]]
     _, mask = cv2.estimateAffinePartial2D(pa, pb, method=cv2.RANSAC, ransacReprojThreshold=6.0)
-    return int(mask.sum()) if mask is not None else 0
+    if mask is None or int(mask.sum()) < 3:
+        return 0
+    inside = mask.ravel().astype(bool)
+    for points, (width, height) in ((pa[inside], a.key_sizes[a_key]), (pb[inside], b.key_sizes[b_key])):
+        if cv2.contourArea(cv2.convexHull(points)) < spread * width * height:
+            return 0
+    return int(inside.sum())
 
 
 def _local_similarity(inliers: float, params: MatchParams) -> float:
