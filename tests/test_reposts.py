@@ -37,7 +37,7 @@ HAMILTON = SAMPLES / "hamilton_short.mp4"
 def test_sampler_takes_rate_first_last_and_shot_frames(tmp_path: Path) -> None:
     video = make_two_shot_video(tmp_path / "cut.mp4", seconds=3.0, fps=10)
     stats = SampleStats()
-    frames = list(Sampler(fps=1.0).frames(video, "video", stats))
+    frames = list(Sampler(fps=1.0, skip_unneeded=False).frames(video, "video", stats))
     reasons = [(round(f.t, 1), f.reason) for f in frames]
     assert reasons[0] == (0.0, "first")
     assert (1.5, "shot") in reasons
@@ -46,6 +46,12 @@ def test_sampler_takes_rate_first_last_and_shot_frames(tmp_path: Path) -> None:
     assert stats.decoded == 30
     assert stats.shots == [1.5]
     assert stats.duration == pytest.approx(3.0, abs=0.01)
+    # skipping the B-frames no sample needs gives the very same frames, with fewer decoded
+    fast_stats = SampleStats()
+    fast = list(Sampler(fps=1.0).frames(video, "video", fast_stats))
+    assert [(f.t, f.reason) for f in fast] == [(f.t, f.reason) for f in frames]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(fast, frames, strict=True))
+    assert fast_stats.decoded < stats.decoded and fast_stats.shots == [1.5]
 
 
 def test_sampler_applies_rotation_and_bounds_size(tmp_path: Path) -> None:

@@ -81,13 +81,14 @@ class Fingerprinter:
     local_every: float = 3.0  # seconds between keyframes within a shot
     local_features: int = 300  # ORB features per keyframe
     local_side: int = 384  # keyframes are scaled to at most this size for ORB
+    hash_side: int = 256  # the content is scaled to this longest side for PDQ (the same for every copy)
 
     def params(self) -> dict[str, Any]:
         return {"sampler": self.sampler.params(), "min_quality": self.min_quality,
                 "flat_tolerance": self.flat_tolerance, "flat_share": self.flat_share,
                 "max_border": self.max_border, "hash": "pdq-dihedral", "local": "orb",
                 "local_every": self.local_every, "local_features": self.local_features,
-                "local_side": self.local_side}  # fmt: skip
+                "local_side": self.local_side, "hash_side": self.hash_side}  # fmt: skip
 
     def fingerprint(self, path: Path, kind: str) -> Fingerprint:
         import cv2
@@ -108,7 +109,7 @@ class Fingerprinter:
         for frame in self.sampler.frames(path, kind, stats):
             top, bottom, left, right = self.content_box(frame.image)
             content = np.ascontiguousarray(frame.image[top:bottom, left:right])
-            variants, q = pdqhash.compute_dihedral(content)
+            variants, q = pdqhash.compute_dihedral(self._canonical(cv2, content))
             hashes.append(np.packbits(np.asarray(variants, dtype=np.uint8), axis=1))
             times.append(frame.t)
             quality.append(int(q))
@@ -153,9 +154,34 @@ class Fingerprinter:
         xy = np.asarray([k.pt for k in keypoints], np.float32)
         return xy, np.asarray(des, np.uint8), size
 
+    def _canonical(self, cv2: Any, content: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        h, w = content.shape[:2]
+        scale = self.hash_side / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        out: NDArray[np.uint8] = cv2.resize(content, size, interpolation=cv2.INTER_AREA if scale < 1
+                                            else cv2.INTER_LINEAR)
+        return out
+
     def content_box(self, image: NDArray[np.uint8]) -> tuple[int, int, int, int]:
-        """(top, bottom, left, right) of the picture inside flat borders; the whole frame if none."""
-        grey = image.astype(np.int16).sum(axis=2) // 3
+        """(top, bottom, left, right) of the picture inside flat borders; the whole frame if none.
+
+        Found on a copy at most 192 pixels wide or high, then scaled back.
+        """
+        import cv2
+
+        full_h, full_w = image.shape[:2]
+        scale = min(1.0, 192 / max(full_h, full_w))
+        small = cv2.resize(image, (max(1, round(full_w * scale)), max(1, round(full_h * scale))),
+                           interpolation=cv2.INTER_AREA) if scale < 1 else image
+        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.int16)
+        top, bottom, left, right = self._box(grey)
+        if scale == 1.0:
+            return top, bottom, left, right
+        h, w = grey.shape
+        return (round(top * full_h / h), round(bottom * full_h / h), round(left * full_w / w),
+                round(right * full_w / w))
+
+    def _box(self, grey: NDArray[np.int16]) -> tuple[int, int, int, int]:
         h, w = grey.shape
         # Columns over the whole height, rows within those columns, columns again within those rows:
         # a dark edge of the picture must not pass for border because the bars beside it are black.

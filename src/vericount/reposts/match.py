@@ -34,7 +34,10 @@ class MatchParams:
     pdq_radius: int = 80  # PDQ distance (of 256 bits) searched for; similarity 1 - d/160
     local_radius: int = 48  # ORB descriptor distance (of 256 bits) that counts as a vote
     local_votes: int = 6  # descriptor votes for a keyframe pair to be checked geometrically
-    local_spread: float = 0.08  # the inliers' hull must cover this share of both keyframes (not a logo)
+    # The inliers must cover this share of both keyframes (a logo or watermark does not) and not lie on
+    # a thin band (a line of caption text): their bounding box's short side over its long side.
+    local_spread: float = 0.03
+    local_band: float = 0.2
     local_min_inliers: int = 12  # RANSAC inliers for a keyframe pair to count at all (similarity 0.5)
     local_strong_inliers: int = 20  # ...and to count as strongly as a PDQ distance of 32 (0.8)
     covered: float = 0.85  # share of an item inside the aligned segment to call it covered end to end
@@ -178,7 +181,7 @@ class Library:
         out = []
         for (own, other), candidates in ranked.items():
             for _, other_key in sorted(candidates, reverse=True)[:2]:
-                inliers = _verify(fp, own, self.prints[other], other_key, self.params.local_spread)
+                inliers = _verify(fp, own, self.prints[other], other_key, self.params)
                 if inliers >= self.params.local_min_inliers:
                     sim = _local_similarity(inliers, self.params)
                     hit = Hit(float(fp.key_times[own]), float(self.prints[other].key_times[other_key]),
@@ -269,9 +272,9 @@ def align(hits: list[Hit]) -> tuple[float, list[Hit]]:
     return ratio, inliers
 
 
-def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, spread: float) -> int:
+def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, params: MatchParams) -> int:
     """RANSAC inliers of a similarity transform between two keyframes' ORB matches (ratio-tested); 0 when
-    the inliers gather in a small part of either picture (a shared logo, caption or status bar)."""
+    the inliers gather in a small part of either picture or on a thin band (a shared logo or caption)."""
     import cv2
 
     a_slice = slice(a.key_offsets[a_key], a.key_offsets[a_key + 1])
@@ -290,7 +293,10 @@ def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, spread: floa
         return 0
     inside = mask.ravel().astype(bool)
     for points, (width, height) in ((pa[inside], a.key_sizes[a_key]), (pb[inside], b.key_sizes[b_key])):
-        if cv2.contourArea(cv2.convexHull(points)) < spread * width * height:
+        if cv2.contourArea(cv2.convexHull(points)) < params.local_spread * width * height:
+            return 0
+        _, _, box_w, box_h = cv2.boundingRect(points)
+        if min(box_w, box_h) < params.local_band * max(box_w, box_h, 1):
             return 0
     return int(inside.sum())
 
