@@ -5,6 +5,7 @@ Uses the bundled sample media (public domain) and copies made from them here.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -265,3 +266,16 @@ def test_only_new_items_are_matched(cli: Cli, tmp_path: Path) -> None:
     cli("add", str(later))
     out = cli("reposts").stdout
     assert "fingerprinted 1 item(s)" in out and "matched 1 new item(s): 1 confirmed" in out
+
+
+def test_sampler_single_frame_vfr_and_8k(tmp_path: Path) -> None:
+    one = make_video(tmp_path / "one.mp4", seconds=0.1, fps=10)
+    frames = list(Sampler().frames(one, "video"))
+    assert [(f.t, f.reason) for f in frames] == [(0.0, "first")]
+    vfr = make_video(tmp_path / "vfr.mkv", seconds=3.0, fps=10, vfr=True)
+    times = [f.t for f in Sampler().frames(vfr, "video")]
+    assert times == sorted(times) and times[0] == 0.0
+    assert all(b - a <= 1.0 + 0.151 for a, b in itertools.pairwise(times))  # 150 ms: longest gap
+    huge = make_video(tmp_path / "8k.mp4", seconds=0.1, fps=10, size=(7680, 4320))
+    (frame,) = Sampler().frames(huge, "video")
+    assert frame.image.shape == (288, 512, 3)
