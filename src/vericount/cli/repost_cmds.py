@@ -38,8 +38,11 @@ def _names(case: Any, ids: set[str]) -> dict[str, str]:
               help="Score at or above which a match is confirmed without a human (default 0.80).")
 @click.option("--low", type=click.FloatRange(0, 1), default=None,
               help="Score at or above which a match is suggested for review (default 0.50).")
+@click.option("--fps", type=click.FloatRange(min=0.1, max=30), default=None,
+              help="Frames sampled per second of video (default 2); a change fingerprints again.")
 @pass_ctx
-def reposts(ctx: Context, as_json: bool, jobs: int | None, high: float | None, low: float | None) -> None:
+def reposts(ctx: Context, as_json: bool, jobs: int | None, high: float | None, low: float | None,
+            fps: float | None) -> None:
     """Find copies of the same footage: fingerprint what is pending, match it, list repost groups.
 
     Matches scoring at least --high are confirmed; those between --low and --high are suggested for a
@@ -47,8 +50,12 @@ def reposts(ctx: Context, as_json: bool, jobs: int | None, high: float | None, l
     with its earliest known copy (by posted time, else creation time, else when it was added).
     Exit status 1 when any item could not be fingerprinted (one line each on stderr).
     """
+    from dataclasses import replace
+
+    from vericount.reposts.fingerprint import Fingerprinter
     from vericount.reposts.match import MatchParams
     from vericount.reposts.service import groups, list_matches, run_reposts
+    from vericount.reposts.stage import RepostsStage
     from vericount.run.executors import get_executor
 
     defaults = MatchParams()
@@ -57,8 +64,11 @@ def reposts(ctx: Context, as_json: bool, jobs: int | None, high: float | None, l
     if params.low > params.high:
         raise click.UsageError("--low must not be above --high")
     with ctx.open_case() as case, progress_bar(interactive() and not as_json) as bar:
+        fingerprinter = Fingerprinter()
+        if fps is not None:
+            fingerprinter = replace(fingerprinter, sampler=replace(fingerprinter.sampler, fps=fps))
         stage_report, match_report = run_reposts(
-            case, get_executor("local", jobs), params=params,
+            case, get_executor("local", jobs), stage=RepostsStage(fingerprinter), params=params,
             on_start=lambda n: bar.start("fingerprinting", n), on_item=lambda _: bar.advance(1))
         found = groups(case)
         matches = list_matches(case)

@@ -31,7 +31,9 @@ TYPES = ("exact", "duplicate", "excerpt", "overlap", "frame_of")
 class MatchParams:
     high: float = 0.80  # score at or above: confirmed without a human
     low: float = 0.50  # score at or above (and below high): suggested to a human
-    pdq_radius: int = 80  # PDQ distance (of 256 bits) searched for; similarity 1 - d/160
+    # PDQ distance (of 256 bits) searched for. Similarity falls from 1 at distance 0 to 0.8 at 31 (PDQ's
+    # own match threshold) and to 0.5 at pdq_radius: different photos of one scene land at 70-80.
+    pdq_radius: int = 64
     local_radius: int = 48  # ORB descriptor distance (of 256 bits) that counts as a vote
     local_votes: int = 6  # descriptor votes for a keyframe pair to be checked geometrically
     # The inliers must cover this share of both keyframes (a logo or watermark does not) and not lie on
@@ -153,7 +155,7 @@ class Library:
         out = []
         for (other, frame, other_frame), d in best.items():
             tb = float(self.prints[other].times[other_frame])
-            out.append((other, Hit(float(fp.times[frame]), tb, 1.0 - d / 160.0, "pdq", d)))
+            out.append((other, Hit(float(fp.times[frame]), tb, _pdq_similarity(d, self.params), "pdq", d)))
         return out
 
     def _local_hits(self, fp: Fingerprint, skipped: set[int]) -> list[tuple[int, Hit]]:
@@ -205,7 +207,14 @@ class Library:
         speed, inliers = align(hits)
         if not inliers:
             return None
-        need = max(1, min(3, int(a.usable.sum()), int(b.usable.sum())))
+        # as many aligned frames as the two can have in common, up to 3 (keyframes only, when only local
+        # features matched: a crop of a 3-second clip has two)
+        possible = 0
+        if any(h.method == "pdq" for h in inliers):
+            possible = min(int(a.usable.sum()), int(b.usable.sum()))
+        if any(h.method == "local" for h in inliers):
+            possible = max(possible, min(len(a.key_times), len(b.key_times)))
+        need = max(1, min(3, possible))
         sims = sorted((h.sim for h in _one_per_time(inliers)), reverse=True)
         score = float(np.mean(sims[:need])) * min(1.0, len(sims) / need)
         a_seg = (min(h.ta for h in inliers), max(h.ta for h in inliers))
@@ -299,6 +308,12 @@ def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, params: Matc
         if min(box_w, box_h) < params.local_band * max(box_w, box_h, 1):
             return 0
     return int(inside.sum())
+
+
+def _pdq_similarity(distance: int, params: MatchParams) -> float:
+    if distance <= 31:
+        return 1.0 - 0.2 * distance / 31
+    return 0.8 - 0.3 * (distance - 31) / max(1, params.pdq_radius - 31)
 
 
 def _local_similarity(inliers: float, params: MatchParams) -> float:
