@@ -212,12 +212,13 @@ class Sampler:
             yield from packet.decode()
 
     def _rgb(self, frame: Any, sar: Fraction | None) -> NDArray[np.uint8]:
+        # swscale's bilinear widens its filter when shrinking (no aliasing), at a third of the cost of AREA
         width, height = frame.width, frame.height
         display_width = width * float(sar) if sar and sar > 0 else float(width)
         scale = min(1.0, self.max_side / max(display_width, height))
         out_w, out_h = max(2, round(display_width * scale)), max(2, round(height * scale))
         array: NDArray[np.uint8] = frame.to_ndarray(format="rgb24", width=out_w, height=out_h,
-                                                    interpolation="AREA")
+                                                    interpolation="BILINEAR")
         turns = (-(frame.rotation or 0)) % 360 // 90  # clockwise quarter turns that make it upright
         return np.ascontiguousarray(np.rot90(array, k=-turns)) if turns else array
 
