@@ -1,0 +1,1 @@
+"""People: detection, faces, body appearance, tracking (the people stage)."""
