@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from vericount.errors import InvalidValue
-from vericount.people.detect import Detection, NanoDet, Tiler, YoloOnnx, bundled_model, decode_yolo
+from vericount.people.detect import Detection, NanoDet, Tiler, YoloOnnx, decode_yolo
+from vericount.people.runtime import bundled_model
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "media"
 

@@ -16,15 +16,14 @@ a box cut by a tile's inner edge gives way to a box that contains most of it.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from vericount.errors import InvalidValue
+from vericount.people.runtime import bundled_model, session
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -50,32 +49,6 @@ class Detector(Protocol):
         ...
 
 
-def providers() -> list[str]:
-    """onnxruntime providers: CUDA first where the installed onnxruntime has it, else the CPU."""
-    import onnxruntime as ort
-
-    available = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-
-
-@functools.cache
-def _session(path: str, threads: int) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    try:
-        return ort.InferenceSession(path, sess_options=options, providers=providers())
-    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidValue(f"{Path(path).name}: not a usable ONNX model ({reason})") from exc
-
-
-def bundled_model(name: str) -> Path:
-    return Path(str(resources.files("vericount.models").joinpath(name)))
-
-
 class NanoDet:
     """The bundled person detector."""
 
@@ -88,7 +61,7 @@ class NanoDet:
     # bench/people.py: at 0.25 with tiling, precision 1.000, recall 0.826, count MAE 0.79 (labelled photos)
     def __init__(self, min_score: float = 0.25, threads: int = 1, path: Path | None = None) -> None:
         self.min_score = min_score
-        self.session = _session(str(path or bundled_model(NANODET_FILE)), threads)
+        self.session = session(str(path or bundled_model(NANODET_FILE)), threads)
         outputs = self.session.get_outputs()
         self._scores = {int(o.shape[1]): o.name for o in outputs if o.shape[2] == 80}
         self._boxes = {int(o.shape[1]): o.name for o in outputs if o.shape[2] == 4 * self.bins}
@@ -146,7 +119,7 @@ class YoloOnnx:
     def __init__(self, path: Path, min_score: float = 0.35, threads: int = 1) -> None:
         if not path.is_file():
             raise InvalidValue(f"--detector {path}: no such file")
-        self.session = _session(str(path), threads)
+        self.session = session(str(path), threads)
         shape = self.session.get_inputs()[0].shape
         if len(shape) != 4 or not isinstance(shape[2], int) or shape[1] != 3:
             raise InvalidValue(f"--detector {path.name}: input must be [1, 3, S, S] (an ultralytics YOLO "
