@@ -1,0 +1,114 @@
+"""Linking detections of the same person across the sampled frames of one shot (ByteTrack-style).
+
+Each live track predicts its box at the new frame's time (constant velocity from its last two boxes). The
+confident detections are matched to the predictions first, greedily by IoU; the weak ones (between
+``low_score`` and ``high_score``, which ByteTrack showed are mostly occluded people rather than noise) may
+only continue an existing track, never start one. A track unseen for ``max_gap`` seconds ends, and every
+track ends at a shot boundary: a cut joins nothing across it. No track library is used: the maintained ones
+pull torch or want a detector of their own, and this is the part of them we need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from vericount.people.detect import Detection
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class Sighting:
+    t: float
+    box: Box
+    score: float
+    index: int  # position of the detection in its frame's list (to find its crop and face later)
+
+
+@dataclass
+class Track:
+    id: int
+    sightings: list[Sighting] = field(default_factory=list)
+
+    @property
+    def start(self) -> float:
+        return self.sightings[0].t
+
+    @property
+    def end(self) -> float:
+        return self.sightings[-1].t
+
+    def predict(self, t: float) -> Box:
+        last = self.sightings[-1]
+        if len(self.sightings) < 2 or t <= last.t:
+            return last.box
+        before = self.sightings[-2]
+        dt = last.t - before.t
+        if dt <= 0:
+            return last.box
+        k = min((t - last.t) / dt, 3.0)  # do not fly off on a long gap
+        return tuple(b + k * (b - a) for a, b in zip(before.box, last.box, strict=True))  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Tracker:
+    high_score: float = 0.45
+    low_score: float = 0.25
+    iou: float = 0.3
+    max_gap: float = 1.0  # seconds a track may go unseen
+    min_sightings: int = 2  # shorter tracks are kept only when one sighting is confident
+    single_score: float = 0.5
+
+    def params(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def run(self, frames: Iterable[tuple[float, bool, list[Detection]]]) -> list[Track]:
+        """Tracks from (time, starts a new shot, detections) per sampled frame, in time order."""
+        live: list[Track] = []
+        done: list[Track] = []
+        next_id = 0
+        for t, new_shot, detections in frames:
+            if new_shot:
+                done += live
+                live = []
+            ended = [tr for tr in live if t - tr.end > self.max_gap]
+            done += ended
+            live = [tr for tr in live if tr not in ended]
+            order = sorted(range(len(detections)), key=lambda i: -detections[i].score)
+            high = [i for i in order if detections[i].score >= self.high_score]
+            low = [i for i in order if self.low_score <= detections[i].score < self.high_score]
+            unmatched = list(live)
+            for group, may_start in ((high, True), (low, False)):
+                pairs = sorted(((_iou(tr.predict(t), detections[i].box), n, i)
+                                for n, tr in enumerate(unmatched) for i in group), reverse=True)
+                used_tracks: set[int] = set()
+                used_dets: set[int] = set()
+                for overlap, n, i in pairs:
+                    if overlap < self.iou:
+                        break
+                    if n in used_tracks or i in used_dets:
+                        continue
+                    used_tracks.add(n)
+                    used_dets.add(i)
+                    det = detections[i]
+                    unmatched[n].sightings.append(Sighting(t, det.box, det.score, i))
+                unmatched = [tr for n, tr in enumerate(unmatched) if n not in used_tracks]
+                if may_start:
+                    for i in group:
+                        if i not in used_dets:
+                            det = detections[i]
+                            live.append(Track(next_id, [Sighting(t, det.box, det.score, i)]))
+                            next_id += 1
+        done += live
+        kept = [tr for tr in done if len(tr.sightings) >= self.min_sightings
+                or max(s.score for s in tr.sightings) >= self.single_score]
+        return sorted(kept, key=lambda tr: (tr.start, tr.id))
+
+
+def _iou(a: Box, b: Box) -> float:
+    x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
