@@ -39,3 +39,7 @@ class ProbeError(VericountError):
 
 class DecodeError(VericountError):
     """A stored file's pictures could not be decoded (no video stream, no decodable frame, corrupt)."""
+
+
+class FaceError(VericountError):
+    """A face box cannot be embedded: empty once clipped to the image, or too small to mean anything."""
