@@ -126,6 +126,7 @@ class Case:
     def session(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         with self._sessions() as s, s.begin():
+            s.info["derived"] = self.derived  # where stages' save() writes crops and other files
             yield s
 
     def record(self, s: Session, action: str, item_id: str | None = None, **detail: object) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from vericount.media.metadata import MetadataStage
+from vericount.people.stage import PeopleStage
 from vericount.reposts.stage import RepostsStage
 
 STAGES = {
     MetadataStage.name: MetadataStage,
     RepostsStage.name: RepostsStage,
+    PeopleStage.name: PeopleStage,
 }
 
-__all__ = ["STAGES", "MetadataStage", "RepostsStage"]
+__all__ = ["STAGES", "MetadataStage", "PeopleStage", "RepostsStage"]

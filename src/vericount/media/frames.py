@@ -96,7 +96,7 @@ class Sampler:
                                       f"{MAX_IMAGE_PIXELS / 1e6:g}-megapixel safety limit")
                 im.draft("RGB", (self.max_side, self.max_side))  # JPEG: decode at a reduced scale
                 upright = ImageOps.exif_transpose(im) or im
-                rgb = upright.convert("RGB")
+                rgb = _to_rgb(upright)
                 rgb.thumbnail((self.max_side, self.max_side), Image.Resampling.BILINEAR)
                 array = np.asarray(rgb, dtype=np.uint8)
         except DecodeError:
@@ -243,6 +243,20 @@ def _signature(frame: Any) -> NDArray[np.float32]:
     grid: NDArray[np.float32] = sub[:h2, :w2].reshape(rows, h2 // rows, cols, w2 // cols).mean(
         axis=(1, 3), dtype=np.float32)
     return grid
+
+
+def _to_rgb(image: Any) -> Any:
+    """8-bit RGB; 16-bit and 32-bit grey are scaled down, not clipped (Pillow's convert clips them white)."""
+    from PIL import Image
+
+    if image.mode.startswith("I;16"):
+        return Image.fromarray((np.asarray(image, np.uint16) >> 8).astype(np.uint8)).convert("RGB")
+    if image.mode in ("I", "F"):
+        values = np.asarray(image, np.float64)
+        top = float(values.max()) if values.size else 0.0
+        scaled = (values * (255.0 / top)).clip(0, 255) if top > 0 else np.zeros_like(values)
+        return Image.fromarray(scaled.astype(np.uint8)).convert("RGB")
+    return image.convert("RGB")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -66,44 +66,65 @@ class Tracker:
 
     def run(self, frames: Iterable[tuple[float, bool, list[Detection]]]) -> list[Track]:
         """Tracks from (time, starts a new shot, detections) per sampled frame, in time order."""
-        live: list[Track] = []
-        done: list[Track] = []
-        next_id = 0
+        run = self.start()
         for t, new_shot, detections in frames:
-            if new_shot:
-                done += live
-                live = []
-            ended = [tr for tr in live if t - tr.end > self.max_gap]
-            done += ended
-            live = [tr for tr in live if tr not in ended]
-            order = sorted(range(len(detections)), key=lambda i: -detections[i].score)
-            high = [i for i in order if detections[i].score >= self.high_score]
-            low = [i for i in order if self.low_score <= detections[i].score < self.high_score]
-            unmatched = list(live)
-            for group, may_start in ((high, True), (low, False)):
-                pairs = sorted(((_iou(tr.predict(t), detections[i].box), n, i)
-                                for n, tr in enumerate(unmatched) for i in group), reverse=True)
-                used_tracks: set[int] = set()
-                used_dets: set[int] = set()
-                for overlap, n, i in pairs:
-                    if overlap < self.iou:
-                        break
-                    if n in used_tracks or i in used_dets:
-                        continue
-                    used_tracks.add(n)
-                    used_dets.add(i)
-                    det = detections[i]
-                    unmatched[n].sightings.append(Sighting(t, det.box, det.score, i))
-                unmatched = [tr for n, tr in enumerate(unmatched) if n not in used_tracks]
-                if may_start:
-                    for i in group:
-                        if i not in used_dets:
-                            det = detections[i]
-                            live.append(Track(next_id, [Sighting(t, det.box, det.score, i)]))
-                            next_id += 1
-        done += live
-        kept = [tr for tr in done if len(tr.sightings) >= self.min_sightings
-                or max(s.score for s in tr.sightings) >= self.single_score]
+            run.step(t, new_shot, detections)
+        return run.finish()
+
+    def start(self) -> TrackingRun:
+        """Tracking frame by frame, for a caller that keeps things per track as frames go by."""
+        return TrackingRun(self)
+
+
+class TrackingRun:
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self.live: list[Track] = []
+        self.done: list[Track] = []
+        self.next_id = 0
+
+    def step(self, t: float, new_shot: bool, detections: list[Detection]) -> dict[int, int]:
+        """Add one frame; returns the track id given to each detection index that joined or started one."""
+        cfg = self.tracker
+        if new_shot:
+            self.done += self.live
+            self.live = []
+        ended = [tr for tr in self.live if t - tr.end > cfg.max_gap]
+        self.done += ended
+        self.live = [tr for tr in self.live if tr not in ended]
+        order = sorted(range(len(detections)), key=lambda i: -detections[i].score)
+        high = [i for i in order if detections[i].score >= cfg.high_score]
+        low = [i for i in order if cfg.low_score <= detections[i].score < cfg.high_score]
+        assigned: dict[int, int] = {}
+        unmatched = list(self.live)
+        for group, may_start in ((high, True), (low, False)):
+            pairs = sorted(((_iou(tr.predict(t), detections[i].box), n, i)
+                            for n, tr in enumerate(unmatched) for i in group), reverse=True)
+            used_tracks: set[int] = set()
+            for overlap, n, i in pairs:
+                if overlap < cfg.iou:
+                    break
+                if n in used_tracks or i in assigned:
+                    continue
+                used_tracks.add(n)
+                det = detections[i]
+                unmatched[n].sightings.append(Sighting(t, det.box, det.score, i))
+                assigned[i] = unmatched[n].id
+            unmatched = [tr for n, tr in enumerate(unmatched) if n not in used_tracks]
+            if may_start:
+                for i in group:
+                    if i not in assigned:
+                        det = detections[i]
+                        self.live.append(Track(self.next_id, [Sighting(t, det.box, det.score, i)]))
+                        assigned[i] = self.next_id
+                        self.next_id += 1
+        return assigned
+
+    def finish(self) -> list[Track]:
+        cfg = self.tracker
+        tracks = self.done + self.live
+        kept = [tr for tr in tracks if len(tr.sightings) >= cfg.min_sightings
+                or max(s.score for s in tr.sightings) >= cfg.single_score]
         return sorted(kept, key=lambda tr: (tr.start, tr.id))
 
 

@@ -220,3 +220,49 @@ class Match(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("a", "b", name="uq_matches_a_b"),)
+
+
+class PeopleItem(Base):
+    """The people stage's summary of one item."""
+
+    __tablename__ = "people_items"
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    frames: Mapped[int] = mapped_column(Integer)  # frames sampled and looked at
+    shots: Mapped[int] = mapped_column(Integer)
+    detector: Mapped[str] = mapped_column(String(200))
+    detections: Mapped[int] = mapped_column(Integer)
+
+
+class PersonTrack(Base):
+    """One person followed through one shot of one item (or marked by a reviewer on one frame).
+
+    ``boxes`` is every sighting, ``[t, x0, y0, x1, y1, score]`` in pixels of the upright frame as sampled
+    (``frame_width`` x ``frame_height``). Crops are files under the case's derived/ folder.
+    """
+
+    __tablename__ = "tracks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))  # detector | mark
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    frame_width: Mapped[int] = mapped_column(Integer)
+    frame_height: Mapped[int] = mapped_column(Integer)
+    boxes: Mapped[list[Any]] = mapped_column(JSONType)
+    best_t: Mapped[float] = mapped_column(Float)
+    best_box: Mapped[list[Any]] = mapped_column(JSONType)
+    crop: Mapped[str | None] = mapped_column(Text)
+    face_t: Mapped[float | None] = mapped_column(Float)
+    face_box: Mapped[list[Any] | None] = mapped_column(JSONType)
+    face_size: Mapped[int | None] = mapped_column(Integer)
+    face_sharpness: Mapped[float | None] = mapped_column(Float)
+    face: Mapped[str | None] = mapped_column(Text)
+    face_embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    body_embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    marked_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("item_id", "number", name="uq_tracks_item_number"),)

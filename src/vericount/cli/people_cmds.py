@@ -1,0 +1,100 @@
+"""Commands about people: people, tracks, mark."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from vericount.cli import Context
+from vericount.cli.output import emit_json, error, interactive, progress_bar, table, warning
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the per-item counts as JSON.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the number of cores).")
+@click.option("--detector", "detector", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A YOLO person detector in the ultralytics ONNX export layout, instead of the bundled "
+                   "NanoDet-m (a change runs every item again).")
+@click.option("--fps", type=click.FloatRange(min=0.1, max=30), default=None,
+              help="Frames looked at per second of video (default 4).")
+@pass_ctx
+def people(ctx: Context, as_json: bool, jobs: int | None, detector: Path | None, fps: float | None) -> None:
+    """Detect and track the people in every pending image and video; print per item the most people in
+    one frame (and when), the tracks (people followed through a shot) and the faces found.
+
+    Exit status 1 when any item could not be read (one line each on stderr).
+    """
+    from vericount.people.detect import YoloOnnx
+    from vericount.people.service import summaries
+    from vericount.people.stage import PEOPLE_FPS, PeopleStage
+    from vericount.run.executors import get_executor
+    from vericount.run.runner import run_stage
+
+    if detector is not None:
+        YoloOnnx(detector)  # refuse a bad model once, here, not once per item
+    stage = PeopleStage(detector_path=detector.resolve() if detector else None, fps=fps or PEOPLE_FPS)
+    with ctx.open_case() as case, progress_bar(interactive() and not as_json) as bar:
+        report = run_stage(case, stage, get_executor("local", jobs),
+                           on_start=lambda n: bar.start("people", n), on_item=lambda _: bar.advance(1))
+        rows = summaries(case)
+    if as_json:
+        emit_json({"items": [r.to_json() for r in rows],
+                   "failed": [{"item": i, "error": m} for i, m in report.failed],
+                   "warnings": [{"item": i, "warning": m} for i, m in report.notes]})
+    else:
+        for item_id, message in report.failed:
+            error(f"{item_id[:12]}: people not found: {message}")
+        for item_id, message in report.notes:
+            warning(f"{item_id[:12]}: {message}")
+        table(f"{len(rows)} items with people results",
+              ["id", "max in frame", "at (s)", "tracks", "faces", "marks"],
+              [[r.id[:12], r.max_people_in_frame, "-" if r.at is None else f"{r.at:.2f}", r.tracks, r.faces,
+                r.marks] for r in rows])
+        click.echo(f"looked at {len(report.done)} item(s), {len(report.failed)} failed")
+    sys.exit(1 if report.failed else 0)
+
+
+@click.command()
+@click.argument("item")
+@click.option("--json", "as_json", is_flag=True, help="Print the tracks as JSON.")
+@pass_ctx
+def tracks(ctx: Context, item: str, as_json: bool) -> None:
+    """List the tracks (people) of ITEM: time span, boxes, best crop, face."""
+    from vericount.people.service import list_tracks
+
+    with ctx.open_case() as case:
+        found = list_tracks(case, item)
+    if as_json:
+        emit_json({"tracks": [t.to_json() for t in found]})
+        return
+    table(f"{len(found)} tracks", ["#", "source", "from (s)", "to (s)", "boxes", "face", "best crop"],
+          [[t.number, t.source, f"{t.start:.2f}", f"{t.end:.2f}", t.boxes,
+            "yes" if t.has_face else "-", t.crop or "-"] for t in found])
+
+
+@click.command()
+@click.argument("item")
+@click.argument("points", nargs=-1, type=float, required=True)
+@click.option("--time", "time_", type=float, default=0.0, show_default=True,
+              help="Seconds from the start of a video (ignored for a photo).")
+@pass_ctx
+def mark(ctx: Context, item: str, points: tuple[float, ...], time_: float) -> None:
+    """Add people the detector missed: X Y pairs, fractions of the frame's width and height (0 0 is the
+    top left), on the frame at --time. Each becomes a one-frame track (audit-logged)."""
+    from vericount.people.service import mark as add_marks
+
+    if len(points) % 2:
+        raise click.UsageError("give X Y pairs: an even number of values")
+    pairs = list(zip(points[::2], points[1::2], strict=True))
+    with ctx.open_case() as case:
+        added = add_marks(case, item, time_, pairs)
+    for t in added:
+        click.echo(f"marked person #{t.number} at {t.start:.2f}s: {t.crop}")
+
+
+COMMANDS = [people, tracks, mark]

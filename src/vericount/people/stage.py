@@ -1,0 +1,290 @@
+"""The ``people`` stage: detect, track and describe every person in an item.
+
+In a worker: frames from the shared sampler (4 a second for video, upright, at most 1280 pixels), people
+found by the detector (whole frame plus tiles), linked into tracks within shots, faces found by CenterFace
+on the frame (every ``face_every`` seconds) and given to the track whose box holds them. Each track keeps
+its boxes, its best crop (largest box times score) and its best face (size, then sharpness), a dlib
+identity embedding of that face when it is large enough to mean something, and an appearance embedding of
+the crop. A photo is one frame: each person found is a one-sighting track.
+
+In the case's process (save): the tracks replace the item's earlier detector tracks (marks stay), crops
+are written under derived/people/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vericount.media.frames import Sampler, SampleStats
+from vericount.people.track import Tracker
+from vericount.run.stage import Stage, Task
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+    from sqlalchemy.orm import Session
+
+    from vericount.people.detect import Detector
+    from vericount.store.schema import Item
+
+PEOPLE_FPS = 4.0
+FRAME_SIDE = 1280
+
+
+@dataclass
+class FoundTrack:
+    number: int
+    boxes: list[list[float]]  # [t, x0, y0, x1, y1, score]
+    best_t: float
+    best_box: list[float]
+    crop_jpeg: bytes
+    face_t: float | None = None
+    face_box: list[float] | None = None  # in frame pixels
+    face_size: int | None = None
+    face_sharpness: float | None = None
+    face_jpeg: bytes | None = None
+    face_embedding: bytes | None = None  # 128 float32 (dlib)
+    body_embedding: bytes | None = None  # 1280 float32
+
+
+@dataclass
+class PeopleResult:
+    frames: int
+    shots: int
+    detector: str
+    detections: int
+    frame_size: tuple[int, int]
+    tracks: list[FoundTrack] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Best:
+    quality: float
+    t: float
+    box: tuple[float, float, float, float]
+    crop: NDArray[np.uint8]
+
+
+@dataclass
+class _BestFace:
+    quality: float
+    t: float
+    box: tuple[float, float, float, float]  # in frame pixels
+    size: int
+    sharpness: float
+    region: NDArray[np.uint8]  # the face with a margin, for the embedding
+    region_box: tuple[float, float, float, float]  # the face box inside region
+
+
+class PeopleStage(Stage[PeopleResult]):
+    name = "people"
+    version = "1"
+    needs = ("metadata",)
+
+    def __init__(self, detector_path: Path | None = None, fps: float = PEOPLE_FPS,
+                 face_every: float = 0.5) -> None:
+        self.detector_path = detector_path
+        self.sampler = Sampler(fps=fps, max_side=FRAME_SIDE)
+        self.tracker = Tracker()
+        self.face_every = face_every
+
+    def params(self) -> dict[str, Any]:
+        from vericount.people.detect import Tiler
+
+        return {"sampler": self.sampler.params(), "tracker": self.tracker.params(), "tiler": Tiler().params(),
+                "detector": str(self.detector_path) if self.detector_path else "nanodet-m-416",
+                "face_every": self.face_every}  # fmt: skip
+
+    def accepts(self, item: Item) -> bool:
+        return item.kind in ("image", "video")
+
+    def _detector(self) -> Detector:
+        from vericount.people.detect import NanoDet, YoloOnnx
+
+        return YoloOnnx(self.detector_path) if self.detector_path else NanoDet()
+
+    def compute(self, task: Task) -> PeopleResult:
+        from vericount.people.detect import Tiler
+        from vericount.people.faces import FaceDetector, face_quality
+
+        detector = self._detector()
+        tiler = Tiler(model_side=getattr(detector, "size", 416))
+        faces = FaceDetector()
+        run = self.tracker.start()
+        stats = SampleStats()
+        best: dict[int, _Best] = {}
+        best_face: dict[int, _BestFace] = {}
+        frames = detections = 0
+        next_face = 0.0
+        size = (0, 0)
+        is_image = task.kind == "image"
+        for frame in self.sampler.frames(task.path, task.kind, stats):
+            frames += 1
+            image = frame.image
+            size = (image.shape[1], image.shape[0])
+            found = tiler.detect(detector, image)
+            detections += len(found)
+            if is_image:  # one frame: each person found is a track of one sighting
+                assigned = {i: i for i in range(len(found))}
+                for i, det in enumerate(found):
+                    run.live.append(_single(i, frame.t, det))
+                run.next_id = len(found)
+            else:
+                assigned = run.step(frame.t, frame.reason in ("first", "shot"), found)
+            for i, track_id in assigned.items():
+                det = found[i]
+                quality = det.area * det.score
+                if track_id not in best or quality > best[track_id].quality:
+                    best[track_id] = _Best(quality, frame.t, det.box, _crop(image, det.box, 0.05))
+            if frame.t + 1e-6 >= next_face or is_image:
+                next_face = frame.t + self.face_every
+                for face in faces.detect(image):
+                    owner = _owner(face.box, [(track_id, found[i].box) for i, track_id in assigned.items()])
+                    if owner is None:
+                        continue
+                    q = face_quality(image, face.box)
+                    score = min(q["size"], 160) * math.log1p(q["sharpness"])
+                    if owner not in best_face or score > best_face[owner].quality:
+                        region, inner = _face_region(image, face.box)
+                        best_face[owner] = _BestFace(score, frame.t, face.box, q["size"], q["sharpness"],
+                                                     region, inner)
+        # a photo's detections all count (the tracker's rule against lonely weak sightings is for video)
+        tracks = sorted(run.live, key=lambda tr: tr.id) if is_image else run.finish()
+        result = PeopleResult(frames, len(stats.shots), getattr(detector, "name", "detector"), detections,
+                              size, warnings=list(stats.warnings))
+        result.tracks = self._describe(tracks, best, best_face)
+        return result
+
+    def _describe(self, tracks: list[Any], best: dict[int, _Best],
+                  best_face: dict[int, _BestFace]) -> list[FoundTrack]:
+        from vericount.errors import FaceError
+        from vericount.people.body import BodyEmbedder
+        from vericount.people.faces import MIN_FACE_PIXELS, FaceEmbedder
+
+        out: list[FoundTrack] = []
+        crops = [best[tr.id].crop for tr in tracks]
+        bodies = BodyEmbedder().embed(crops) if crops else np.zeros((0, 1280), np.float32)
+        embedder = FaceEmbedder()
+        for number, (tr, body) in enumerate(zip(tracks, bodies, strict=True), start=1):
+            chosen = best[tr.id]
+            found = FoundTrack(
+                number=number,
+                boxes=[[round(s.t, 3), *(round(v, 1) for v in s.box), round(s.score, 3)]
+                       for s in tr.sightings],
+                best_t=round(chosen.t, 3), best_box=[round(v, 1) for v in chosen.box],
+                crop_jpeg=_jpeg(chosen.crop), body_embedding=body.astype(np.float32).tobytes())
+            face = best_face.get(tr.id)
+            if face is not None:
+                found.face_t, found.face_box = round(face.t, 3), [round(v, 1) for v in face.box]
+                found.face_size, found.face_sharpness = face.size, round(face.sharpness, 1)
+                found.face_jpeg = _jpeg(face.region)
+                if face.size >= MIN_FACE_PIXELS:
+                    with contextlib.suppress(FaceError):
+                        found.face_embedding = embedder.embed(face.region, face.region_box).tobytes()
+            out.append(found)
+        return out
+
+    def save(self, session: Session, item: Item, result: PeopleResult) -> str | None:
+        from sqlalchemy import delete, select
+
+        from vericount.store.schema import PeopleItem, PersonTrack, utcnow
+
+        derived: Path = session.info["derived"]
+        folder = people_folder(derived, item.id)
+        marks = list(session.scalars(select(PersonTrack).where(PersonTrack.item_id == item.id,
+                                                               PersonTrack.source == "mark")))
+        session.execute(delete(PersonTrack).where(PersonTrack.item_id == item.id,
+                                                  PersonTrack.source == "detector"))
+        if folder.exists():
+            for old in folder.glob("track-*"):
+                old.unlink()
+        folder.mkdir(parents=True, exist_ok=True)
+        offset = 0  # detector tracks come first; marks are renumbered after them
+        for found in result.tracks:
+            crop = _write(folder / f"track-{found.number}.jpg", found.crop_jpeg, derived)
+            face = _write(folder / f"track-{found.number}-face.jpg", found.face_jpeg, derived) \
+                if found.face_jpeg else None
+            session.add(PersonTrack(
+                item_id=item.id, number=found.number, source="detector", start=found.boxes[0][0],
+                end=found.boxes[-1][0], frame_width=result.frame_size[0], frame_height=result.frame_size[1],
+                boxes=found.boxes, best_t=found.best_t, best_box=found.best_box, crop=crop,
+                face_t=found.face_t, face_box=found.face_box, face_size=found.face_size,
+                face_sharpness=found.face_sharpness, face=face, face_embedding=found.face_embedding,
+                body_embedding=found.body_embedding, marked_by=None, created_at=utcnow()))
+            offset = found.number
+        session.flush()
+        for k, mark in enumerate(sorted(marks, key=lambda m: m.number), start=1):
+            mark.number = offset + k
+        row = session.get(PeopleItem, item.id) or PeopleItem(item_id=item.id)
+        row.frames, row.shots, row.detector = result.frames, result.shots, result.detector
+        row.detections = result.detections
+        session.add(row)
+        return "; ".join(result.warnings) or None
+
+
+def people_folder(derived: Path, item_id: str) -> Path:
+    return derived / "people" / item_id[:2] / item_id
+
+
+def _write(path: Path, data: bytes, derived: Path) -> str:
+    """Write a file whole (temporary name, then rename); the path relative to derived/."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    shutil.move(temporary, path)
+    return path.relative_to(derived).as_posix()
+
+
+def _single(number: int, t: float, det: Any) -> Any:
+    from vericount.people.track import Sighting, Track
+
+    return Track(number, [Sighting(t, det.box, det.score, number)])
+
+
+def _crop(image: NDArray[np.uint8], box: tuple[float, float, float, float], margin: float
+          ) -> NDArray[np.uint8]:
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = box
+    mx, my = (x1 - x0) * margin, (y1 - y0) * margin
+    left, top = max(0, int(x0 - mx)), max(0, int(y0 - my))
+    right, bottom = min(width, math.ceil(x1 + mx)), min(height, math.ceil(y1 + my))
+    if right - left < 1 or bottom - top < 1:  # a box on the frame's edge: one pixel rather than nothing
+        left, top = min(max(0, int(x0)), width - 1), min(max(0, int(y0)), height - 1)
+        right, bottom = left + 1, top + 1
+    return np.ascontiguousarray(image[top:bottom, left:right])
+
+
+def _face_region(image: NDArray[np.uint8], box: tuple[float, float, float, float]
+                 ) -> tuple[NDArray[np.uint8], tuple[float, float, float, float]]:
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    left, top = max(0, int(x0 - w)), max(0, int(y0 - h))
+    right, bottom = min(width, math.ceil(x1 + w)), min(height, math.ceil(y1 + h))
+    region = np.ascontiguousarray(image[top:bottom, left:right])
+    return region, (x0 - left, y0 - top, x1 - left, y1 - top)
+
+
+def _owner(face: tuple[float, float, float, float],
+           people: list[tuple[int, tuple[float, float, float, float]]]) -> int | None:
+    """The track whose box holds the face's centre in its upper half (the smallest such box)."""
+    cx, cy = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2
+    holders = [(area, track_id) for track_id, (x0, y0, x1, y1) in people
+               if x0 <= cx <= x1 and y0 <= cy <= y0 + 0.5 * (y1 - y0)
+               for area in [(x1 - x0) * (y1 - y0)]]
+    return min(holders)[1] if holders else None
+
+
+def _jpeg(image: NDArray[np.uint8]) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="JPEG", quality=90)
+    return out.getvalue()

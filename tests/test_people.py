@@ -1,0 +1,84 @@
+"""The people stage in a case: counts, tracks with crops and faces, marks, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tests.conftest import Cli
+from tests.mediagen import make_audio_only, make_black_video
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "media"
+
+
+def _ids(cli: Cli, *names: str) -> dict[str, str]:
+    return {n: json.loads(cli("show", n, "--json").stdout)["id"] for n in names}
+
+
+def test_people_in_a_case(cli: Cli, tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    for name in ("hamilton_short.mp4", "obama_and_biden.jpg"):
+        (media / name).write_bytes((SAMPLES / name).read_bytes())
+    make_audio_only(media / "sound.mp4")
+    make_black_video(media / "black.mp4", seconds=1.0)
+    rgba = Image.open(SAMPLES / "obama.jpg").convert("RGBA")
+    rgba.putalpha(128)
+    rgba.save(media / "alpha.png")
+    Image.open(SAMPLES / "biden.jpg").convert("CMYK").save(media / "cmyk.jpg")
+    Image.fromarray(np.asarray(Image.open(SAMPLES / "obama2.jpg").convert("L"), np.uint16) * 257).save(
+        media / "deep.png")
+    assert cli("add", str(media)).exit_code == 0
+    ids = _ids(cli, "hamilton_short.mp4", "obama_and_biden.jpg", "sound.mp4", "black.mp4", "alpha.png",
+               "cmyk.jpg", "deep.png")
+    result = cli("people", "--json")
+    assert result.exit_code == 1, result.output  # the audio-only item fails, the rest go on
+    out = json.loads(result.stdout)
+    assert [f["item"] for f in out["failed"]] == [ids["sound.mp4"]]
+    rows = {r["id"]: r for r in out["items"]}
+    assert rows[ids["obama_and_biden.jpg"]]["max_people_in_frame"] == 4
+    assert rows[ids["obama_and_biden.jpg"]]["faces"] >= 2
+    video = rows[ids["hamilton_short.mp4"]]
+    assert video["tracks"] >= 2 and video["max_people_in_frame"] >= 1 and video["faces"] >= 1
+    assert rows[ids["black.mp4"]]["max_people_in_frame"] == 0 and rows[ids["black.mp4"]]["tracks"] == 0
+    for name in ("alpha.png", "cmyk.jpg", "deep.png"):  # odd pixel formats are read, one person each
+        assert rows[ids[name]]["max_people_in_frame"] >= 1, name
+
+    listed = json.loads(cli("tracks", "hamilton_short.mp4", "--json").stdout)["tracks"]
+    assert [t["number"] for t in listed] == list(range(1, len(listed) + 1))
+    for track in listed:
+        assert track["end"] >= track["start"] and track["boxes"] >= 1
+        with Image.open(track["crop"]) as crop:
+            assert crop.format == "JPEG" and crop.width > 10
+        if track["has_face"]:
+            assert Path(track["face"]).is_file()
+    assert any(t["face_embedding"] for t in listed)
+
+    # a reviewer marks two people the detector missed at 8.5 s
+    before = video["max_people_in_frame"]
+    marked = cli("mark", "hamilton_short.mp4", "--time", "8.5", "0.2", "0.5", "0.9", "0.4")
+    assert marked.exit_code == 0, marked.output
+    after = json.loads(cli("people", "--json").stdout)
+    row = next(r for r in after["items"] if r["id"] == ids["hamilton_short.mp4"])
+    assert row["marks"] == 2 and row["max_people_in_frame"] >= 2
+    assert row["max_people_in_frame"] >= before
+    assert "people.mark" in cli("log", "--action", "people.mark").stdout
+    # running the stage again (other settings) keeps the marks, numbered after the detector's tracks
+    assert cli("people", "--fps", "2").exit_code == 1
+    again = json.loads(cli("tracks", "hamilton_short.mp4", "--json").stdout)["tracks"]
+    assert [t["source"] for t in again][-2:] == ["mark", "mark"]
+    assert [t["number"] for t in again] == list(range(1, len(again) + 1))
+    bad = cli("mark", "hamilton_short.mp4", "1.5", "0.5")
+    assert bad.exit_code == 1 and "fractions of the frame" in bad.stderr
+    odd = cli("mark", "hamilton_short.mp4", "0.5")
+    assert odd.exit_code == 2
+
+
+def test_a_bad_detector_is_refused_before_anything_runs(cli: Cli, tmp_path: Path) -> None:
+    junk = tmp_path / "model.onnx"
+    junk.write_bytes(b"\x00" * 100)
+    result = cli("people", "--detector", str(junk))
+    assert result.exit_code == 1 and "model.onnx: not a usable ONNX model" in result.stderr
