@@ -53,6 +53,14 @@ say "9. A person's decisions win over the matcher's: confirm or reject a pair (a
 run vericount match reject obama_and_biden.jpg biden.jpg --reason "different photos of the same event"
 run vericount matches biden.jpg
 
-say "10. Case summary"
+say "10. People: detected, tracked through each shot, faces and crops kept (derived/people/)"
+run vericount people
+run vericount tracks hamilton_short.mp4
+
+say "11. A reviewer marks a person the detector missed (X Y as fractions of the frame)"
+run vericount mark hamilton_short.mp4 --time 8.5 0.85 0.55
+run vericount people --json
+
+say "12. Case summary"
 run vericount summary
 printf '\nThe demo case is in %s; try: vericount --case %s items --json\n' "$case_dir" "$case_dir"

@@ -9,6 +9,7 @@ import click
 
 from vericount.cli import Context
 from vericount.cli.output import emit_json, error, interactive, progress_bar, table, warning
+from vericount.cli.repost_cmds import _names
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -42,19 +43,20 @@ def people(ctx: Context, as_json: bool, jobs: int | None, detector: Path | None,
         report = run_stage(case, stage, get_executor("local", jobs),
                            on_start=lambda n: bar.start("people", n), on_item=lambda _: bar.advance(1))
         rows = summaries(case)
+        names = _names(case, {r.id for r in rows} | {i for i, _ in report.failed + report.notes})
     if as_json:
         emit_json({"items": [r.to_json() for r in rows],
                    "failed": [{"item": i, "error": m} for i, m in report.failed],
                    "warnings": [{"item": i, "warning": m} for i, m in report.notes]})
     else:
         for item_id, message in report.failed:
-            error(f"{item_id[:12]}: people not found: {message}")
+            error(f"{names.get(item_id, '?')} ({item_id[:12]}): people not found: {message}")
         for item_id, message in report.notes:
-            warning(f"{item_id[:12]}: {message}")
+            warning(f"{names.get(item_id, '?')} ({item_id[:12]}): {message}")
         table(f"{len(rows)} items with people results",
-              ["id", "max in frame", "at (s)", "tracks", "faces", "marks"],
-              [[r.id[:12], r.max_people_in_frame, "-" if r.at is None else f"{r.at:.2f}", r.tracks, r.faces,
-                r.marks] for r in rows])
+              ["id", "name", "max in frame", "at (s)", "tracks", "faces", "marks"],
+              [[r.id[:12], names.get(r.id, "?"), r.max_people_in_frame, "-" if r.at is None else f"{r.at:.2f}",
+                r.tracks, r.faces, r.marks] for r in rows])
         click.echo(f"looked at {len(report.done)} item(s), {len(report.failed)} failed")
     sys.exit(1 if report.failed else 0)
 
