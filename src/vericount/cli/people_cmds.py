@@ -55,8 +55,8 @@ def people(ctx: Context, as_json: bool, jobs: int | None, detector: Path | None,
             warning(f"{names.get(item_id, '?')} ({item_id[:12]}): {message}")
         table(f"{len(rows)} items with people results",
               ["id", "name", "max in frame", "at (s)", "tracks", "faces", "marks"],
-              [[r.id[:12], names.get(r.id, "?"), r.max_people_in_frame, "-" if r.at is None else f"{r.at:.2f}",
-                r.tracks, r.faces, r.marks] for r in rows])
+              [[r.id[:12], names.get(r.id, "?"), r.max_people_in_frame,
+                "-" if r.at is None else f"{r.at:.2f}", r.tracks, r.faces, r.marks] for r in rows])
         click.echo(f"looked at {len(report.done)} item(s), {len(report.failed)} failed")
     sys.exit(1 if report.failed else 0)
 
