@@ -288,6 +288,15 @@ def main() -> int:
     print(f"  embed (dlib 5-point shape + ResNet, num_jitters=0), per face: median "
           f"{1e3 * statistics.median(embed_s):.0f} ms over the photos, {1e3 * embed_med:.0f} ms repeated")
 
+    body_same, body_diff, body_t, body_caught, body_auc = body_evaluation(shots)
+    print("\nbody appearance embedding (people/body.py, MobileNetV2 ImageNet features) on the same photos: "
+          "crop = the largest person NanoDet finds, else the whole photo")
+    print(f"  same-person       {percentiles(body_same)}")
+    print(f"  different-person  {percentiles(body_diff)}")
+    print(f"  P(a same-person pair is closer than a different-person pair) = {body_auc:.3f}")
+    print(f"  \"clearly different\" threshold by the same rule: t = {body_t:.3f}; different-person pairs "
+          f"over it: {body_caught:.4f}")
+
     print("\n## summary\n\n| measure | value |\n|---|---|")
     for row in [
         ("people / photos with a face / group photos", f"{len(people)} / {len(shots)} / {len(multi)}"),
@@ -306,10 +315,33 @@ def main() -> int:
          " / ".join(f"{v:.3f}" for v in (small_rows.get(MIN_FACE_PIXELS) or (math.nan,) * 3)[0::2])),
         ("detect ms: 1280 x 720 frame, 1 / 2 threads", f"{1e3 * timing[1]:.0f} / {1e3 * timing[2]:.0f}"),
         ("embed ms per face", f"{1e3 * statistics.median(embed_s):.0f}"),
+        ("body embedding: P(same closer than different) / threshold t / different caught at t",
+         f"{body_auc:.3f} / {body_t:.3f} / {body_caught:.4f}"),
     ]:
         print("| " + " | ".join(row) + " |")
     print(f"\ntotal {time.perf_counter() - clock:.0f} s on {os.cpu_count()} cores\n$ {command}")
     return 0
+
+
+def body_evaluation(shots: list[Shot]) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    """Whole-body appearance distances for the same photos, measured the same way (weak, and said so)."""
+    from vericount.people.body import BodyEmbedder
+    from vericount.people.detect import NanoDet
+
+    detector, embedder = NanoDet(), BodyEmbedder()
+    crops = []
+    for shot in shots:
+        people = detector.detect(shot.image)
+        if people:
+            x0, y0, x1, y1 = (int(v) for v in max(people, key=lambda d: d.area).box)
+            crops.append(shot.image[max(0, y0):max(y0 + 1, y1), max(0, x0):max(x0 + 1, x1)])
+        else:
+            crops.append(shot.image)
+    vectors = list(embedder.embed(crops))
+    same, _, diff = pairs(shots, vectors)
+    t, _ = threshold(same)
+    auc = float((same[:, None] < diff[None, :]).mean()) if len(same) and len(diff) else math.nan
+    return same, diff, t, float((diff > t).mean()), auc
 
 
 def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
