@@ -132,6 +132,15 @@ def main() -> int:
     for name, threshold, tiled, mae, bias, precision, recall, ms in table:
         print(f"| {name} | {threshold:.2f} | {tiled} | {mae:.2f} | {bias:+.2f} | {precision:.3f} | "
               f"{recall:.3f} | {ms:.0f} |")
+    from vericount.people.stage import PeopleStage
+    from vericount.run.stage import Task
+
+    stage = PeopleStage()
+    stage_errors = [len(stage.compute(Task("x", "image", data / r["file"])).tracks) - int(r["count"])
+                    for r in rows]
+    print(f"\nthe people stage (detector, tiling, and a person for each confident face no box holds): count "
+          f"MAE {np.mean(np.abs(stage_errors)):.2f}, mean error {np.mean(stage_errors):+.2f} "
+          f"({' '.join(f'{e:+d}' for e in stage_errors)})")
     default = NanoDet()
     chosen = next(t for t in table if t[0] == default.name and t[1] == default.min_score and t[2] == "on")
     print(f"\nvericount's default ({default.name}, score >= {default.min_score}, tiling on): count MAE "

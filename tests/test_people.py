@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import Cli
@@ -82,3 +83,18 @@ def test_a_bad_detector_is_refused_before_anything_runs(cli: Cli, tmp_path: Path
     junk.write_bytes(b"\x00" * 100)
     result = cli("people", "--detector", str(junk))
     assert result.exit_code == 1 and "model.onnx: not a usable ONNX model" in result.stderr
+
+
+def test_a_confident_face_no_person_holds_is_a_person() -> None:
+    from vericount.people.detect import Detection
+    from vericount.people.faces import Face
+    from vericount.people.stage import _people_from_faces
+
+    landmarks = np.zeros((5, 2), np.float32)
+    body = Detection((100.0, 100.0, 200.0, 400.0), 0.9)
+    held = Face((130.0, 110.0, 170.0, 160.0), 0.95, landmarks)  # in the body's upper half
+    alone = Face((500.0, 50.0, 540.0, 100.0), 0.9, landmarks)
+    unsure = Face((700.0, 50.0, 740.0, 100.0), 0.55, landmarks)
+    (person,) = _people_from_faces([held, alone, unsure], [body], 800, 600)
+    x0, y0, x1, y1 = person.box
+    assert x0 < 500 < 540 < x1 and y0 < 50 and y1 > 100 and person.score == pytest.approx(0.9)

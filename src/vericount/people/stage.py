@@ -131,6 +131,11 @@ class PeopleStage(Stage[PeopleResult]):
             image = frame.image
             size = (image.shape[1], image.shape[0])
             found = tiler.detect(detector, image)
+            frame_faces = None
+            if frame.t + 1e-6 >= next_face or is_image:
+                next_face = frame.t + self.face_every
+                frame_faces = faces.detect(image)
+                found = found + _people_from_faces(frame_faces, found, image.shape[1], image.shape[0])
             detections += len(found)
             if is_image:  # one frame: each person found is a track of one sighting
                 assigned = {i: i for i in range(len(found))}
@@ -144,18 +149,16 @@ class PeopleStage(Stage[PeopleResult]):
                 quality = det.area * det.score
                 if track_id not in best or quality > best[track_id].quality:
                     best[track_id] = _Best(quality, frame.t, det.box, _crop(image, det.box, 0.05))
-            if frame.t + 1e-6 >= next_face or is_image:
-                next_face = frame.t + self.face_every
-                for face in faces.detect(image):
-                    owner = _owner(face.box, [(track_id, found[i].box) for i, track_id in assigned.items()])
-                    if owner is None:
-                        continue
-                    q = face_quality(image, face.box)
-                    score = min(q["size"], 160) * math.log1p(q["sharpness"])
-                    if owner not in best_face or score > best_face[owner].quality:
-                        region, inner = _face_region(image, face.box)
-                        best_face[owner] = _BestFace(score, frame.t, face.box, q["size"], q["sharpness"],
-                                                     region, inner)
+            for face in frame_faces or []:
+                owner = _owner(face.box, [(track_id, found[i].box) for i, track_id in assigned.items()])
+                if owner is None:
+                    continue
+                q = face_quality(image, face.box)
+                score = min(q["size"], 160) * math.log1p(q["sharpness"])
+                if owner not in best_face or score > best_face[owner].quality:
+                    region, inner = _face_region(image, face.box)
+                    best_face[owner] = _BestFace(score, frame.t, face.box, q["size"], q["sharpness"],
+                                                 region, inner)
         # a photo's detections all count (the tracker's rule against lonely weak sightings is for video)
         tracks = sorted(run.live, key=lambda tr: tr.id) if is_image else run.finish()
         result = PeopleResult(frames, len(stats.shots), getattr(detector, "name", "detector"), detections,
@@ -270,6 +273,27 @@ def _face_region(image: NDArray[np.uint8], box: tuple[float, float, float, float
     right, bottom = min(width, math.ceil(x1 + w)), min(height, math.ceil(y1 + h))
     region = np.ascontiguousarray(image[top:bottom, left:right])
     return region, (x0 - left, y0 - top, x1 - left, y1 - top)
+
+
+ORPHAN_FACE_SCORE = 0.7  # a face no person box holds is a person of its own when this sure
+
+
+def _people_from_faces(faces: list[Any], people: list[Any], width: int, height: int) -> list[Any]:
+    """A person for each confident face that no detected person holds (a close-up, a head in a crowd):
+    head and shoulders, three face-widths wide and three face-heights tall from the top of the face."""
+    from vericount.people.detect import Detection
+
+    out = []
+    boxes = [(i, d.box) for i, d in enumerate(people)]
+    for face in faces:
+        if face.score < ORPHAN_FACE_SCORE or _owner(face.box, boxes) is not None:
+            continue
+        x0, y0, x1, y1 = face.box
+        w, h = x1 - x0, y1 - y0
+        box = (max(0.0, x0 - w), max(0.0, y0 - 0.2 * h), min(float(width), x1 + w),
+               min(float(height), y0 + 2.8 * h))
+        out.append(Detection(box, float(face.score)))
+    return out
 
 
 def _owner(face: tuple[float, float, float, float],
