@@ -161,3 +161,15 @@ def set_date(case: Case, ref: str, start: str, end: str | None, method: str | No
         case.record(s, "item.date", item.id, date_from=start_iso, date_to=end_iso, method=method,
                     before=before)
         return view(item)
+
+
+def first_names(case: Case, ids: set[str]) -> dict[str, str]:
+    """The first file name each item was seen under, for labelling item ids in listings."""
+    out: dict[str, str] = {}
+    if not ids:
+        return out
+    with case.session() as s:
+        for item_id, name in s.execute(select(ItemName.item_id, ItemName.name)
+                                       .where(ItemName.item_id.in_(list(ids))).order_by(ItemName.id)):
+            out.setdefault(item_id, name)
+    return out

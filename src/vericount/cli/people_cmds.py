@@ -9,7 +9,6 @@ import click
 
 from vericount.cli import Context
 from vericount.cli.output import emit_json, error, interactive, progress_bar, table, warning
-from vericount.cli.repost_cmds import _names
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -30,6 +29,7 @@ def people(ctx: Context, as_json: bool, jobs: int | None, detector: Path | None,
 
     Exit status 1 when any item could not be read (one line each on stderr).
     """
+    from vericount.items import first_names
     from vericount.people.detect import YoloOnnx
     from vericount.people.service import summaries
     from vericount.people.stage import PEOPLE_FPS, PeopleStage
@@ -43,7 +43,7 @@ def people(ctx: Context, as_json: bool, jobs: int | None, detector: Path | None,
         report = run_stage(case, stage, get_executor("local", jobs),
                            on_start=lambda n: bar.start("people", n), on_item=lambda _: bar.advance(1))
         rows = summaries(case)
-        names = _names(case, {r.id for r in rows} | {i for i, _ in report.failed + report.notes})
+        names = first_names(case, {r.id for r in rows} | {i for i, _ in report.failed + report.notes})
     if as_json:
         emit_json({"items": [r.to_json() for r in rows],
                    "failed": [{"item": i, "error": m} for i, m in report.failed],

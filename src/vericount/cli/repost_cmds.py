@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
@@ -15,19 +14,6 @@ pass_ctx = click.make_pass_decorator(Context)
 
 def _segment(seg: list[float] | None) -> str:
     return f"{seg[0]:.1f}-{seg[1]:.1f}s" if seg else "-"
-
-
-def _names(case: Any, ids: set[str]) -> dict[str, str]:
-    from sqlalchemy import select
-
-    from vericount.store.schema import ItemName
-
-    out: dict[str, str] = {}
-    with case.session() as s:
-        for item_id, name in s.execute(select(ItemName.item_id, ItemName.name)
-                                       .where(ItemName.item_id.in_(list(ids))).order_by(ItemName.id)):
-            out.setdefault(item_id, name)
-    return out
 
 
 @click.command()
@@ -52,6 +38,7 @@ def reposts(ctx: Context, as_json: bool, jobs: int | None, high: float | None, l
     """
     from dataclasses import replace
 
+    from vericount.items import first_names
     from vericount.reposts.fingerprint import Fingerprinter
     from vericount.reposts.match import MatchParams
     from vericount.reposts.service import groups, list_matches, run_reposts
@@ -72,8 +59,9 @@ def reposts(ctx: Context, as_json: bool, jobs: int | None, high: float | None, l
             on_start=lambda n: bar.start("fingerprinting", n), on_item=lambda _: bar.advance(1))
         found = groups(case)
         matches = list_matches(case)
-        names = _names(case, {m for g in found for m in g.members} | {x for m in matches for x in (m.a, m.b)}
-                       | {i for i, _ in stage_report.failed + stage_report.notes})
+        names = first_names(case, {m for g in found for m in g.members}
+                            | {x for m in matches for x in (m.a, m.b)}
+                            | {i for i, _ in stage_report.failed + stage_report.notes})
     if as_json:
         emit_json({
             "groups": [g.to_json() for g in found],
@@ -109,13 +97,13 @@ def reposts(ctx: Context, as_json: bool, jobs: int | None, high: float | None, l
 @pass_ctx
 def matches(ctx: Context, item: str, as_json: bool) -> None:
     """List the items that share footage with ITEM (sha256 prefix or file name), best first."""
-    from vericount.items import show
+    from vericount.items import first_names, show
     from vericount.reposts.service import list_matches
 
     with ctx.open_case() as case:
         this = show(case, item)
         found = list_matches(case, this.id)
-        names = _names(case, {x for m in found for x in (m.a, m.b)})
+        names = first_names(case, {x for m in found for x in (m.a, m.b)})
     if as_json:
         emit_json({"item": this.id, "matches": [m.to_json() for m in found]})
         return

@@ -62,6 +62,9 @@ class Sampler:
     # Do not decode non-reference frames (B-frames) that lie away from every sampling time: the sampled
     # frames are the same as with a full decode, at a fraction of the work when a codec uses B-frames.
     skip_unneeded: bool = True
+    # Only the first frame at or after this time (the last frame if the video is shorter), and nothing
+    # else is converted: what a reviewer's mark at a paused time needs.
+    at: float | None = None
 
     def params(self) -> dict[str, Any]:
         return {"fps": self.fps, "max_side": self.max_side, "shot_threshold": self.shot_threshold,
@@ -133,7 +136,10 @@ class Sampler:
                 if stream.start_time is not None and stream.time_base else 0.0
             rate = float(stream.average_rate or stream.guessed_rate or 25)
             sar = stream.sample_aspect_ratio
-            yield from self._decode(container, stream, origin, rate, sar, path, stats)
+            if self.at is not None:
+                yield from self._first_at(self.at, container, stream, origin, rate, sar, stats)
+            else:
+                yield from self._decode(container, stream, origin, rate, sar, path, stats)
         if stats.decoded == 0:
             raise DecodeError(f"{path.name}: no frame could be decoded")
 
@@ -192,6 +198,23 @@ class Sampler:
         if held is not None and held[2] != emitted:
             frame, t, index = held
             yield Frame(t, index, "last", self._rgb(frame, sar))
+
+    def _first_at(self, at: float, container: Any, stream: Any, origin: float, rate: float,
+                  sar: Fraction | None, stats: SampleStats) -> Iterator[Frame]:
+        import av
+
+        held: tuple[Any, float, int] | None = None
+        try:
+            for index, frame in enumerate(self._decoded(container, stream, origin, rate, float("inf"))):
+                t = max(float(frame.time) - origin if frame.time is not None else index / rate, 0.0)
+                held, stats.decoded = (frame, t, index), index + 1
+                if t + 1e-3 >= at:
+                    break
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            stats.warnings.append(f"decoding stopped after {stats.decoded} frames: {_first_line(exc)}")
+        if held is not None:
+            frame, t, index = held
+            yield Frame(t, index, "at", self._rgb(frame, sar))
 
     def _decoded(self, container: Any, stream: Any, origin: float, rate: float, step: float) -> Iterator[Any]:
         """Decoded frames; non-reference frames more than 1.5 frame intervals from a sampling time are

@@ -25,15 +25,15 @@ the whole path from crop to vector.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from vericount.people.runtime import bundled_model, providers
+from vericount.people.runtime import bundled_model
+from vericount.people.runtime import session as session_for
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -47,17 +47,6 @@ _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 def model_path() -> Path:
     return bundled_model(MODEL_FILE)
-
-
-@functools.cache
-def _session(threads: int) -> Any:
-    """One session per process and thread count, made on first use (about 40 ms, ten crops' worth)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(model_path()), sess_options=options, providers=providers())
 
 
 def preprocess(crop: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -101,7 +90,7 @@ class BodyEmbedder:
         out = np.zeros((len(crops), EMBEDDING_SIZE), dtype=np.float32)
         if not crops:
             return out
-        session = _session(self.threads)
+        session = session_for(str(model_path()), self.threads)
         name = session.get_inputs()[0].name
         for start in range(0, len(crops), self.batch_size):
             chunk = crops[start : start + self.batch_size]

@@ -156,13 +156,10 @@ def _frame_at(path: Path, kind: str, t: float) -> tuple[float, Any]:
     """The first frame at or after ``t`` (the last one if ``t`` is past the end), as the stage sees it."""
     from vericount.media.frames import Sampler
 
-    sampler = Sampler(fps=0.0, max_side=FRAME_SIDE, skip_unneeded=False) if kind == "image" else \
-        Sampler(fps=1000.0, max_side=FRAME_SIDE, skip_unneeded=False)
+    sampler = Sampler(max_side=FRAME_SIDE, skip_unneeded=False, at=t)
     last = None
     for frame in sampler.frames(path, kind):
         last = frame
-        if frame.t + 1e-3 >= t:
-            break
     if last is None:
         raise InvalidValue(f"{path.name}: no frame to mark")
     return float(last.t), last.image

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vericount.media.frames import Sampler, SampleStats
-from vericount.people.track import Tracker
+from vericount.people.track import Sighting, Track, Tracker
 from vericount.run.stage import Stage, Task
 
 if TYPE_CHECKING:
@@ -126,6 +126,7 @@ class PeopleStage(Stage[PeopleResult]):
         next_face = 0.0
         size = (0, 0)
         is_image = task.kind == "image"
+        photo_tracks: list[Track] = []
         for frame in self.sampler.frames(task.path, task.kind, stats):
             frames += 1
             image = frame.image
@@ -137,11 +138,10 @@ class PeopleStage(Stage[PeopleResult]):
                 frame_faces = faces.detect(image)
                 found = found + _people_from_faces(frame_faces, found, image.shape[1], image.shape[0])
             detections += len(found)
-            if is_image:  # one frame: each person found is a track of one sighting
+            if is_image:  # one frame: each person found is a track of one sighting, all of them count
                 assigned = {i: i for i in range(len(found))}
-                for i, det in enumerate(found):
-                    run.live.append(_single(i, frame.t, det))
-                run.next_id = len(found)
+                photo_tracks = [Track(i, [Sighting(frame.t, det.box, det.score, i)])
+                                for i, det in enumerate(found)]
             else:
                 assigned = run.step(frame.t, frame.reason in ("first", "shot"), found)
             for i, track_id in assigned.items():
@@ -159,8 +159,7 @@ class PeopleStage(Stage[PeopleResult]):
                     region, inner = _face_region(image, face.box)
                     best_face[owner] = _BestFace(score, frame.t, face.box, q["size"], q["sharpness"],
                                                  region, inner)
-        # a photo's detections all count (the tracker's rule against lonely weak sightings is for video)
-        tracks = sorted(run.live, key=lambda tr: tr.id) if is_image else run.finish()
+        tracks = photo_tracks if is_image else run.finish()
         result = PeopleResult(frames, len(stats.shots), getattr(detector, "name", "detector"), detections,
                               size, warnings=list(stats.warnings))
         result.tracks = self._describe(tracks, best, best_face)
@@ -243,12 +242,6 @@ def _write(path: Path, data: bytes, derived: Path) -> str:
     temporary.write_bytes(data)
     shutil.move(temporary, path)
     return path.relative_to(derived).as_posix()
-
-
-def _single(number: int, t: float, det: Any) -> Any:
-    from vericount.people.track import Sighting, Track
-
-    return Track(number, [Sighting(t, det.box, det.score, number)])
 
 
 def _crop(image: NDArray[np.uint8], box: tuple[float, float, float, float], margin: float

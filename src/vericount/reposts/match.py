@@ -24,9 +24,6 @@ from vericount.reposts.fingerprint import HASH_BYTES, VARIANTS, Fingerprint
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-TYPES = ("exact", "duplicate", "excerpt", "overlap", "frame_of")
-
-
 @dataclass(frozen=True)
 class MatchParams:
     high: float = 0.80  # score at or above: confirmed without a human
