@@ -266,3 +266,42 @@ class PersonTrack(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("item_id", "number", name="uq_tracks_item_number"),)
+
+
+class Judgment(Base):
+    """A person's judgment that two tracks show the same person, different people, or that they can't tell.
+
+    The pair is stored in a fixed order (item id, then track number). The tracks' time spans when judged
+    are kept: a judgment whose track was later recomputed into something else is stale and not used.
+    An undone judgment stays in the table, marked, as everything in the audit log does."""
+
+    __tablename__ = "judgments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    a_item: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    a_number: Mapped[int] = mapped_column(Integer)
+    b_item: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    b_number: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(16))  # same | different | cant_tell
+    reason: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    a_span: Mapped[list[Any]] = mapped_column(JSONType)  # [start, end] of track a when judged
+    b_span: Mapped[list[Any]] = mapped_column(JSONType)
+    undone_by: Mapped[str | None] = mapped_column(String(200))
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TallyRow(Base):
+    """One computed tally: the three numbers, how they were computed, and the whole result (certificate,
+    suggestions) as JSON. Kept for the tally's history."""
+
+    __tablename__ = "tallies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    by: Mapped[str] = mapped_column(String(200))
+    at_least: Mapped[int | None] = mapped_column(Integer)
+    estimate: Mapped[int] = mapped_column(Integer)
+    at_most: Mapped[int] = mapped_column(Integer)
+    optimal: Mapped[bool] = mapped_column(Boolean)
+    scope: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType)

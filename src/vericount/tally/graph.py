@@ -1,0 +1,505 @@
+"""The distinctness graph: tracks merged into people, "distinct" edges with their reasons, the count.
+
+Pure computation on plain data (no database), so that the property tests can build worlds directly.
+
+- A node is one person as far as the records prove: a track, joined with other tracks by a person's "same"
+  judgment or by the repost match (the same person in two copies of one footage, at the aligned time and
+  place). A repost join is never made across a "distinct" fact; a person's "same" beats the machine's facts
+  (two boxes in one frame can be one person boxed twice), and a person's "same" chain against a person's
+  "different" is a contradiction that blocks the count.
+- An edge says two nodes are different people: seen in the same frame (boxes that overlap less than
+  ``MAX_OVERLAP`` of the smaller one), judged different by a person, or (``machine_distinct``) the closest
+  faces of the two are farther apart than the calibrated threshold.
+- At least N: a maximum clique (``solve.max_clique``). About M: nodes clustered by face distance under the
+  same threshold, never across an edge (faces only; the body embedding is too weak, see bench/faces.py).
+  At most K: the number of nodes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from vericount.tally.check import FACE_THRESHOLD, FORMAT, MAX_OVERLAP, SAME_FRAME_WINDOW, overlap
+from vericount.tally.solve import max_clique
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class TrackData:
+    ref: str  # "<item sha256>:<track number>"
+    item: str
+    boxes: list[tuple[float, Box]]  # (time, box) per sighting
+    face: NDArray[np.float32] | None = None  # identity embedding of the track's best face
+    best_t: float = 0.0
+    best_box: Box = (0.0, 0.0, 0.0, 0.0)
+    crop: str | None = None
+    mark: bool = False  # a reviewer's mark: one sighting, compared with sightings within the window
+
+
+@dataclass
+class JudgmentData:
+    id: int
+    a: str
+    b: str
+    verdict: str  # same | different | cant_tell
+    reason: str | None
+    by: str
+    at: str
+
+
+@dataclass
+class Alignment:
+    """A confirmed repost match: item b's time = b_start + speed * (item a's time - a_start)."""
+
+    match: int
+    a: str
+    b: str
+    a_start: float
+    a_end: float
+    b_start: float
+    speed: float
+    frame_a: tuple[int, int] = (1, 1)  # frame sizes, to compare positions as fractions
+    frame_b: tuple[int, int] = (1, 1)
+
+
+@dataclass
+class Reason:
+    a: str  # the tracks that carry the reason
+    b: str
+    reason: str  # same_frame | judged_different | face_distance | judged_same | repost_copy
+    detail: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "reason": self.reason, "detail": self.detail}
+
+
+@dataclass
+class FaceDistances:
+    node: NDArray[np.float32]  # closest faces of two nodes
+    node_row: list[int]  # row of each node in ``node`` (-1: no face)
+    track: NDArray[np.float32]  # between tracks with a face
+    track_row: dict[str, int]
+
+    def closest(self, u: list[str], v: list[str]) -> tuple[str, str, float]:
+        """The tracks of two nodes whose faces are closest (the weakest link of a face_distance edge)."""
+        pairs = [(float(self.track[self.track_row[a], self.track_row[b]]), a, b)
+                 for a in u if a in self.track_row for b in v if b in self.track_row]
+        distance, a, b = min(pairs)
+        return a, b, distance
+
+
+@dataclass
+class Graph:
+    nodes: list[list[str]]  # track refs per node
+    adj: list[set[int]]
+    merges: list[list[Reason]]  # per node, why its tracks are one person
+    contradictions: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # repost joins not made, and why
+    _explicit: dict[tuple[int, int], Reason] = field(default_factory=dict)
+    _face: FaceDistances | None = None
+
+    def reason(self, u: int, v: int) -> Reason:
+        """Why nodes u and v are different people (they must share an edge)."""
+        key = (min(u, v), max(u, v))
+        found = self._explicit.get(key)
+        if found is None and self._face is not None:
+            a, b, distance = self._face.closest(self.nodes[u], self.nodes[v])
+            found = Reason(a, b, "face_distance",
+                           {"distance": round(distance, 4), "threshold": FACE_THRESHOLD})
+        if found is None:
+            raise KeyError(f"nodes {u} and {v} share no edge")
+        if found.a not in self.nodes[u]:
+            found = Reason(found.b, found.a, found.reason, found.detail)
+        return found
+
+
+def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: list[Alignment],
+          machine_distinct: bool = True) -> Graph:
+    by_ref = {t.ref: t for t in tracks}
+    judgments = [j for j in judgments if j.a in by_ref and j.b in by_ref]
+    parent = {t.ref: t.ref for t in tracks}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    joins: list[Reason] = []
+    different = [j for j in judgments if j.verdict == "different"]
+    for j in judgments:
+        if j.verdict == "same":
+            parent[find(j.a)] = find(j.b)
+            joins.append(Reason(j.a, j.b, "judged_same", _judged(j)))
+    contradictions = [f"{j.a} and {j.b}: judged different by {j.by} ({j.reason or 'no reason'}), but a chain "
+                      f"of 'same' judgments makes them one person"
+                      for j in different if find(j.a) == find(j.b)]
+    frame_pairs = _same_frame(tracks)
+    apart = {(find(a), find(b)) for a, b in frame_pairs} | {(find(j.a), find(j.b)) for j in different}
+    apart |= {(b, a) for a, b in apart}
+    refused: list[str] = []
+    for a, b, how in _repost_pairs(tracks, alignments):
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        if (ra, rb) in apart:
+            refused.append(f"{a} and {b}: aligned copies ({how['match']}), but recorded as different people")
+            continue
+        parent[ra] = rb
+        joins.append(Reason(a, b, "repost_copy", how))
+        apart = {(find(x), find(y)) for x, y in apart}
+
+    roots = sorted({find(t.ref) for t in tracks})
+    index = {r: i for i, r in enumerate(roots)}
+    node_of = {t.ref: index[find(t.ref)] for t in tracks}
+    nodes: list[list[str]] = [[] for _ in roots]
+    for t in tracks:
+        nodes[node_of[t.ref]].append(t.ref)
+    merges: list[list[Reason]] = [[] for _ in roots]
+    for r in joins:
+        merges[node_of[r.a]].append(r)
+    graph = Graph(nodes, [set() for _ in roots], merges, contradictions, refused)
+
+    def link(reason: Reason) -> None:
+        u, v = node_of[reason.a], node_of[reason.b]
+        if u == v:
+            return
+        key = (min(u, v), max(u, v))
+        graph.adj[u].add(v)
+        graph.adj[v].add(u)
+        if key not in graph._explicit:
+            graph._explicit[key] = reason
+
+    for j in different:
+        link(Reason(j.a, j.b, "judged_different", _judged(j)))
+    for (a, b), detail in frame_pairs.items():
+        link(Reason(a, b, "same_frame", detail))
+    if machine_distinct:
+        _face_edges(graph, tracks, node_of)
+    return graph
+
+
+def _judged(j: JudgmentData) -> dict[str, Any]:
+    return {"judgment": j.id, "by": j.by, "at": j.at, "reason": j.reason}
+
+
+def _same_frame(tracks: list[TrackData]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Pairs of tracks seen together in one frame of one item, with the frame where they overlap least."""
+    sightings: dict[str, list[tuple[float, str, Box, bool]]] = defaultdict(list)
+    for t in tracks:
+        for when, box in t.boxes:
+            sightings[t.item].append((when, t.ref, box, t.mark))
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    best: dict[tuple[str, str], float] = {}
+    for item, seen in sightings.items():
+        seen.sort()
+        for i, (ta, ra, ba, ma) in enumerate(seen):
+            for tb, rb, bb, mb in itertools.islice(seen, i + 1, None):
+                if tb - ta > SAME_FRAME_WINDOW + 1e-9:
+                    break
+                if ra == rb or (tb - ta > 1e-6 and not (ma or mb)):
+                    continue  # only a reviewer's mark is compared with frames near it
+                cover = overlap(ba, bb)
+                if cover >= MAX_OVERLAP:
+                    continue
+                key = (ra, rb) if ra < rb else (rb, ra)
+                if cover < best.get(key, 2.0):
+                    best[key] = cover
+                    first, second = ((ta, ba), (tb, bb)) if ra < rb else ((tb, bb), (ta, ba))
+                    out[key] = {"item": item, "t_a": first[0], "t_b": second[0],
+                                "box_a": list(first[1]), "box_b": list(second[1]), "overlap": round(cover, 4)}
+    return out
+
+
+def _repost_pairs(tracks: list[TrackData],
+                  alignments: list[Alignment]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Tracks of two aligned copies that are one person: at the aligned times, the boxes are matched by
+    position (as fractions of the frame, straight or mirrored, whichever fits the copy better) one to one,
+    and a pair is joined when it is matched in most of the frames the two tracks share."""
+    by_item: dict[str, list[TrackData]] = defaultdict(list)
+    for t in tracks:
+        if not t.mark:
+            by_item[t.item].append(t)
+    out = []
+    for al in alignments:
+        pairs = _aligned_frames(al, by_item.get(al.a, []), by_item.get(al.b, []))
+        if not pairs:
+            continue
+        costs = [sum(_assign(sa, sb, mirror)[1] for sa, sb in pairs) for mirror in (False, True)]
+        mirror = costs[1] < costs[0]
+        votes: dict[tuple[str, str], int] = defaultdict(int)
+        shared: dict[tuple[str, str], int] = defaultdict(int)
+        for sa, sb in pairs:
+            for ra, _ in sa:
+                for rb, _ in sb:
+                    shared[(ra, rb)] += 1
+            for pair in _assign(sa, sb, mirror)[0]:
+                votes[pair] += 1
+        out += [(ra, rb, {"match": al.match, "item_a": al.a, "item_b": al.b, "frames": n, "mirrored": mirror})
+                for (ra, rb), n in votes.items() if 2 * n > shared[(ra, rb)]]
+    return out
+
+
+Seen = list[tuple[str, Box]]
+
+
+def _aligned_frames(al: Alignment, a_tracks: list[TrackData],
+                    b_tracks: list[TrackData]) -> list[tuple[Seen, Seen]]:
+    """The boxes (as fractions of the frame) of each sampled frame of copy a in the aligned part, with those
+    of copy b's frame nearest the aligned time."""
+    if not a_tracks or not b_tracks:
+        return []
+    b_frames: dict[float, Seen] = defaultdict(list)
+    for t in b_tracks:
+        for when, box in t.boxes:
+            b_frames[round(when, 3)].append((t.ref, _fraction(box, al.frame_b)))
+    b_times = np.array(sorted(b_frames))
+    a_frames: dict[float, Seen] = defaultdict(list)
+    for t in a_tracks:
+        for when, box in t.boxes:
+            if al.a_start - 0.01 <= when <= al.a_end + 0.01:
+                a_frames[round(when, 3)].append((t.ref, _fraction(box, al.frame_a)))
+    pairs = []
+    for when, seen in a_frames.items():
+        tb = al.b_start + al.speed * (when - al.a_start)
+        k = int(np.argmin(np.abs(b_times - tb)))
+        if abs(b_times[k] - tb) <= SAME_FRAME_WINDOW:
+            pairs.append((seen, b_frames[float(b_times[k])]))
+    return pairs
+
+
+def _fraction(box: Box, size: tuple[int, int]) -> Box:
+    w, h = max(size[0], 1), max(size[1], 1)
+    return (box[0] / w, box[1] / h, box[2] / w, box[3] / h)
+
+
+def _assign(a: list[tuple[str, Box]], b: list[tuple[str, Box]],
+            mirror: bool) -> tuple[list[tuple[str, str]], float]:
+    """Boxes of two aligned frames paired one to one by centre distance (mutual nearest within 0.15 of the
+    frame); the cost is the summed distance, unpaired boxes costing 0.15 each."""
+    limit = 0.15
+
+    def centre(box: Box, flip: bool) -> tuple[float, float]:
+        x = (box[0] + box[2]) / 2
+        return (1 - x if flip else x, (box[1] + box[3]) / 2)
+
+    ca = [centre(box, False) for _, box in a]
+    cb = [centre(box, mirror) for _, box in b]
+    dist = np.array([[np.hypot(p[0] - q[0], p[1] - q[1]) for q in cb] for p in ca]).reshape(len(ca), len(cb))
+    pairs, cost = [], limit * abs(len(a) - len(b))
+    for i in range(len(a)):
+        if not cb:
+            break
+        j = int(np.argmin(dist[i]))
+        if dist[i, j] <= limit and int(np.argmin(dist[:, j])) == i:
+            pairs.append((a[i][0], b[j][0]))
+            cost += float(dist[i, j])
+        else:
+            cost += limit
+    return pairs, cost
+
+
+def _face_edges(graph: Graph, tracks: list[TrackData], node_of: dict[str, int]) -> None:
+    """Nodes whose closest faces are farther apart than the threshold: distances computed for every pair of
+    tracks with a face, then the minimum over each pair of nodes."""
+    with_face = sorted((node_of[t.ref], t.ref, t.face) for t in tracks if t.face is not None)
+    if len(with_face) < 2:
+        return
+    node_ids = np.array([n for n, _, _ in with_face])
+    refs = [r for _, r, _ in with_face]
+    faces = np.stack([f for _, _, f in with_face]).astype(np.float32)
+    starts = np.flatnonzero(np.r_[True, node_ids[1:] != node_ids[:-1]])
+    groups = node_ids[starts]
+    dist = _distances(faces)
+    node_dist = np.minimum.reduceat(np.minimum.reduceat(dist, starts, axis=0), starts, axis=1)
+    index = {int(n): i for i, n in enumerate(groups)}
+    far = node_dist > FACE_THRESHOLD
+    np.fill_diagonal(far, False)
+    for i, n in enumerate(groups):
+        graph.adj[int(n)].update(int(groups[j]) for j in np.flatnonzero(far[i]))
+    graph._face = FaceDistances(node_dist, [index.get(n, -1) for n in range(len(graph.nodes))], dist,
+                                {r: k for k, r in enumerate(refs)})
+
+
+def _distances(x: NDArray[np.float32]) -> NDArray[np.float32]:
+    sq = (x * x).sum(axis=1)
+    d2 = sq[:, None] + sq[None, :] - 2.0 * (x @ x.T)
+    out: NDArray[np.float32] = np.sqrt(np.maximum(d2, 0.0)).astype(np.float32)
+    return out
+
+
+@dataclass
+class Count:
+    at_least: int
+    members: list[int]
+    clique_upper: int
+    optimal: bool
+    estimate: int
+    clusters: list[int]  # cluster index per node
+    at_most: int
+    seconds: float
+
+
+def count(graph: Graph, time_limit: float = 10.0) -> Count:
+    clique = max_clique(graph.adj, time_limit)
+    clusters = estimate_clusters(graph)
+    return Count(len(clique.members), clique.members, clique.upper, clique.optimal,
+                 len(set(clusters)), clusters, len(graph.nodes), clique.seconds)
+
+
+def estimate_clusters(graph: Graph) -> list[int]:
+    """Nodes whose closest faces are within the threshold joined, closest first, never across an edge."""
+    n = len(graph.nodes)
+    cluster = list(range(n))
+    members: dict[int, set[int]] = {i: {i} for i in range(n)}
+    apart: dict[int, set[int]] = {i: set(graph.adj[i]) for i in range(n)}
+    if graph._face is not None:
+        node_dist, index = graph._face.node, graph._face.node_row
+        with_face = [u for u in range(n) if index[u] >= 0]
+        pos = np.array([index[u] for u in with_face], dtype=int)
+        sub = node_dist[np.ix_(pos, pos)] if len(pos) else np.zeros((0, 0), np.float32)
+        ii, jj = np.nonzero(np.triu(sub <= FACE_THRESHOLD, k=1))
+        for k in np.argsort(sub[ii, jj], kind="stable"):
+            u, v = with_face[int(ii[k])], with_face[int(jj[k])]
+            cu, cv = cluster[u], cluster[v]
+            if cu == cv or members[cv] & apart[cu]:
+                continue
+            for w in members[cv]:
+                cluster[w] = cu
+            members[cu] |= members.pop(cv)
+            apart[cu] |= apart.pop(cv)
+    return cluster
+
+
+def certificate(graph: Graph, result: Count, by_ref: dict[str, TrackData]) -> dict[str, Any]:
+    """The members of the clique with a proof crop each, and every pair's reason (see tally/check.py)."""
+    members = []
+    for u in result.members:
+        refs = sorted(graph.nodes[u])
+        shown = max(refs, key=lambda r: (by_ref[r].crop is not None, by_ref[r].face is not None,
+                                         len(by_ref[r].boxes), r))
+        t = by_ref[shown]
+        members.append({"track": shown, "item": t.item, "time": t.best_t,
+                        "box": [round(v, 1) for v in t.best_box],
+                        "crop": t.crop, "tracks": refs, "merged_by": [r.to_json() for r in graph.merges[u]]})
+    pairs = [graph.reason(u, v).to_json() for u, v in itertools.combinations(result.members, 2)]
+    return {"format": FORMAT, "at_least": len(members), "face_threshold": FACE_THRESHOLD,
+            "same_frame_window": SAME_FRAME_WINDOW, "max_overlap": MAX_OVERLAP, "members": members,
+            "pairs": pairs}
+
+
+def suggestions(graph: Graph, result: Count, by_ref: dict[str, TrackData], skip: set[frozenset[str]],
+                limit: int = 20) -> list[dict[str, Any]]:
+    """What a reviewer's minutes buy most. "different": a node outside the clique that is different from
+    every member but one; judging that one pair different raises N by one (ranked by face distance, the
+    likeliest first). "same": pairs in two estimated people that are likely one, each lowering the estimate
+    by one: a track that ends just before another starts near it in the same item (a track cut in two),
+    then faces just over the threshold."""
+    return _different_suggestions(graph, result, skip, limit) + _same_suggestions(graph, result, by_ref, skip,
+                                                                                  limit)
+
+
+def _different_suggestions(graph: Graph, result: Count, skip: set[frozenset[str]],
+                           limit: int) -> list[dict[str, Any]]:
+    clique = set(result.members)
+    found: list[tuple[float, str, str, str]] = []
+    for v in range(len(graph.nodes)):
+        if v in clique:
+            continue
+        missing = []
+        for u in result.members:
+            if u not in graph.adj[v]:
+                missing.append(u)
+                if len(missing) > 1:
+                    break
+        if len(missing) == 1:
+            a, b, distance, why = _pair_view(graph, v, missing[0])
+            if frozenset((a, b)) not in skip:
+                found.append((-distance, a, b, why))
+    found.sort()
+    return [{"kind": "different", "a": a, "b": b, "gain": 1, "why": why} for _, a, b, why in found[:limit]]
+
+
+def _same_suggestions(graph: Graph, result: Count, by_ref: dict[str, TrackData], skip: set[frozenset[str]],
+                      limit: int) -> list[dict[str, Any]]:
+    same = _fragments(by_ref) + _near_faces(graph)
+    node_of = {r: k for k, refs in enumerate(graph.nodes) for r in refs}
+    seen: set[tuple[int, int]] = set()
+    out: list[dict[str, Any]] = []
+    for _, _, a, b, why in sorted(same):
+        u, v = node_of[a], node_of[b]
+        key = (min(result.clusters[u], result.clusters[v]), max(result.clusters[u], result.clusters[v]))
+        if key[0] == key[1] or key in seen or frozenset((a, b)) in skip:
+            continue
+        if v in graph.adj[u] and graph.reason(u, v).reason != "face_distance":
+            continue  # proved different: no "same" can be right
+        seen.add(key)
+        out.append({"kind": "same", "a": a, "b": b, "gain": -1, "why": why})
+        if len(seen) >= limit:
+            break
+    return out
+
+
+def _fragments(by_ref: dict[str, TrackData]) -> list[tuple[int, float, str, str, str]]:
+    """A track that ends shortly before another starts near where it ended, in the same item."""
+    out = []
+    for item_tracks in _by_item(by_ref).values():
+        item_tracks.sort(key=lambda t: t.boxes[0][0])
+        for i, t in enumerate(item_tracks):
+            end_t, end_box = t.boxes[-1]
+            for s in item_tracks[i + 1:]:
+                start_t, start_box = s.boxes[0]
+                if start_t - end_t > FRAGMENT_GAP:
+                    break
+                if start_t <= end_t:
+                    continue
+                height = max(end_box[3] - end_box[1], 1.0)
+                shift = math.hypot((start_box[0] + start_box[2] - end_box[0] - end_box[2]) / 2,
+                                   (start_box[1] + start_box[3] - end_box[1] - end_box[3]) / 2) / height
+                if shift <= 1.0:
+                    gap = start_t - end_t
+                    out.append((0, gap, t.ref, s.ref, f"one ends {gap:.2f} s before the other starts, "
+                                f"{shift:.2f} box heights away: one track cut in two?"))
+    return out
+
+
+def _near_faces(graph: Graph) -> list[tuple[int, float, str, str, str]]:
+    """Faces just over the threshold: called different by the machine, the likeliest such call to be wrong."""
+    if graph._face is None:
+        return []
+    faces = graph._face
+    refs = sorted(faces.track_row)
+    rows = np.array([faces.track_row[r] for r in refs], dtype=int)
+    near = faces.track[np.ix_(rows, rows)]
+    ii, jj = np.nonzero(np.triu((near > FACE_THRESHOLD) & (near <= FACE_THRESHOLD + 0.1), k=1))
+    return [(1, float(near[i, j]), refs[i], refs[j],
+             f"faces {float(near[i, j]):.3f} apart, just over the threshold {FACE_THRESHOLD}")
+            for i, j in zip(ii.tolist(), jj.tolist(), strict=True)]
+
+
+FRAGMENT_GAP = 2.0  # seconds between the end of one track and the start of another to suggest joining them
+
+
+def _by_item(by_ref: dict[str, TrackData]) -> dict[str, list[TrackData]]:
+    out: dict[str, list[TrackData]] = defaultdict(list)
+    for t in by_ref.values():
+        if t.boxes and not t.mark:
+            out[t.item].append(t)
+    return out
+
+
+def _pair_view(graph: Graph, v: int, u: int) -> tuple[str, str, float, str]:
+    """The tracks to show for an undecided pair of nodes, with their face distance when both have faces."""
+    if graph._face is not None and graph._face.node_row[v] >= 0 and graph._face.node_row[u] >= 0:
+        a, b, distance = graph._face.closest(graph.nodes[v], graph.nodes[u])
+        return a, b, distance, f"faces {distance:.3f} apart (not above {FACE_THRESHOLD}); different from " \
+                               "every other counted person"
+    return graph.nodes[v][0], graph.nodes[u][0], -1.0, "different from every other counted person"

@@ -1,0 +1,267 @@
+"""The tally in a case: judgments on pairs of tracks, the count with its certificate, and its check.
+
+The CLI and the desk call these functions.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import select, text
+
+from vericount.errors import InvalidValue
+from vericount.items import resolve
+from vericount.store import audit
+from vericount.store.schema import CaseInfo, Item, Judgment, Match, PersonTrack, Source, TallyRow, utcnow
+from vericount.tally import check as checker
+from vericount.tally.graph import Alignment, JudgmentData, TrackData, build, certificate, count, suggestions
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from vericount.case import Case
+
+VERDICTS = ("same", "different", "cant_tell")
+TIME_LIMIT = 10.0  # seconds for the clique solver
+
+
+@dataclass
+class Scope:
+    include_unreviewed: bool = False
+    date_from: str | None = None  # YYYY-MM-DD, inclusive
+    date_to: str | None = None
+    group: str | None = None  # an item: only its repost group
+    machine_distinct: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def parse_track(s: Session, ref: str) -> PersonTrack:
+    """A track by ITEM:NUMBER, ITEM being a sha256 prefix or a file name."""
+    item_ref, sep, number = ref.strip().rpartition(":")
+    if not sep or not item_ref or not number.isdigit():
+        raise InvalidValue(f"track {ref!r}: give ITEM:NUMBER (a sha256 prefix or file name, a colon, the "
+                           "track number that `vericount tracks ITEM` lists)")
+    item = resolve(s, item_ref)
+    track = s.scalar(select(PersonTrack).where(PersonTrack.item_id == item.id,
+                                               PersonTrack.number == int(number)))
+    if track is None:
+        raise InvalidValue(f"track {ref!r}: item {item.id[:12]} has no track {number}")
+    return track
+
+
+def judge(case: Case, ref_a: str, ref_b: str, verdict: str, reason: str | None = None,
+          undo: bool = False) -> dict[str, Any]:
+    """Record a person's judgment on two tracks (or undo the last one standing on that pair)."""
+    verdict = verdict.replace("-", "_").replace("'", "")
+    if verdict == "cannot_tell":
+        verdict = "cant_tell"
+    if verdict not in VERDICTS:
+        raise InvalidValue(f"verdict {verdict!r}: must be same, different or cant-tell")
+    reason = (reason or "").strip() or None
+    if verdict == "different" and reason is None and not undo:
+        raise InvalidValue("a 'different' judgment needs --reason (what shows they are two people)")
+    with case.session() as s:
+        ta, tb = parse_track(s, ref_a), parse_track(s, ref_b)
+        if (ta.item_id, ta.number) == (tb.item_id, tb.number):
+            raise InvalidValue(f"{ref_a} and {ref_b} are the same track")
+        if (ta.item_id, ta.number) > (tb.item_id, tb.number):
+            ta, tb = tb, ta
+        pair = {"a_item": ta.item_id, "a_number": ta.number, "b_item": tb.item_id, "b_number": tb.number}
+        refs = f"{ta.item_id}:{ta.number}", f"{tb.item_id}:{tb.number}"
+        if undo:
+            row = s.scalar(select(Judgment).filter_by(**pair, verdict=verdict, undone_at=None)
+                           .order_by(Judgment.id.desc()).limit(1))
+            if row is None:
+                raise InvalidValue(f"no standing '{verdict}' judgment on {ref_a} and {ref_b} to undo")
+            row.undone_by, row.undone_at = case.actor, utcnow()
+            audit.record(s, case.actor, "judgment.undo", ta.item_id, judgment=row.id, a=refs[0], b=refs[1],
+                         verdict=verdict)
+        else:
+            for old in s.scalars(select(Judgment).filter_by(**pair, undone_at=None)):
+                old.undone_by, old.undone_at = case.actor, utcnow()  # the newest judgment stands
+            row = Judgment(**pair, verdict=verdict, reason=reason, by=case.actor, at=utcnow(),
+                           a_span=[ta.start, ta.end], b_span=[tb.start, tb.end])
+            s.add(row)
+            s.flush()
+            audit.record(s, case.actor, "judgment.add", ta.item_id, judgment=row.id, a=refs[0], b=refs[1],
+                         verdict=verdict, reason=reason)
+        return {"id": row.id, "a": refs[0], "b": refs[1], "verdict": verdict, "reason": row.reason,
+                "by": row.by, "undone": undo}
+
+
+def list_judgments(case: Case, standing_only: bool = True) -> list[dict[str, Any]]:
+    with case.session() as s:
+        query = select(Judgment).order_by(Judgment.id)
+        if standing_only:
+            query = query.where(Judgment.undone_at.is_(None))
+        return [{"id": j.id, "a": f"{j.a_item}:{j.a_number}", "b": f"{j.b_item}:{j.b_number}",
+                 "verdict": j.verdict, "reason": j.reason, "by": j.by, "at": j.at.isoformat(),
+                 "undone": j.undone_at is not None} for j in s.scalars(query)]
+
+
+def _in_dates(item: Item, sources: list[Source], scope: Scope) -> bool:
+    low, high = scope.date_from or "0000", scope.date_to or "9999"
+    if item.date_from or item.date_to:
+        start, end = (item.date_from or item.date_to or "")[:10], (item.date_to or item.date_from or "")[:10]
+        return start <= high and end >= low
+    return any(src.posted_at and low <= src.posted_at[:10] <= high for src in sources)
+
+
+def _items(s: Session, case: Case, scope: Scope) -> list[Item]:
+    query = select(Item).where(Item.kind.in_(("image", "video")))
+    if not scope.include_unreviewed:
+        query = query.where(Item.status == "verified")
+    items = list(s.scalars(query))
+    if scope.group is not None:
+        from vericount.reposts.service import groups
+
+        anchor = resolve(s, scope.group).id
+        members = next((set(g.members) for g in groups(case) if anchor in g.members), {anchor})
+        items = [i for i in items if i.id in members]
+    if scope.date_from or scope.date_to:
+        ids = [i.id for i in items]
+        sources: dict[str, list[Source]] = {}
+        for src in s.scalars(select(Source).where(Source.item_id.in_(ids))) if ids else []:
+            sources.setdefault(src.item_id, []).append(src)
+        items = [i for i in items if _in_dates(i, sources.get(i.id, []), scope)]
+    return items
+
+
+def load(case: Case, scope: Scope) -> tuple[list[TrackData], list[JudgmentData], list[Alignment], list[str],
+                                             list[Item]]:
+    """The tracks, standing judgments and confirmed alignments in scope, and the judgments gone stale."""
+    with case.session() as s:
+        items = _items(s, case, scope)
+        ids = [i.id for i in items]
+        tracks: list[TrackData] = []
+        spans: dict[str, tuple[float, float]] = {}
+        sizes: dict[str, tuple[int, int]] = {}
+        for chunk in _chunks(ids):
+            for row in s.scalars(select(PersonTrack).where(PersonTrack.item_id.in_(chunk))):
+                ref = f"{row.item_id}:{row.number}"
+                spans[ref] = (row.start, row.end)
+                sizes[row.item_id] = (row.frame_width, row.frame_height)
+                face = np.frombuffer(row.face_embedding, np.float32) if row.face_embedding else None
+                boxes = [(float(b[0]), tuple(b[1:5])) for b in row.boxes]
+                tracks.append(TrackData(ref, row.item_id, boxes, face, row.best_t, tuple(row.best_box),
+                                        row.crop, row.source == "mark"))
+        judgments, stale = [], []
+        wanted = set(ids)
+        for j in s.scalars(select(Judgment).where(Judgment.undone_at.is_(None)).order_by(Judgment.id)):
+            if j.a_item not in wanted or j.b_item not in wanted:
+                continue
+            a, b = f"{j.a_item}:{j.a_number}", f"{j.b_item}:{j.b_number}"
+            if any(ref not in spans or max(abs(x - y) for x, y in zip(spans[ref], span, strict=True)) > 0.01
+                   for ref, span in ((a, j.a_span), (b, j.b_span))):
+                stale.append(f"judgment {j.id} ({j.verdict}, {a} ~ {b}) is about a track the people stage "
+                             "has since recomputed: judge the pair again")
+                continue
+            judgments.append(JudgmentData(j.id, a, b, j.verdict, j.reason, j.by, j.at.isoformat()))
+        alignments = []
+        confirmed = select(Match).where(Match.state == "confirmed", Match.a.in_(ids), Match.b.in_(ids))
+        for m in s.scalars(confirmed) if ids else []:
+            if m.a_start is None or m.b_start is None:
+                a_start = a_end = 0.0
+                b_start = m.b_start if m.b_start is not None else 0.0
+                speed = 1.0
+            else:
+                a_start, a_end, b_start, speed = m.a_start, m.a_end or m.a_start, m.b_start, m.speed or 1.0
+            alignments.append(Alignment(m.id, m.a, m.b, a_start, a_end, b_start, speed,
+                                        sizes.get(m.a, (1, 1)), sizes.get(m.b, (1, 1))))
+        return tracks, judgments, alignments, stale, items
+
+
+def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+    return [ids[k:k + size] for k in range(0, len(ids), size)]
+
+
+def tally(case: Case, scope: Scope | None = None, time_limit: float = TIME_LIMIT,
+          save: bool = True) -> dict[str, Any]:
+    """At least N (certified), about M (estimated), at most K, with the certificate and the suggestions."""
+    scope = scope or Scope()
+    started = time.perf_counter()
+    tracks, judgments, alignments, stale, items = load(case, scope)
+    by_ref = {t.ref: t for t in tracks}
+    graph = build(tracks, judgments, alignments, scope.machine_distinct)
+    result = count(graph, time_limit)
+    skip = {frozenset((j.a, j.b)) for j in judgments}
+    blocked = bool(graph.contradictions)
+    out: dict[str, Any] = {
+        "at_least": None if blocked else result.at_least,
+        "estimate": result.estimate,
+        "at_most": result.at_most,
+        "optimal": result.optimal and not blocked,
+        "clique_upper_bound": result.clique_upper,
+        "include_unreviewed": scope.include_unreviewed,
+        "machine_distinct": scope.machine_distinct,
+        "scope": scope.to_json(),
+        "items": len(items),
+        "tracks": len(tracks),
+        "judgments": len(judgments),
+        "estimate_method": f"tracks joined when their closest faces are within {checker.FACE_THRESHOLD} "
+                           "(dlib ResNet distance), never across a recorded 'different'; tracks without a "
+                           "face stay apart (the body embedding is too weak to join people)",
+        "contradictions": graph.contradictions,
+        "stale_judgments": stale,
+        "refused_joins": graph.refused,
+        "certificate": None if blocked else certificate(graph, result, by_ref),
+        "suggestions": suggestions(graph, result, by_ref, skip),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    out["headline"] = headline(out)
+    if out["certificate"] is not None:
+        with case.session() as s:
+            case_id = s.scalar(select(CaseInfo.value).where(CaseInfo.key == "case_id"))
+        out["certificate"].update(case=case_id, computed_at=utcnow().isoformat(),
+                                  include_unreviewed=scope.include_unreviewed, scope=scope.to_json())
+    if save:
+        with case.session() as s:
+            s.add(TallyRow(at=utcnow(), by=case.actor, at_least=out["at_least"], estimate=out["estimate"],
+                           at_most=out["at_most"], optimal=out["optimal"], scope=scope.to_json(), result=out))
+            audit.record(s, case.actor, "tally.compute", None, at_least=out["at_least"],
+                         estimate=out["estimate"], at_most=out["at_most"], optimal=out["optimal"],
+                         scope=scope.to_json())
+    return out
+
+
+def headline(result: dict[str, Any]) -> str:
+    whose = "footage, reviewed or not" if result["include_unreviewed"] else "verified footage"
+    if result["at_least"] is None:
+        return (f"no certified count: {len(result['contradictions'])} contradiction(s) between judgments; "
+                f"about {result['estimate']} (estimated), at most {result['at_most']} in {whose}")
+    bound = "" if result["optimal"] else (f" (the search stopped: no set of more than "
+                                          f"{result['clique_upper_bound']} is possible; a longer search may "
+                                          "raise N)")
+    return (f"at least {result['at_least']} (certified){bound}, about {result['estimate']} (estimated), "
+            f"at most {result['at_most']} distinct people in {whose}")
+
+
+def history(case: Case, limit: int = 50) -> list[dict[str, Any]]:
+    with case.session() as s:
+        rows = s.scalars(select(TallyRow).order_by(TallyRow.id.desc()).limit(limit))
+        return [{"id": r.id, "at": r.at.isoformat(), "by": r.by, "at_least": r.at_least,
+                 "estimate": r.estimate, "at_most": r.at_most, "optimal": r.optimal, "scope": r.scope}
+                for r in rows]
+
+
+def check_file(case: Case, path: Path) -> list[str]:
+    """Problems with a certificate file (a `tally --json` output or its "certificate" part)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidValue(f"{path}: not a readable JSON file ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise InvalidValue(f"{path}: a certificate is a JSON object")
+    cert = doc.get("certificate") if "format" not in doc else doc
+    if not isinstance(cert, dict):
+        raise InvalidValue(f"{path}: no certificate in it (a blocked tally has none)")
+    with case.session() as s:
+        return checker.check(cert, lambda sql, params: s.execute(text(sql), params).all())
+
