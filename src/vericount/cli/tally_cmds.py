@@ -151,8 +151,15 @@ def _print(result: dict[str, Any]) -> None:
                for k, m in enumerate(cert["members"])])
     if result["suggestions"]:
         table("what would help most", ["judge", "a", "b", "effect", "why"],
-              [[s["kind"], _short(s["a"]), _short(s["b"]), "N +1" if s["kind"] == "different" else "M -1",
+              [[s["kind"], _short(s["a"]), _short(s["b"]), _effect(s),
                 s["why"]] for s in result["suggestions"]])
+
+
+def _effect(suggestion: dict[str, Any]) -> str:
+    if suggestion["kind"] == "same":
+        return "M -1"
+    needed = suggestion["judgments_needed"]
+    return "N +1" if needed == 1 else f"N +1 with {needed - 1} more"
 
 
 COMMANDS = [judge, judgments, tally]

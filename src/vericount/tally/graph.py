@@ -116,8 +116,6 @@ class Graph:
                            {"distance": round(distance, 4), "threshold": FACE_THRESHOLD})
         if found is None:
             raise KeyError(f"nodes {u} and {v} share no edge")
-        if found.a not in self.nodes[u]:
-            found = Reason(found.b, found.a, found.reason, found.detail)
         return found
 
 
@@ -146,7 +144,7 @@ def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: li
     apart = {(find(a), find(b)) for a, b in frame_pairs} | {(find(j.a), find(j.b)) for j in different}
     apart |= {(b, a) for a, b in apart}
     refused: list[str] = []
-    for a, b, how in _repost_pairs(tracks, alignments):
+    for a, b, how in _repost_pairs(tracks, alignments, refused):
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
@@ -219,11 +217,12 @@ def _same_frame(tracks: list[TrackData]) -> dict[tuple[str, str], dict[str, Any]
     return out
 
 
-def _repost_pairs(tracks: list[TrackData],
-                  alignments: list[Alignment]) -> list[tuple[str, str, dict[str, Any]]]:
+def _repost_pairs(tracks: list[TrackData], alignments: list[Alignment],
+                  refused: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
     """Tracks of two aligned copies that are one person: at the aligned times, the boxes are matched by
     position (as fractions of the frame, straight or mirrored, whichever fits the copy better) one to one,
-    and a pair is joined when it is matched in most of the frames the two tracks share."""
+    and a pair is joined when it is matched in most of the frames the two tracks share. When the straight and
+    the mirrored reading fit equally well but pair people differently, nothing is joined (``refused``)."""
     by_item: dict[str, list[TrackData]] = defaultdict(list)
     for t in tracks:
         if not t.mark:
@@ -235,6 +234,11 @@ def _repost_pairs(tracks: list[TrackData],
             continue
         costs = [sum(_assign(sa, sb, mirror)[1] for sa, sb in pairs) for mirror in (False, True)]
         mirror = costs[1] < costs[0]
+        if abs(costs[0] - costs[1]) < 0.02 * len(pairs) and any(
+                set(_assign(sa, sb, False)[0]) != set(_assign(sa, sb, True)[0]) for sa, sb in pairs):
+            refused.append(f"copies {al.a[:12]} and {al.b[:12]} (match {al.match}): the people stand so that "
+                           "the straight and the mirrored copy fit equally well; their tracks are not joined")
+            continue
         votes: dict[tuple[str, str], int] = defaultdict(int)
         shared: dict[tuple[str, str], int] = defaultdict(int)
         for sa, sb in pairs:
@@ -398,19 +402,21 @@ def certificate(graph: Graph, result: Count, by_ref: dict[str, TrackData]) -> di
 
 def suggestions(graph: Graph, result: Count, by_ref: dict[str, TrackData], skip: set[frozenset[str]],
                 limit: int = 20) -> list[dict[str, Any]]:
-    """What a reviewer's minutes buy most. "different": a node outside the clique that is different from
-    every member but one; judging that one pair different raises N by one (ranked by face distance, the
-    likeliest first). "same": pairs in two estimated people that are likely one, each lowering the estimate
-    by one: a track that ends just before another starts near it in the same item (a track cut in two),
-    then faces just over the threshold."""
+    """What a reviewer's minutes buy most. "different": pairs that, judged different, add a node to the
+    clique (N + 1), fewest judgments needed first. "same": pairs in two estimated people that are likely one,
+    each lowering the estimate by one: a track that ends just before another starts near it in the same item
+    (a track cut in two), then faces just over the threshold."""
     return _different_suggestions(graph, result, skip, limit) + _same_suggestions(graph, result, by_ref, skip,
                                                                                   limit)
 
 
 def _different_suggestions(graph: Graph, result: Count, skip: set[frozenset[str]],
                            limit: int) -> list[dict[str, Any]]:
+    """For each node outside the clique, the members it is not yet proved different from: judging those
+    pairs different adds it to the clique (N + 1). Fewest judgments first, then the likeliest (faces
+    farthest apart)."""
     clique = set(result.members)
-    found: list[tuple[float, str, str, str]] = []
+    found: list[tuple[int, float, str, str, str]] = []
     for v in range(len(graph.nodes)):
         if v in clique:
             continue
@@ -418,14 +424,20 @@ def _different_suggestions(graph: Graph, result: Count, skip: set[frozenset[str]
         for u in result.members:
             if u not in graph.adj[v]:
                 missing.append(u)
-                if len(missing) > 1:
+                if len(missing) > MAX_NEEDED:
                     break
-        if len(missing) == 1:
-            a, b, distance, why = _pair_view(graph, v, missing[0])
+        if len(missing) > MAX_NEEDED:
+            continue
+        for u in missing:
+            a, b, distance, why = _pair_view(graph, v, u)
             if frozenset((a, b)) not in skip:
-                found.append((-distance, a, b, why))
+                found.append((len(missing), -distance, a, b, why))
     found.sort()
-    return [{"kind": "different", "a": a, "b": b, "gain": 1, "why": why} for _, a, b, why in found[:limit]]
+    return [{"kind": "different", "a": a, "b": b, "gain": 1, "judgments_needed": k, "why": why}
+            for k, _, a, b, why in found[:limit]]
+
+
+MAX_NEEDED = 3  # judgments a suggestion may need to raise N by one
 
 
 def _same_suggestions(graph: Graph, result: Count, by_ref: dict[str, TrackData], skip: set[frozenset[str]],
@@ -500,6 +512,5 @@ def _pair_view(graph: Graph, v: int, u: int) -> tuple[str, str, float, str]:
     """The tracks to show for an undecided pair of nodes, with their face distance when both have faces."""
     if graph._face is not None and graph._face.node_row[v] >= 0 and graph._face.node_row[u] >= 0:
         a, b, distance = graph._face.closest(graph.nodes[v], graph.nodes[u])
-        return a, b, distance, f"faces {distance:.3f} apart (not above {FACE_THRESHOLD}); different from " \
-                               "every other counted person"
-    return graph.nodes[v][0], graph.nodes[u][0], -1.0, "different from every other counted person"
+        return a, b, distance, f"faces {distance:.3f} apart (not above {FACE_THRESHOLD})"
+    return graph.nodes[v][0], graph.nodes[u][0], -1.0, "no face to compare"

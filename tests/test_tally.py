@@ -1,0 +1,144 @@
+"""The tally in a case, through the CLI: judgments, the three numbers, the certificate and its checks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from tests.conftest import Cli
+from vericount.case import Case
+from vericount.store.schema import PersonTrack, utcnow
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "media"
+CHECKER = Path(__file__).resolve().parent.parent / "src" / "vericount" / "tally" / "check.py"
+
+
+def _add_items(cli: Cli, tmp_path: Path, n: int) -> list[str]:
+    ids = []
+    for k in range(n):
+        path = tmp_path / f"photo{k}.png"
+        Image.new("RGB", (64, 48), (40 * k, 90, 200 - 30 * k)).save(path)
+        assert cli("add", str(path)).exit_code == 0
+        ids.append(json.loads(cli("show", path.name, "--json").stdout)["id"])
+    return ids
+
+
+def _track(case: Case, item: str, number: int, boxes: list[list[float]]) -> None:
+    with case.session() as s:
+        s.add(PersonTrack(item_id=item, number=number, source="detector", start=boxes[0][0], end=boxes[-1][0],
+                          frame_width=640, frame_height=480, boxes=[[*b, 0.9] for b in boxes],
+                          best_t=boxes[0][0], best_box=boxes[0][1:5], crop=None, created_at=utcnow()))
+
+
+def _tally(cli: Cli, *args: str) -> tuple[int, dict[str, Any]]:
+    result = cli("tally", "--json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_judge_tally_and_check(cli: Cli, case_dir: Path, tmp_path: Path) -> None:
+    x, y, z = _add_items(cli, tmp_path, 3)
+    with Case.open(case_dir, actor="tester") as case:
+        _track(case, x, 1, [[0.0, 10, 10, 100, 300], [0.25, 12, 10, 102, 300]])  # three people in one frame
+        _track(case, x, 2, [[0.0, 200, 10, 290, 300]])
+        _track(case, x, 3, [[0.0, 400, 10, 490, 300]])
+        _track(case, y, 1, [[0.0, 10, 10, 100, 300]])
+        _track(case, z, 1, [[0.0, 10, 10, 100, 300]])
+    code, out = _tally(cli)
+    assert code == 0 and out["at_least"] == 0 and out["items"] == 0  # nothing verified yet
+    code, out = _tally(cli, "--include-unreviewed")
+    assert (out["at_least"], out["at_most"], out["include_unreviewed"]) == (3, 5, True)
+    assert "reviewed or not" in out["headline"]
+    for item in (x, y, z):
+        assert cli("status", item, "verified", "--note", "checked").exit_code == 0
+    code, out = _tally(cli)
+    assert (out["at_least"], out["estimate"], out["at_most"], out["optimal"]) == (3, 5, 5, True)
+    assert {p["reason"] for p in out["certificate"]["pairs"]} == {"same_frame"}
+    assert any(s["kind"] == "different" for s in out["suggestions"])
+
+    assert cli("judge", f"{y[:8]}:1", f"{x[:8]}:1", "different").exit_code == 1  # a reason is required
+    assert cli("judge", f"{y[:8]}:1", f"{x[:8]}:9", "same").exit_code == 1  # no such track
+    for other in (1, 2, 3):
+        done = cli("judge", f"{y[:8]}:1", f"{x[:8]}:{other}", "different", "--reason", "beard")
+        assert done.exit_code == 0, done.output
+    code, out = _tally(cli)
+    assert out["at_least"] == 4 and out["judgments"] == 3
+    assert sum(p["reason"] == "judged_different" for p in out["certificate"]["pairs"]) == 3
+    cert_path = tmp_path / "cert.json"
+    cert_path.write_text(json.dumps(out))
+    assert cli("tally", "--check", str(cert_path)).exit_code == 0
+    standalone = subprocess.run([sys.executable, str(CHECKER), str(cert_path), str(case_dir / "case.db")],
+                                capture_output=True, text=True, check=False) if (case_dir / "case.db").exists() \
+        else None
+    if standalone is not None:  # SQLite: the stdlib script agrees
+        assert standalone.returncode == 0 and "holds" in standalone.stdout, standalone.stdout
+
+    # undo one "different": the certificate on file no longer holds, and says which pair
+    assert cli("judge", f"{y[:8]}:1", f"{x[:8]}:2", "different", "--undo").exit_code == 0
+    checked = cli("tally", "--check", str(cert_path))
+    assert checked.exit_code == 1
+    assert f"{y}:1 ~ {x}:2" in checked.stderr or f"{x}:2 ~ {y}:1" in checked.stderr
+    assert "undone" in checked.stderr
+    assert _tally(cli)[1]["at_least"] == 3
+
+    # same: z is y (one person in two photos); then z different from y's "same" chain: blocked
+    assert cli("judge", f"{z[:8]}:1", f"{y[:8]}:1", "same").exit_code == 0
+    code, out = _tally(cli)
+    assert out["at_most"] == 4 and out["at_least"] == 3
+    assert cli("judge", f"{z[:8]}:1", f"{x[:8]}:2", "same").exit_code == 0
+    assert cli("judge", f"{y[:8]}:1", f"{x[:8]}:2", "different", "--reason", "height").exit_code == 0
+    code, out = _tally(cli)
+    assert code == 1 and out["at_least"] is None and out["certificate"] is None
+    assert len(out["contradictions"]) == 1
+    listed = json.loads(cli("judgments", "--json", "--all").stdout)["judgments"]
+    assert sum(j["undone"] for j in listed) == 1 and len(listed) == 6
+    log = cli("log", "--json")
+    assert log.stdout.count("judgment.add") == 6 and log.stdout.count("judgment.undo") == 1
+
+
+def test_scope_by_dates_and_stale_judgments(cli: Cli, case_dir: Path, tmp_path: Path) -> None:
+    x, y = _add_items(cli, tmp_path, 2)
+    with Case.open(case_dir, actor="tester") as case:
+        _track(case, x, 1, [[0.0, 10, 10, 100, 300]])
+        _track(case, x, 2, [[0.0, 200, 10, 290, 300]])
+        _track(case, y, 1, [[0.0, 10, 10, 100, 300]])
+    for item in (x, y):
+        assert cli("status", item, "verified", "--note", "ok").exit_code == 0
+    assert cli("date", x, "2024-08-07").exit_code == 0
+    assert cli("date", y, "2024-08-20").exit_code == 0
+    assert _tally(cli, "--from", "2024-08-06", "--to", "2024-08-12")[1]["items"] == 1
+    assert _tally(cli, "--from", "2024-08-06")[1]["items"] == 2
+    bad = cli("tally", "--from", "6 August")
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.stderr
+    assert cli("judge", f"{x[:8]}:1", f"{y[:8]}:1", "different", "--reason", "scar").exit_code == 0
+    assert _tally(cli)[1]["at_least"] == 2
+    with Case.open(case_dir, actor="tester") as case, case.session() as s:
+        track = s.query(PersonTrack).filter_by(item_id=y, number=1).one()
+        track.start, track.end = 3.0, 4.0  # the people stage ran again and track 1 is someone else now
+    code, out = _tally(cli)
+    assert out["at_least"] == 2 and len(out["stale_judgments"]) == 1  # x:1 and x:2 still in one frame
+    assert "judge the pair again" in out["stale_judgments"][0]
+
+
+def test_people_photos_counted(cli: Cli, tmp_path: Path) -> None:
+    """The real chain on the sample photos: the people stage, then the count. Obama's three photos and
+    Biden's: faces far apart are different people; the group photo's four are in one frame."""
+    for name in ("obama.jpg", "obama2.jpg", "biden.jpg", "obama_and_biden.jpg"):
+        (tmp_path / name).write_bytes((SAMPLES / name).read_bytes())
+        assert cli("add", str(tmp_path / name)).exit_code == 0
+        assert cli("status", name, "verified", "--note", "sample").exit_code == 0
+    assert cli("people").exit_code == 0
+    code, out = _tally(cli)
+    assert code == 0, out
+    assert out["at_least"] == 4  # the group photo's four; nobody else is proved new
+    assert out["at_most"] == 7 and out["at_least"] <= out["estimate"] < out["at_most"]
+    cert = out["certificate"]
+    assert len(cert["members"]) == 4 and len(cert["pairs"]) == 6
+    assert all(m["crop"] for m in cert["members"])
+    path = tmp_path / "cert.json"
+    path.write_text(json.dumps(cert))
+    assert cli("tally", "--check", str(path)).exit_code == 0
