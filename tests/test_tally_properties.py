@@ -50,7 +50,8 @@ class World:
 
     def judge(self, a: str, b: str) -> None:
         verdict = "same" if self.person[a] == self.person[b] else "different"
-        self.judgments.append(JudgmentData(len(self.judgments) + 1, a, b, verdict, "seen", "tester", "2024-08-07"))
+        self.judgments.append(JudgmentData(len(self.judgments) + 1, a, b, verdict, "seen", "tester",
+                                           "2024-08-07"))
 
 
 @st.composite
