@@ -61,6 +61,22 @@ say "11. A reviewer marks a person the detector missed (X Y as fractions of the 
 run vericount mark hamilton_short.mp4 --time 8.5 0.85 0.55
 run vericount people --json
 
-say "12. Case summary"
+say "12. The count: only verified items count (--include-unreviewed counts all, labelled so)"
+for photo in obama.jpg obama2.jpg biden.jpg obama_and_biden.jpg; do
+  run vericount status "$photo" verified --note "sample photo, source checked"
+done
+run vericount tally
+
+say "13. Reviewers judge pairs of tracks (ITEM:TRACK); a person's 'same' beats the machine's calls"
+run vericount judge obama.jpg:1 obama2.jpg:1 same --reason "the same man in two photos"
+run vericount judge biden.jpg:1 obama.jpg:1 different --reason "different faces, different heights"
+run vericount judgments
+
+say "14. The certificate: a proof crop per person, a reason per pair; anyone can check it against the case"
+run vericount tally --out "$case_dir/certificate.json"
+run vericount tally --check "$case_dir/certificate.json"
+run python src/vericount/tally/check.py "$case_dir/certificate.json" "$case_dir/case.db"
+
+say "15. Case summary"
 run vericount summary
 printf '\nThe demo case is in %s; try: vericount --case %s items --json\n' "$case_dir" "$case_dir"

@@ -36,7 +36,7 @@ class World:
                 return []
             boxes = [[when, *box, 0.9] for when, box in t.boxes]
             face = None if t.face is None else t.face.astype("<f4").tobytes()
-            return [(boxes, face)]
+            return [(boxes, face, 120 if t.face_ok else 40, 400.0)]
         if sql == checker.JUDGMENT_SQL:
             j = next((j for j in self.judgments if j.id == params["id"]), None)
             if j is None:
@@ -80,11 +80,14 @@ def worlds(draw: st.DrawFn) -> World:
                 number += 1
                 ref = f"item{item}:{number}"
                 box = (100.0 * p + 10, 20.0, 100.0 * p + 90, 200.0)
-                face = None
-                if rng.random() < 0.5:
+                face, good = None, True
+                if rng.random() < 0.5:  # a face; a poor one (small, blurred) lies anywhere up to 0.9 away
+                    good = rng.random() < 0.7
                     noise = np.asarray([rng.uniform(-1, 1) for _ in range(8)], np.float32)
-                    face = identity[p] + noise / np.linalg.norm(noise) * np.float32(rng.uniform(0, 0.3))
-                tracks.append(TrackData(ref, f"item{item}", [(t, box) for t in part], face, part[0], box))
+                    spread = rng.uniform(0, 0.3 if good else 0.9)
+                    face = identity[p] + noise / np.linalg.norm(noise) * np.float32(spread)
+                tracks.append(TrackData(ref, f"item{item}", [(t, box) for t in part], face, good,
+                                        best_t=part[0], best_box=box))
                 person[ref] = p
     world = World(people, tracks, person)
     if items >= 2 and draw(st.booleans()):  # item1 is a mirrored repost of item0: same people, same times
@@ -93,7 +96,8 @@ def worlds(draw: st.DrawFn) -> World:
         for k, t in enumerate(copies, start=1):
             ref = f"item1:{k}"
             boxes = [(when, (800 - box[2], box[1], 800 - box[0], box[3])) for when, box in t.boxes]
-            world.tracks.append(TrackData(ref, "item1", boxes, t.face, t.best_t, boxes[0][1]))
+            world.tracks.append(TrackData(ref, "item1", boxes, t.face, t.face_ok, best_t=t.best_t,
+                                          best_box=boxes[0][1]))
             person[ref] = person[t.ref]
         world.alignments.append(Alignment(7, "item0", "item1", 0.0, 2.0, 0.0, 1.0, (800, 600), (800, 600)))
     refs = [t.ref for t in world.tracks]

@@ -10,7 +10,8 @@ different people. The check re-reads every fact from the case's tables:
 - same_frame: both tracks have a box in the same item at the stated times (no more than SAME_FRAME_WINDOW
   apart), equal to the stated boxes, overlapping less than MAX_OVERLAP of the smaller box;
 - judged_different / judged_same: the judgment is recorded, with that verdict, and not undone;
-- face_distance: both tracks have face embeddings, and their distance is the stated one, above the threshold;
+- face_distance: both tracks have face embeddings of faces large and sharp enough, and their distance is the
+  stated one, above the threshold;
 - repost_copy: a confirmed match joins the two items;
 and that the members' tracks are disjoint, each member's joins connect its tracks, and every pair of members
 has a reason. It prints each problem on one line, naming the pair, and exits 1 if there is any.
@@ -29,13 +30,20 @@ from pathlib import Path
 from typing import Any
 
 FACE_THRESHOLD = 0.6  # bench/faces.py: a larger distance is a different person (wrong for < 1 pair in 1,000)
+# ... on faces like the calibration's: the threshold was measured on photos, and small, blurred or turned
+# faces from video lie farther from their own (a laughing profile of Obama in a 640x360 clip was 0.64 from his
+# portrait). A face must be this large (pixels, shorter side) and sharp (variance of the Laplacian at 112 px)
+# to call anyone different.
+DISTINCT_FACE_SIZE = 80
+DISTINCT_FACE_SHARPNESS = 100.0
 SAME_FRAME_WINDOW = 0.125  # seconds: a reviewer's mark is compared with the frames this near it
 MAX_OVERLAP = 0.7  # boxes covering more of each other than this may be one person boxed twice
 FORMAT = "vericount-certificate/1"
 
 Rows = Callable[[str, dict[str, Any]], Sequence[Sequence[Any]]]
 
-TRACK_SQL = "SELECT boxes, face_embedding FROM tracks WHERE item_id = :item AND number = :number"
+TRACK_SQL = ("SELECT boxes, face_embedding, face_size, face_sharpness FROM tracks "
+             "WHERE item_id = :item AND number = :number")
 JUDGMENT_SQL = ("SELECT verdict, undone_at, a_item, a_number, b_item, b_number FROM judgments "
                 "WHERE id = :id")
 MATCH_SQL = "SELECT a, b, state FROM matches WHERE id = :id"
@@ -47,6 +55,12 @@ def overlap(a: Sequence[float], b: Sequence[float]) -> float:
     h = min(a[3], b[3]) - max(a[1], b[1])
     smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
     return max(0.0, w) * max(0.0, h) / smaller if smaller > 0 else 1.0
+
+
+def face_ok(size: Any, sharpness: Any) -> bool:
+    """Whether a face is good enough for its distance to call two people different."""
+    return (size is not None and sharpness is not None and int(size) >= DISTINCT_FACE_SIZE
+            and float(sharpness) >= DISTINCT_FACE_SHARPNESS)
 
 
 def check(cert: dict[str, Any], rows: Rows) -> list[str]:
@@ -129,6 +143,9 @@ def _check_faces(ta: Sequence[Any], tb: Sequence[Any], detail: dict[str, Any]) -
     fa, fb = _embedding(ta[1]), _embedding(tb[1])
     if fa is None or fb is None or len(fa) != len(fb):
         return "a track has no face embedding"
+    if not (face_ok(ta[2], ta[3]) and face_ok(tb[2], tb[3])):
+        return (f"a face is smaller than {DISTINCT_FACE_SIZE} px or less sharp than "
+                f"{DISTINCT_FACE_SHARPNESS}: too poor to call anyone different")
     distance = math.dist(fa, fb)
     if abs(distance - float(detail.get("distance", -1))) > 1e-3:
         return f"face distance is {distance:.4f}, not {detail.get('distance')}"

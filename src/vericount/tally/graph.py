@@ -38,6 +38,7 @@ class TrackData:
     item: str
     boxes: list[tuple[float, Box]]  # (time, box) per sighting
     face: NDArray[np.float32] | None = None  # identity embedding of the track's best face
+    face_ok: bool = True  # the face is good enough to call people different (check.face_ok)
     best_t: float = 0.0
     best_box: Box = (0.0, 0.0, 0.0, 0.0)
     crop: str | None = None
@@ -87,11 +88,14 @@ class FaceDistances:
     node_row: list[int]  # row of each node in ``node`` (-1: no face)
     track: NDArray[np.float32]  # between tracks with a face
     track_row: dict[str, int]
+    good: set[str]  # tracks whose face may call people different
 
-    def closest(self, u: list[str], v: list[str]) -> tuple[str, str, float]:
-        """The tracks of two nodes whose faces are closest (the weakest link of a face_distance edge)."""
+    def closest(self, u: list[str], v: list[str], good_only: bool = False) -> tuple[str, str, float]:
+        """The tracks of two nodes whose faces are closest (with ``good_only``, among the faces good enough to
+        call people different: the weakest link of a face_distance edge)."""
         pairs = [(float(self.track[self.track_row[a], self.track_row[b]]), a, b)
-                 for a in u if a in self.track_row for b in v if b in self.track_row]
+                 for a in u if a in self.track_row for b in v if b in self.track_row
+                 if not good_only or (a in self.good and b in self.good)]
         distance, a, b = min(pairs)
         return a, b, distance
 
@@ -111,7 +115,7 @@ class Graph:
         key = (min(u, v), max(u, v))
         found = self._explicit.get(key)
         if found is None and self._face is not None:
-            a, b, distance = self._face.closest(self.nodes[u], self.nodes[v])
+            a, b, distance = self._face.closest(self.nodes[u], self.nodes[v], good_only=True)
             found = Reason(a, b, "face_distance",
                            {"distance": round(distance, 4), "threshold": FACE_THRESHOLD})
         if found is None:
@@ -141,19 +145,24 @@ def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: li
                       f"of 'same' judgments makes them one person"
                       for j in different if find(j.a) == find(j.b)]
     frame_pairs = _same_frame(tracks)
-    apart = {(find(a), find(b)) for a, b in frame_pairs} | {(find(j.a), find(j.b)) for j in different}
-    apart |= {(b, a) for a, b in apart}
+    apart: dict[str, set[str]] = defaultdict(set)  # per root, the roots recorded as other people
+    for a, b in [*frame_pairs, *((j.a, j.b) for j in different)]:
+        apart[find(a)].add(find(b))
+        apart[find(b)].add(find(a))
     refused: list[str] = []
     for a, b, how in _repost_pairs(tracks, alignments, refused):
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
-        if (ra, rb) in apart:
+        if rb in apart[ra]:
             refused.append(f"{a} and {b}: aligned copies ({how['match']}), but recorded as different people")
             continue
         parent[ra] = rb
         joins.append(Reason(a, b, "repost_copy", how))
-        apart = {(find(x), find(y)) for x, y in apart}
+        for other in apart.pop(ra, set()):
+            apart[other].discard(ra)
+            apart[other].add(rb)
+            apart[rb].add(other)
 
     roots = sorted({find(t.ref) for t in tracks})
     index = {r: i for i, r in enumerate(roots)}
@@ -313,8 +322,10 @@ def _assign(a: list[tuple[str, Box]], b: list[tuple[str, Box]],
 
 def _face_edges(graph: Graph, tracks: list[TrackData], node_of: dict[str, int]) -> None:
     """Nodes whose closest faces are farther apart than the threshold: distances computed for every pair of
-    tracks with a face, then the minimum over each pair of nodes."""
+    tracks with a face, then the minimum over each pair of nodes. Only faces good enough (``face_ok``) make
+    the call, but any face of either node that is close blocks it."""
     with_face = sorted((node_of[t.ref], t.ref, t.face) for t in tracks if t.face is not None)
+    by_ref_ok = {t.ref: t.face_ok for t in tracks}
     if len(with_face) < 2:
         return
     node_ids = np.array([n for n, _, _ in with_face])
@@ -323,14 +334,21 @@ def _face_edges(graph: Graph, tracks: list[TrackData], node_of: dict[str, int]) 
     starts = np.flatnonzero(np.r_[True, node_ids[1:] != node_ids[:-1]])
     groups = node_ids[starts]
     dist = _distances(faces)
-    node_dist = np.minimum.reduceat(np.minimum.reduceat(dist, starts, axis=0), starts, axis=1)
+    good = np.array([by_ref_ok[r] for r in refs])
+    node_dist = _node_min(dist, starts)
+    good_dist = _node_min(np.where(good[:, None] & good[None, :], dist, np.inf), starts)
     index = {int(n): i for i, n in enumerate(groups)}
-    far = node_dist > FACE_THRESHOLD
+    far = (node_dist > FACE_THRESHOLD) & np.isfinite(good_dist)
     np.fill_diagonal(far, False)
     for i, n in enumerate(groups):
         graph.adj[int(n)].update(int(groups[j]) for j in np.flatnonzero(far[i]))
     graph._face = FaceDistances(node_dist, [index.get(n, -1) for n in range(len(graph.nodes))], dist,
-                                {r: k for k, r in enumerate(refs)})
+                                {r: k for k, r in enumerate(refs)}, {r for r in refs if by_ref_ok[r]})
+
+
+def _node_min(dist: NDArray[np.float32], starts: NDArray[np.intp]) -> NDArray[np.float32]:
+    out: NDArray[np.float32] = np.minimum.reduceat(np.minimum.reduceat(dist, starts, axis=0), starts, axis=1)
+    return out
 
 
 def _distances(x: NDArray[np.float32]) -> NDArray[np.float32]:

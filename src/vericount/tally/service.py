@@ -150,8 +150,9 @@ def load(case: Case, scope: Scope) -> tuple[list[TrackData], list[JudgmentData],
                 sizes[row.item_id] = (row.frame_width, row.frame_height)
                 face = np.frombuffer(row.face_embedding, np.float32) if row.face_embedding else None
                 boxes = [(float(b[0]), tuple(b[1:5])) for b in row.boxes]
-                tracks.append(TrackData(ref, row.item_id, boxes, face, row.best_t, tuple(row.best_box),
-                                        row.crop, row.source == "mark"))
+                tracks.append(TrackData(ref, row.item_id, boxes, face,
+                                        checker.face_ok(row.face_size, row.face_sharpness), row.best_t,
+                                        tuple(row.best_box), row.crop, row.source == "mark"))
         judgments, stale = [], []
         wanted = set(ids)
         for j in s.scalars(select(Judgment).where(Judgment.undone_at.is_(None)).order_by(Judgment.id)):
