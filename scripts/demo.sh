@@ -77,6 +77,11 @@ run vericount tally --out "$case_dir/certificate.json"
 run vericount tally --check "$case_dir/certificate.json"
 run python src/vericount/tally/check.py "$case_dir/certificate.json" "$case_dir/case.db"
 
-say "15. Case summary"
+say "15. Claims: a report's numbers, who says them and through whom (this sample report is fictional)"
+run vericount claims add samples/reports/example_report.txt --outlet "The Ledger" --published 2024-08-14
+run vericount claims
+run vericount claims compare
+
+say "16. Case summary"
 run vericount summary
 printf '\nThe demo case is in %s; try: vericount --case %s items --json\n' "$case_dir" "$case_dir"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vericount.claims.stage import ClaimsStage
 from vericount.media.metadata import MetadataStage
 from vericount.people.stage import PeopleStage
 from vericount.reposts.stage import RepostsStage
@@ -10,6 +11,7 @@ STAGES = {
     MetadataStage.name: MetadataStage,
     RepostsStage.name: RepostsStage,
     PeopleStage.name: PeopleStage,
+    ClaimsStage.name: ClaimsStage,
 }
 
-__all__ = ["STAGES", "MetadataStage", "PeopleStage", "RepostsStage"]
+__all__ = ["STAGES", "ClaimsStage", "MetadataStage", "PeopleStage", "RepostsStage"]

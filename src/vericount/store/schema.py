@@ -305,3 +305,40 @@ class TallyRow(Base):
     optimal: Mapped[bool] = mapped_column(Boolean)
     scope: Mapped[dict[str, Any]] = mapped_column(JSONType)
     result: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class ReportText(Base):
+    """The claims stage's reading of a text item (a news report): language, sentences, and the verification
+    statements it makes without a number ("X could not independently verify the footage")."""
+
+    __tablename__ = "reports"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))  # en | other
+    chars: Mapped[int] = mapped_column(Integer)
+    sentences: Mapped[int] = mapped_column(Integer)
+    hedges: Mapped[list[Any]] = mapped_column(JSONType)
+
+
+class ClaimRow(Base):
+    """One quantitative claim in a report (see claims/extract.py for each field)."""
+
+    __tablename__ = "claims"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    qualifier: Mapped[str] = mapped_column(String(16))
+    vague: Mapped[str | None] = mapped_column(String(32))
+    quantity: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    subject_key: Mapped[str] = mapped_column(Text, index=True)
+    event: Mapped[str | None] = mapped_column(Text)
+    scope: Mapped[str | None] = mapped_column(Text)
+    speaker: Mapped[str | None] = mapped_column(Text)
+    via: Mapped[list[Any]] = mapped_column(JSONType)
+    hedges: Mapped[list[Any]] = mapped_column(JSONType)
+    sentence: Mapped[str] = mapped_column(Text)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)

