@@ -107,3 +107,14 @@ def test_claims_commands(cli: Cli, tmp_path: Path) -> None:
     assert {c["quantity"] for c in compared["claims"]} >= {"at least 75", "30", "hundreds"}
     assert "more than 90" not in {c["quantity"] for c in compared["claims"]}  # land is not people
     assert all("not yet supported" in c["verdict"] for c in compared["claims"])
+
+
+def test_attributions_give_source_cue_and_content_spans() -> None:
+    from vericount.claims.extract import attributions
+
+    text = ('The Daily Example reports that 40 soldiers surrendered near the river.\n'
+            '"We saw them walk out with their hands up," a witness said.')
+    spans = [(text[a.source[0]:a.source[1]] if a.source else None, text[a.cue[0]:a.cue[1]],
+              text[a.content[0]:a.content[1]] if a.content else None) for a in attributions(text)]
+    assert ("The Daily Example", "reports", "that 40 soldiers surrendered near the river") in spans
+    assert ("a witness", "said", "We saw them walk out with their hands up") in spans

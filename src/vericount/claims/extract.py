@@ -410,3 +410,76 @@ def _scope(sent: Span, event: Token | None, noun: Token) -> str | None:
         return None
     tokens = min(found, key=lambda f: f[0])[1]
     return "".join(t.text_with_ws for t in tokens).strip().rstrip(",.")
+
+
+@dataclass
+class Attribution:
+    """Who says what: character spans (start, end) of the source, the cue and the content."""
+
+    source: tuple[int, int] | None
+    cue: tuple[int, int]
+    content: tuple[int, int] | None
+
+
+ATTRIBUTION_CUES = REPORTING | {"learn", "ask", "predict", "promise", "accuse", "describe", "call", "hope",
+                                "fear", "want", "expect", "agree", "recall", "respond", "reply", "tweet",
+                                "cite", "support", "mention", "demand", "criticize", "blast", "pledge", "vow",
+                                "offer", "discuss", "stress", "plan", "know", "worry", "decline", "charge",
+                                "defend", "question", "point", "urge", "praise", "blame"}
+QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{3,})[\"\u201d]")
+
+
+def attributions(text: str) -> list[Attribution]:
+    """Every attribution the rules find (a reporting verb with its subject and its clause, or "according
+    to X"), for evaluation against annotated corpora (bench/claims.py)."""
+    out = []
+    paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)]
+    for offset, doc in zip((o for o, _ in paragraphs), nlp().pipe(p for _, p in paragraphs), strict=True):
+        for token in doc:
+            found = _attribution(token)
+            if found is not None:
+                src, cue, content = found
+                out.append(Attribution(_shift(src, offset), (offset + cue[0], offset + cue[1]),
+                                       _shift(content, offset)))
+    return out
+
+
+def _shift(span: tuple[int, int] | None, offset: int) -> tuple[int, int] | None:
+    return None if span is None else (span[0] + offset, span[1] + offset)
+
+
+def _chars(tokens: list[Token]) -> tuple[int, int] | None:
+    tokens = [t for t in tokens if not t.is_punct or t.text in ("\u201d", '"')]
+    if not tokens:
+        return None
+    return tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
+
+
+Spans = tuple[tuple[int, int] | None, tuple[int, int], tuple[int, int] | None]
+
+
+def _attribution(token: Token) -> Spans | None:
+    if token.lower_ == "according" and token.i + 1 < len(token.doc) and token.nbor(1).lower_ == "to":
+        objects = [g for g in token.nbor(1).children if g.dep_ == "pobj"]
+        head = token.head if token.head != token else token
+        rest = [t for t in head.subtree if t.i not in {s.i for s in token.subtree}] if head != token else []
+        source = _chars(list(objects[0].subtree)) if objects else None
+        return source, (token.idx, token.nbor(1).idx + 2), _chars(rest)
+    if token.pos_ != "VERB" or token.lemma_.lower() not in ATTRIBUTION_CUES:
+        return None
+    subjects = [c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")]
+    clauses = [c for c in token.children if c.dep_ in ("ccomp", "xcomp")]
+    if clauses:
+        content = _chars(list(clauses[0].subtree))
+    elif token.dep_ in ("parataxis", "ccomp", "advcl") and token.head.i < token.i:
+        own = {t.i for t in token.subtree}
+        content = _chars([t for t in token.head.subtree if t.i not in own])
+    else:  # "... ," he said: the quotation of the paragraph nearest the verb
+        quotes = [(m.start(1), m.end(1)) for m in QUOTE.finditer(token.doc.text)]
+        if not quotes or not subjects:
+            return None
+        content = min(quotes, key=lambda q: min(abs(q[0] - token.idx), abs(q[1] - token.idx)))
+    aux = [c for c in token.children if c.dep_ in ("aux", "neg") and c.i < token.i]
+    cue_start = min([token.idx, *(a.idx for a in aux)])
+    source = _chars(list(subjects[0].subtree)) if subjects else None
+    return source, (cue_start, token.idx + len(token.text)), content

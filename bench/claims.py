@@ -1,0 +1,165 @@
+"""Claims benchmark: the founding report's claims, and attribution on PolNeAR (dev split).
+
+    python bench/claims.py [--data ../shared/data]
+
+1. text/kursk_surrender_report.txt: the claims the claims issue names, each with its speaker, found or not.
+2. PolNeAR dev (brat .ann: Source, Cue, Content spans; one annotator per article, the first by name): every
+   gold attribution is looked up among the attributions the rules find (`claims.extract.attributions`),
+   matched by overlapping cue. Printed for all attributions and for those whose content holds a number:
+   cue recall (the attribution was found), source accuracy (the found source span equals the gold one,
+   ignoring case, a leading article and surrounding punctuation; also "head" accuracy: the last word of the
+   gold source is inside the found one), and content token F1 (averaged over gold attributions; a missed
+   attribution counts 0). Published anchors for quote extraction on news: about 0.84 F1, speaker
+   attribution about 0.86. Floors (the claims issue, numeric subset): speaker accuracy >= 0.86, content
+   F1 >= 0.80. And throughput, articles per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
+sys.path.insert(0, str(HERE.parent / "src"))
+
+EXPECTED = [  # (quantity, words the subject holds, words the speaker holds)
+    ("more than 130", "photos", "Washington Post"),
+    ("at least 247", "soldiers", "Post"),
+    ("1,348", "soldiers", "Putin"),
+    ("102", "soldiers", "Ukraine"),
+    ("hundreds", "soldiers", "Officials"),
+    ("more than 483", "square miles", "Ukraine"),
+]
+NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+                    r"forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?)\b", re.IGNORECASE)
+
+
+def report(data: Path) -> None:
+    from vericount.claims.extract import extract
+
+    text = (data / "text" / "kursk_surrender_report.txt").read_text(encoding="utf-8")
+    found = extract(text)
+    print("1. kursk_surrender_report.txt")
+    print("| claim | found | subject | speaker | via | scope | hedges |\n|---|---|---|---|---|---|---|")
+    ok = 0
+    for quantity, subject, speaker in EXPECTED:
+        claim = next((c for c in found.claims if c.quantity == quantity), None)
+        good = claim is not None and subject in claim.subject and speaker in (claim.speaker or "")
+        ok += good
+        if claim is None:
+            print(f"| {quantity} | NO | | | | | |")
+            continue
+        print(f"| {quantity} | {'yes' if good else 'WRONG'} | {claim.subject} | {claim.speaker} | "
+              f"{' > '.join(claim.via) or '-'} | {claim.scope or '-'} | {', '.join(claim.hedges) or '-'} |")
+    hedge = any("could not independently verify" in h for h in found.report_hedges)
+    print(f"   {ok}/{len(EXPECTED)} claims with the right subject and speaker; the footage hedge "
+          f"{'found' if hedge else 'MISSED'}; {len(found.claims)} claims in all\n")
+
+
+def gold(path: Path) -> list[dict[str, tuple[int, int]]]:
+    spans: dict[str, tuple[str, int, int]] = {}
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if line.startswith("T") and len(parts) >= 2:
+            kind, *offsets = parts[1].replace(";", " ").split()
+            numbers = [int(x) for x in offsets]
+            spans[parts[0]] = (kind, min(numbers), max(numbers))
+        elif line.startswith("E") and len(parts) >= 2:
+            roles = dict(arg.split(":") for arg in parts[1].split()[1:])
+            out.append({role.lower(): spans[ref][1:] for role, ref in roles.items() if ref in spans})
+    return out
+
+
+def _norm(text: str) -> str:
+    text = text.strip().strip(".,;:\"'\u201c\u201d\u2018\u2019 ").lower()
+    return re.sub(r"^(the|a|an)\s+", "", text)
+
+
+def _tokens(text: str, span: tuple[int, int] | None) -> set[tuple[int, str]]:
+    if span is None:
+        return set()
+    return {(m.start() + span[0], m.group()) for m in re.finditer(r"\w+", text[span[0]:span[1]])}
+
+
+def _f1(a: set[tuple[int, str]], b: set[tuple[int, str]]) -> float:
+    if not a or not b:
+        return 0.0
+    both = len(a & b)
+    return 0.0 if both == 0 else 2 * both / (len(a) + len(b))
+
+
+def polnear(data: Path) -> None:
+    from vericount.claims.extract import attributions
+
+    root = data / "text" / "polnear" / "dev"
+    files = sorted((root / "attributions").glob("*.ann"))
+    chosen: dict[str, Path] = {}
+    for f in files:
+        chosen.setdefault(f.stem.rsplit("_", 1)[0], f)
+    rows = {"all": [], "numeric": []}  # (cue found, source exact, source head, content F1)
+    started = time.perf_counter()
+    for article, ann in sorted(chosen.items()):
+        text_path = root / "text" / f"{article}.txt"
+        if not text_path.is_file():
+            continue
+        text = text_path.read_text(encoding="utf-8")
+        found = attributions(text)
+        for g in gold(ann):
+            if "cue" not in g:
+                continue
+            match = next((a for a in found if a.cue[0] < g["cue"][1] and g["cue"][0] < a.cue[1]), None)
+            src_exact = src_head = False
+            f1 = 0.0
+            if match is not None:
+                if "source" in g and match.source is not None:
+                    gold_src = text[g["source"][0]:g["source"][1]]
+                    ours = text[match.source[0]:match.source[1]]
+                    src_exact = _norm(gold_src) == _norm(ours)
+                    words = re.findall(r"\w+", gold_src)
+                    last = g["source"][0] + gold_src.rfind(words[-1]) if words else -1
+                    src_head = match.source[0] <= last < match.source[1]
+                elif "source" not in g and match.source is None:
+                    src_exact = src_head = True
+                f1 = _f1(_tokens(text, g.get("content")), _tokens(text, match.content))
+            row = (match is not None, src_exact, src_head, f1)
+            rows["all"].append(row)
+            if "content" in g and NUMBER.search(text[g["content"][0]:g["content"][1]]):
+                rows["numeric"].append(row)
+    seconds = time.perf_counter() - started
+    print(f"2. PolNeAR dev: {len(chosen)} articles, one annotator each")
+    print("| subset | gold attributions | cue found | source exact | source head | content F1 "
+          "| source exact, content F1 where the cue was found |")
+    print("|---|--:|--:|--:|--:|--:|---|")
+    for name, subset in rows.items():
+        n, hit = len(subset) or 1, sum(r[0] for r in subset) or 1
+        exact, head, f1 = (sum(r[k] for r in subset) for k in (1, 2, 3))
+        print(f"| {name} | {len(subset)} | {sum(r[0] for r in subset) / n:.3f} | {exact / n:.3f} "
+              f"| {head / n:.3f} | {f1 / n:.3f} | {exact / hit:.3f}, {f1 / hit:.3f} |")
+    numeric = rows["numeric"]
+    n = len(numeric) or 1
+    speaker, content = sum(r[1] for r in numeric) / n, sum(r[3] for r in numeric) / n
+    print(f"   floors on the numeric subset: speaker (source exact) {speaker:.3f} >= 0.86 "
+          f"{'PASS' if speaker >= 0.86 else 'FAIL'}; content F1 {content:.3f} >= 0.80 "
+          f"{'PASS' if content >= 0.80 else 'FAIL'}")
+    print(f"   throughput: {len(chosen) / seconds:.1f} articles per second ({seconds:.1f} s, one process)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args()
+    if not (args.data / "text" / "kursk_surrender_report.txt").is_file():
+        raise SystemExit(f"{args.data}/text is absent; this benchmark reads ../shared/data")
+    print(f"$ python bench/claims.py {' '.join(sys.argv[1:])}\n")
+    report(args.data)
+    polnear(args.data)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
