@@ -6,12 +6,13 @@ The CLI and the desk call these functions.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from vericount.claims.extract import Claim
 from vericount.claims.stage import ClaimsStage
 from vericount.store.schema import ClaimRow, Item, ReportText, Source
 
@@ -42,32 +43,26 @@ def add_reports(case: Case, paths: list[Path], executor: Executor, outlet: str |
 
 @dataclass
 class ClaimView:
+    """A stored claim with its report, the report's outlet and publication time; the outlet leads ``via``."""
+
     id: int
     report: str
     outlet: str | None
     published: str | None
-    value: float | None
-    low: float | None
-    high: float | None
-    qualifier: str
-    quantity: str
-    subject: str
-    subject_key: str
-    event: str | None
-    scope: str | None
-    speaker: str | None
-    via: list[str]
-    hedges: list[str]
-    sentence: str
-    start: int
-    end: int
+    claim: Claim
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        own = self.claim.to_json()
+        del own["vague"]
+        return {"id": self.id, "report": self.report, "outlet": self.outlet, "published": self.published,
+                **own}
 
     @property
     def counts_people(self) -> bool:
-        return bool(set(self.subject_key.split()) & PEOPLE_NOUNS)
+        return bool(set(self.claim.subject_key.split()) & PEOPLE_NOUNS)
+
+
+CLAIM_FIELDS = [f.name for f in fields(Claim)]
 
 
 def list_claims(case: Case) -> list[ClaimView]:
@@ -83,11 +78,11 @@ def list_claims(case: Case) -> list[ClaimView]:
         out = []
         for r in rows:
             outlet, published = outlets.get(r.item_id, (None, None))
-            via = ([outlet] if outlet else []) + [v for v in r.via if v != outlet]
-            out.append(ClaimView(r.id, r.item_id, outlet, published, r.value, r.low, r.high, r.qualifier,
-                                 r.quantity, r.subject, r.subject_key, r.event, r.scope, r.speaker, via,
-                                 list(r.hedges), r.sentence, r.start, r.end))
-    out.sort(key=lambda c: (c.published or "9999", c.report, c.start, c.id))
+            claim = Claim(**{name: getattr(r, name) for name in CLAIM_FIELDS})
+            claim.via = ([outlet] if outlet else []) + [v for v in r.via if v != outlet]
+            claim.hedges = list(r.hedges)
+            out.append(ClaimView(r.id, r.item_id, outlet, published, claim))
+    out.sort(key=lambda c: (c.published or "9999", c.report, c.claim.start, c.id))
     return out
 
 
@@ -96,13 +91,13 @@ def ledger(case: Case) -> dict[str, Any]:
     claims = list_claims(case)
     groups: dict[str, list[ClaimView]] = defaultdict(list)
     for c in claims:
-        groups[c.subject_key].append(c)
+        groups[c.claim.subject_key].append(c)
     with case.session() as s:
         reports = [{"id": r.item_id, "language": r.language, "sentences": r.sentences, "hedges": r.hedges,
                     "title": r.title} for r in s.scalars(select(ReportText))]
         names = {i.id: i for i in s.scalars(select(Item).where(Item.kind == "text"))}
     return {"claims": [c.to_json() for c in claims],
-            "groups": [{"subject": g[0].subject, "key": key, "counts_people": g[0].counts_people,
+            "groups": [{"subject": g[0].claim.subject, "key": key, "counts_people": g[0].counts_people,
                         "claims": [c.id for c in g]}
                        for key, g in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))],
             "reports": [r for r in reports if r["id"] in names]}
@@ -112,9 +107,10 @@ def compare(case: Case, tally: dict[str, Any]) -> list[dict[str, Any]]:
     """Each claim about people against the certified count: what the case's verified footage supports."""
     n = tally.get("at_least")
     out = []
-    for c in list_claims(case):
-        if not c.counts_people:
+    for view in list_claims(case):
+        if not view.counts_people:
             continue
+        c = view.claim
         if n is None:
             verdict = "no certified count (blocked by contradicting judgments)"
         elif c.high is not None and c.high < n:
@@ -124,5 +120,5 @@ def compare(case: Case, tally: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             verdict = (f"not yet supported: the verified footage shows at least {n} of the {c.quantity} "
                        "claimed")
-        out.append({**c.to_json(), "at_least": n, "verdict": verdict})
+        out.append({**view.to_json(), "at_least": n, "verdict": verdict})
     return out

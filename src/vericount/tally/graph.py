@@ -241,20 +241,21 @@ def _repost_pairs(tracks: list[TrackData], alignments: list[Alignment],
         pairs = _aligned_frames(al, by_item.get(al.a, []), by_item.get(al.b, []))
         if not pairs:
             continue
-        costs = [sum(_assign(sa, sb, mirror)[1] for sa, sb in pairs) for mirror in (False, True)]
+        readings = [[_assign(sa, sb, mirror) for sa, sb in pairs] for mirror in (False, True)]
+        costs = [sum(cost for _, cost in reading) for reading in readings]
         mirror = costs[1] < costs[0]
         if abs(costs[0] - costs[1]) < 0.02 * len(pairs) and any(
-                set(_assign(sa, sb, False)[0]) != set(_assign(sa, sb, True)[0]) for sa, sb in pairs):
+                set(a) != set(b) for (a, _), (b, _) in zip(*readings, strict=True)):
             refused.append(f"copies {al.a[:12]} and {al.b[:12]} (match {al.match}): the people stand so that "
                            "the straight and the mirrored copy fit equally well; their tracks are not joined")
             continue
         votes: dict[tuple[str, str], int] = defaultdict(int)
         shared: dict[tuple[str, str], int] = defaultdict(int)
-        for sa, sb in pairs:
+        for (sa, sb), (matched, _) in zip(pairs, readings[mirror], strict=True):
             for ra, _ in sa:
                 for rb, _ in sb:
                     shared[(ra, rb)] += 1
-            for pair in _assign(sa, sb, mirror)[0]:
+            for pair in matched:
                 votes[pair] += 1
         out += [(ra, rb, {"match": al.match, "item_a": al.a, "item_b": al.b, "frames": n, "mirrored": mirror})
                 for (ra, rb), n in votes.items() if 2 * n > shared[(ra, rb)]]
