@@ -117,4 +117,49 @@ def test_attributions_give_source_cue_and_content_spans() -> None:
     spans = [(text[a.source[0]:a.source[1]] if a.source else None, text[a.cue[0]:a.cue[1]],
               text[a.content[0]:a.content[1]] if a.content else None) for a in attributions(text)]
     assert ("The Daily Example", "reports", "that 40 soldiers surrendered near the river") in spans
-    assert ("a witness", "said", "We saw them walk out with their hands up") in spans
+    assert ("a witness", "said", '"We saw them walk out with their hands up,"') in spans  # marks and all
+
+
+def test_attributions_of_run_on_quotations_polls_and_colons() -> None:
+    from vericount.claims.extract import attributions
+
+    text = ('\u201cWe counted 40 of them,\u201d the commander continued. \u201cMore came later.\n'
+            '\u201cNobody fired a shot.\u201d\n'
+            'In a Kyiv poll released Monday, 60 percent of respondents backed the talks.\n'
+            'Jane Roe: \u201cThere were at least 12 trucks.\u201d')
+
+    def said(a):
+        return (text[a.source[0]:a.source[1]] if a.source else None, text[a.cue[0]:a.cue[1]],
+                text[a.content[0]:a.content[1]] if a.content else "")
+
+    spans = [said(a) for a in attributions(text)]
+    commander = next(s for s in spans if s[1] == "continued")
+    assert commander[0] == "the commander"
+    assert "We counted 40" in commander[2] and "Nobody fired a shot" in commander[2]  # runs on
+    poll = next(s for s in spans if s[1] == "In")
+    assert poll[0] == "a Kyiv poll released Monday" and "60 percent" in poll[2]
+    assert next(s for s in spans if s[1] == ":")[:2] == ("Jane Roe", ":")
+
+
+def test_a_line_longer_than_the_parser_takes_is_read_in_pieces() -> None:
+    from vericount.claims.extract import PARAGRAPH_CHARS, _paragraphs, extract
+
+    sentence = "Officials said 40 soldiers were captured near the river. "
+    text = "Intro.\n" + sentence * (3 * PARAGRAPH_CHARS // len(sentence))
+    pieces = list(_paragraphs(text))
+    assert all(len(p) <= PARAGRAPH_CHARS for _, p in pieces) and len(pieces) >= 4
+    assert all(text[o:o + len(p)] == p for o, p in pieces)
+    assert "".join(p for _, p in pieces[1:]) == text[7:]
+    claims = extract(text[:7 + 200 * len(sentence)]).claims
+    assert len(claims) == 200 and all(c.value == 40 and c.speaker == "Officials" for c in claims)
+
+
+def test_a_quotation_gives_its_claims_its_speaker_across_paragraphs() -> None:
+    from vericount.claims.extract import extract
+
+    text = ('\u201cWe took 40 prisoners near the bridge,\u201d the commander continued. '
+            '\u201cThey had no food.\n'
+            '\u201cAnother 12 soldiers surrendered at dawn.\u201d\n'
+            'The weather was cold. Some 30 villagers left.')
+    speakers = {c.value: c.speaker for c in extract(text).claims}
+    assert speakers == {40: "the commander", 12: "the commander", 30: None}

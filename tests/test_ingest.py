@@ -208,8 +208,16 @@ def test_a_thousand_files(cli: Cli, tmp_path: Path) -> None:
 def test_the_case_is_never_ingested_into_itself(cli: Cli, case_dir: Path, media: Path) -> None:
     assert cli("add", str(media / "photo.jpg")).exit_code == 0
     result = cli("add", str(case_dir))
-    assert result.exit_code == 0
-    assert len(items_json(cli)) == 1
+    assert result.exit_code == 1
+    assert "inside the case's own folder" in result.output
+    assert case_dir.parent == media.parent
+    assert cli("add", str(media.parent)).exit_code == 0  # a folder holding the case: the case is skipped
+    assert len(items_json(cli)) == 5
+    # "case/../file" names a file outside the case
+    (case_dir.parent / "outside.txt").write_text("Officials said 40 soldiers were captured.")
+    outside = case_dir / ".." / "outside.txt"
+    assert cli("add", str(outside)).exit_code == 0
+    assert len(items_json(cli)) == 6
 
 
 def test_verify_finds_altered_and_missing_originals(cli: Cli, case: Case, media: Path) -> None:

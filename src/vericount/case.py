@@ -138,8 +138,8 @@ class Case:
 
     def contains(self, path: Path) -> bool:
         """Whether ``path`` lies inside this case's folder (never ingest the case into itself)."""
-        try:
-            path.absolute().relative_to(self.root)
+        try:  # "case/../file" is outside; a link is where it leads
+            path.resolve().relative_to(self.root.resolve())
         except ValueError:
             return False
         return True

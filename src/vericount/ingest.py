@@ -220,6 +220,9 @@ def _collect(case: Case, paths: Iterable[Path], report: AddReport) -> list[tuple
             report.failed.append(FileFailure(str(path), "not a regular file (device, pipe or socket)"))
 
     for p in paths:
+        if case.contains(Path(p)):
+            report.failed.append(FileFailure(str(p), "inside the case's own folder: not added"))
+            continue
         visit(Path(p).absolute(), explicit=True)
     return out
 

@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from spacy.language import Language
     from spacy.tokens import Doc, Span, Token
@@ -115,30 +115,65 @@ def nlp() -> Language:
                              "vericount") from exc
 
 
+PARAGRAPH_CHARS = 20_000  # longer lines are parsed in pieces cut after a sentence (or at a space)
+
+
+def _paragraphs(text: str) -> Iterator[tuple[int, str]]:
+    for m in re.finditer(r"[^\n]+", text):
+        start, line = m.start(), m.group()
+        while len(line) > PARAGRAPH_CHARS:
+            window = line[:PARAGRAPH_CHARS]
+            cut = max(window.rfind(". "), window.rfind("? "), window.rfind("! "))
+            cut = cut + 2 if cut > 0 else (window.rfind(" ") + 1 or PARAGRAPH_CHARS)
+            yield start, line[:cut]
+            start, line = start + cut, line[cut:]
+        yield start, line
+
+
 def _docs(text: str) -> Iterator[tuple[int, Doc]]:
     """Each line of the text (a paragraph, in news text) parsed, with its offset in the text."""
-    paragraphs = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", text)]
+    paragraphs = list(_paragraphs(text))
     yield from zip((o for o, _ in paragraphs), nlp().pipe(p for _, p in paragraphs), strict=True)
 
 
 def extract(text: str) -> Extraction:
     out = Extraction()
     context: list[tuple[str, str]] = []  # (label, text) of speakers and named organisations, in order
+    running: str | None = None  # the speaker of a quotation that runs on into the next paragraph
     for offset, doc in _docs(text):
+        said = _paragraph_attributions(doc)
+        carried = running if not said and _opens_with_quote(doc.text) else None
+
+        def speaker_of(token: Token, said: list[Attribution] = said, carried: str | None = carried,
+                       context: list[tuple[str, str]] = context) -> str | None:
+            """Who says the words holding this token: an attribution of the paragraph, or the quotation
+            running on from the paragraph before."""
+            for a in said:
+                if a.source and a.content and a.content[0] <= token.idx < a.content[1]:
+                    source = token.doc.char_span(*a.source, alignment_mode="expand")
+                    return _resolve(_phrase(source.root), context) if source is not None else None
+            return carried
+
         for sent in doc.sents:
             out.sentences += 1
-            found = _sentence_claims(sent, offset, context)
+            found = _sentence_claims(sent, offset, context, speaker_of)
             out.claims += found
             if not found and REPORT_HEDGE_RE.search(sent.text):
                 out.report_hedges.append(sent.text.strip())
             context += [(e.label_, e.text) for e in sent.ents if e.label_ in ("ORG", "PERSON", "GPE", "NORP")]
+        if said or not _opens_with_quote(doc.text):
+            running = None
+            if len(said) == 1 and said[0].quoted and said[0].source:
+                source = doc.char_span(*said[0].source, alignment_mode="expand")
+                running = _resolve(_phrase(source.root), context) if source is not None else None
     for claim in out.claims:  # "X could not independently verify the footage" qualifies claims about footage
         if MEDIA_WORDS.search(claim.sentence) or MEDIA_WORDS.search(claim.subject):
             claim.hedges += [h for h in out.report_hedges if MEDIA_WORDS.search(h) and h not in claim.hedges]
     return out
 
 
-def _sentence_claims(sent: Span, offset: int, context: list[tuple[str, str]]) -> list[Claim]:
+def _sentence_claims(sent: Span, offset: int, context: list[tuple[str, str]],
+                     speaker_of: Callable[[Token], str | None]) -> list[Claim]:
     claims = []
     used: set[int] = set()
     for token in sent:
@@ -159,6 +194,7 @@ def _sentence_claims(sent: Span, offset: int, context: list[tuple[str, str]]) ->
             subject_tokens = _subject_tokens(counted)
         event = _event(noun, [*qualifier_tokens, *number_tokens]) if counted is None else _participle(counted)
         speaker, via = _speaker(sent, event, context)
+        speaker = speaker_of(number_tokens[0]) or speaker  # the attribution holding the number first
         words = " ".join(t.text for t in [*qualifier_tokens, *number_tokens])
         subject = _span_text(subject_tokens)
         claims.append(Claim(
@@ -426,28 +462,86 @@ class Attribution:
     source: tuple[int, int] | None
     cue: tuple[int, int]
     content: tuple[int, int] | None
+    quoted: bool = False  # the content is (or holds) a quotation
 
 
-ATTRIBUTION_CUES = REPORTING | {"learn", "ask", "predict", "promise", "accuse", "describe", "call", "hope",
-                                "fear", "want", "expect", "agree", "recall", "respond", "reply", "tweet",
-                                "cite", "support", "mention", "demand", "criticize", "blast", "pledge", "vow",
-                                "offer", "discuss", "stress", "plan", "know", "worry", "decline", "charge",
-                                "defend", "question", "point", "urge", "praise", "blame"}
+# Verbs that introduce what someone says, thinks or does in words. Any verb with a subject becomes a cue
+# when a quotation sits next to it or it takes a that-clause; these do without either.
+ATTRIBUTION_CUES = REPORTING | {
+    "learn", "ask", "predict", "promise", "accuse", "describe", "call", "hope", "fear", "want", "expect",
+    "agree", "recall", "respond", "reply", "tweet", "cite", "support", "mention", "demand", "criticize",
+    "blast", "pledge", "vow", "offer", "discuss", "stress", "plan", "know", "worry", "decline", "charge",
+    "defend", "question", "point", "urge", "praise", "blame", "continue", "conclude", "endorse", "back",
+    "express", "prefer", "thank", "joke", "mock", "dismiss", "propose", "repeat", "observe", "answer",
+    "shout", "chant", "slam", "project", "realize", "consider", "refuse", "complain", "emphasize",
+    "recommend", "concede", "contend", "maintain", "boast", "brag", "quip", "lament",
+    "attack", "condemn", "applaud", "welcome", "oppose", "reject", "refer", "speak", "talk", "list",
+    "highlight", "remind", "accept", "wonder", "forecast", "outline", "share", "read", "caution", "signal",
+    "hint", "imply", "vote", "pitch", "threaten"}
+SOURCE_NOUNS = {"poll", "survey", "study", "report", "interview", "statement", "analysis", "letter", "memo",
+                "filing", "speech", "tweet", "post", "op-ed", "column", "article", "document", "records"}
+REPORTED_ADVERBS = {"reportedly", "allegedly", "purportedly", "apparently", "supposedly"}
 QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{3,})[\"\u201d]")
+OPENING = ('"', "\u201c")
+CLOSING = ('"', "\u201d")
+# "Carl Bialik: \u201c...": a name, a colon, a quotation
+COLON_CUE = re.compile(r"^\s*([A-Z][^:\n\u201c\"]{1,60}?)\s*(:)\s*[\"\u201c]")
 
 
 def attributions(text: str) -> list[Attribution]:
-    """Every attribution the rules find (a reporting verb with its subject and its clause, or "according
-    to X"), for evaluation against annotated corpora (bench/claims.py)."""
-    out = []
+    """Every attribution the rules find (a reporting verb with its subject and its clause, "according to
+    X", "reportedly", a name and a colon before a quotation), for evaluation against annotated corpora
+    (bench/claims.py). A quotation runs on through the paragraph and the next paragraphs that open with
+    a quotation mark and attribute nothing of their own."""
+    out: list[Attribution] = []
+    running: Attribution | None = None  # the one speaker of the last paragraph's quotations
     for offset, doc in _docs(text):
-        for token in doc:
-            found = _attribution(token)
-            if found is not None:
-                src, cue, content = found
-                out.append(Attribution(_shift(src, offset), (offset + cue[0], offset + cue[1]),
-                                       _shift(content, offset)))
+        found = [Attribution(_shift(a.source, offset), (a.cue[0] + offset, a.cue[1] + offset),
+                             _shift(a.content, offset), a.quoted) for a in _paragraph_attributions(doc)]
+        regions = _quote_regions(doc.text)
+        if not found and running is not None and running.content and _opens_with_quote(doc.text) and regions:
+            running.content = (running.content[0], offset + regions[-1][1])
+            continue
+        running = found[0] if len(found) == 1 and found[0].quoted else None
+        out.extend(found)
     return out
+
+
+def _opens_with_quote(para: str) -> bool:
+    return para.lstrip().startswith(OPENING)
+
+
+def _paragraph_attributions(doc: Doc) -> list[Attribution]:
+    """A paragraph's attributions (offsets in the paragraph); a content inside a quotation widened to the
+    whole quotation, and to all of the paragraph's quotations when it has one speaker."""
+    found = []
+    for token in doc:
+        spans = _attribution(token)
+        if spans is not None:
+            found.append(Attribution(*spans))
+    colon = COLON_CUE.match(doc.text)
+    if colon and not any(a.cue[0] < colon.end() for a in found):
+        found.append(Attribution(colon.span(1), colon.span(2), (colon.end(2), len(doc.text.rstrip()))))
+    regions = _quote_regions(doc.text)
+    for a in found:
+        inside = [r for r in regions if a.content and r[0] < a.content[1] and a.content[0] < r[1]]
+        if not inside or a.content is None:
+            continue
+        start, end = min(r[0] for r in inside), max(r[1] for r in inside)
+        if len(found) == 1:
+            start, end = min(start, regions[0][0]), max(end, regions[-1][1])
+        a.content, a.quoted = (min(start, a.content[0]), max(end, a.content[1])), True
+    return found
+
+
+def _quote_regions(para: str) -> list[tuple[int, int]]:
+    """The quotations of a paragraph (start, end), marks included; one left open runs to its end."""
+    regions = [(m.start(), m.end()) for m in QUOTE.finditer(para)]
+    if para.count("\u201c") > para.count("\u201d") or para.count('"') % 2:
+        opened = max(para.rfind("\u201c"), para.rfind('"'))
+        if not regions or opened >= regions[-1][1]:
+            regions.append((opened, len(para.rstrip())))
+    return regions
 
 
 def _shift(span: tuple[int, int] | None, offset: int) -> tuple[int, int] | None:
@@ -464,17 +558,60 @@ def _chars(tokens: list[Token]) -> tuple[int, int] | None:
 Spans = tuple[tuple[int, int] | None, tuple[int, int], tuple[int, int] | None]
 
 
-def _attribution(token: Token) -> Spans | None:
+def _quote_mark(token: Token, opening: bool) -> bool:
+    """Whether the token opens (or closes) a quotation; a straight mark closes when an odd number of
+    straight marks come before it in the paragraph."""
+    if token.text in ("\u201c", "\u201d"):
+        return (token.text == "\u201c") == opening
+    if token.text != '"':
+        return False
+    before = sum(t.text == '"' for t in token.doc[:token.i])
+    return (before % 2 == 0) == opening
+
+
+def _next_to_quote(token: Token, subjects: list[Token]) -> bool:
+    """A quotation closes just before the verb or its subject, or opens just after the verb."""
+    doc = token.doc
+    first = min([token.i, *(s.left_edge.i for s in subjects)])
+    return (any(_quote_mark(t, opening=False) for t in doc[max(0, first - 2):first])
+            or any(_quote_mark(t, opening=True) for t in doc[token.i + 1:token.i + 3]))
+
+
+def _phrase_attribution(token: Token) -> Spans | None:
+    """"according to X", "In a CBS News poll, ...", "reportedly"."""
     if token.lower_ == "according" and token.i + 1 < len(token.doc) and token.nbor(1).lower_ == "to":
         objects = [g for g in token.nbor(1).children if g.dep_ == "pobj"]
         head = token.head if token.head != token else token
-        rest = [t for t in head.subtree if t.i not in {s.i for s in token.subtree}] if head != token else []
+        own = {t.i for t in token.subtree} | {t.i for o in objects for t in o.subtree} | {token.i + 1}
+        rest = [t for t in head.subtree if t.i not in own] if head != token else []
         source = _chars(list(objects[0].subtree)) if objects else None
         return source, (token.idx, token.nbor(1).idx + 2), _chars(rest)
-    if token.pos_ != "VERB" or token.lemma_.lower() not in ATTRIBUTION_CUES:
-        return None
+    if token.lower_ == "in" and token.dep_ == "prep" and token.head.i > token.i and \
+            token.head.pos_ in ("VERB", "AUX"):
+        objects = [g for g in token.children if g.dep_ == "pobj" and g.lemma_.lower() in SOURCE_NOUNS]
+        if objects:  # "In a CBS News poll, she led Mr. Sanders 56 percent to 32 percent"
+            own = {t.i for t in token.subtree}
+            rest = [t for t in token.head.subtree if t.i not in own]
+            return (_chars(list(objects[0].subtree)), (token.idx, token.idx + len(token.text)), _chars(rest))
+    if token.lower_ in REPORTED_ADVERBS and token.head != token:
+        rest = [t for t in token.head.subtree if t.i != token.i]
+        return None, (token.idx, token.idx + len(token.text)), _chars(rest)
+    return None
+
+
+def _attribution(token: Token) -> Spans | None:
+    phrase = _phrase_attribution(token)
+    if phrase is not None or token.pos_ != "VERB":
+        return phrase
     subjects = [c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")]
     clauses = [c for c in token.children if c.dep_ in ("ccomp", "xcomp")]
+    known = token.lemma_.lower() in ATTRIBUTION_CUES
+    if not known:
+        that_clause = any(c.dep_ == "ccomp" and any(m.dep_ == "mark" and m.lower_ == "that"
+                                                    for m in c.children) for c in clauses)
+        if not subjects or token.lemma_.lower() in ("be", "have", "do", "make", "get") or not (
+                that_clause or _next_to_quote(token, subjects)):
+            return None
     if clauses:
         content = _chars(list(clauses[0].subtree))
     elif token.dep_ in ("parataxis", "ccomp", "advcl") and token.head.i < token.i:
@@ -482,9 +619,14 @@ def _attribution(token: Token) -> Spans | None:
         content = _chars([t for t in token.head.subtree if t.i not in own])
     else:  # "... ," he said: the quotation of the paragraph nearest the verb
         quotes = [(m.start(1), m.end(1)) for m in QUOTE.finditer(token.doc.text)]
-        if not quotes or not subjects:
+        objects = [c for c in token.children if c.dep_ in ("dobj", "prep", "dative", "attr", "oprd")
+                   and c.i > token.i]
+        if quotes and subjects:
+            content = min(quotes, key=lambda q: min(abs(q[0] - token.idx), abs(q[1] - token.idx)))
+        elif objects and subjects and known:  # "announced four votes for Trump"
+            content = _chars([t for o in objects for t in o.subtree])
+        else:
             return None
-        content = min(quotes, key=lambda q: min(abs(q[0] - token.idx), abs(q[1] - token.idx)))
     aux = [c for c in token.children if c.dep_ in ("aux", "neg") and c.i < token.i]
     cue_start = min([token.idx, *(a.idx for a in aux)])
     source = _chars(list(subjects[0].subtree)) if subjects else None
