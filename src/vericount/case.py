@@ -111,6 +111,13 @@ class Case:
             )
         return cls.open(here, actor)
 
+    def as_actor(self, actor: str) -> Case:
+        """The same open case (engine, sessions) acting for another person: the desk's signed-in user."""
+        other = object.__new__(Case)
+        other.__dict__.update(self.__dict__)
+        other.actor = actor
+        return other
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -173,3 +173,52 @@ def first_names(case: Case, ids: set[str]) -> dict[str, str]:
                                        .where(ItemName.item_id.in_(list(ids))).order_by(ItemName.id)):
             out.setdefault(item_id, name)
     return out
+
+
+TAG = re.compile(r"^[\w][\w .:/#+-]{0,99}$")
+
+
+def add_tags(case: Case, ref: str, tags: list[str]) -> list[str]:
+    """Tags on an item (free words: "kursk", "day-1", "needs translation"); returns the item's tags."""
+    from vericount.store.schema import Tag, utcnow
+
+    clean = [t.strip() for t in tags if t.strip()]
+    for tag in clean:
+        if not TAG.match(tag):
+            raise InvalidValue(f"tag {one_line(tag)!r}: letters, digits, spaces and . : / # + - only "
+                               "(up to 100)")
+    with case.session() as s:
+        item = resolve(s, ref)
+        have = set(s.scalars(select(Tag.tag).where(Tag.item_id == item.id)))
+        for tag in clean:
+            if tag not in have:
+                s.add(Tag(item_id=item.id, tag=tag, by=case.actor, at=utcnow()))
+                have.add(tag)
+                case.record(s, "item.tag", item.id, tag=tag)
+        return sorted(have)
+
+
+def remove_tag(case: Case, ref: str, tag: str) -> list[str]:
+    from vericount.store.schema import Tag
+
+    with case.session() as s:
+        item = resolve(s, ref)
+        row = s.get(Tag, (item.id, tag))
+        if row is not None:
+            s.delete(row)
+            case.record(s, "item.untag", item.id, tag=tag)
+        return sorted(set(s.scalars(select(Tag.tag).where(Tag.item_id == item.id))) - {tag})
+
+
+def add_note(case: Case, ref: str, text: str) -> None:
+    from vericount.store.schema import Note, utcnow
+
+    text = text.strip()
+    if not text:
+        raise InvalidValue("the note is empty")
+    if len(text) > 20_000:
+        raise InvalidValue(f"the note has {len(text):,} characters; the limit is 20,000")
+    with case.session() as s:
+        item = resolve(s, ref)
+        s.add(Note(item_id=item.id, text=text, by=case.actor, at=utcnow()))
+        case.record(s, "item.note", item.id, text=text)

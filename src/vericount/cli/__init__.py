@@ -74,9 +74,17 @@ def main(ctx: click.Context, case_dir: Path | None, actor: str | None, debug: bo
 
 
 def _register() -> None:
-    from vericount.cli import case_cmds, claims_cmds, item_cmds, people_cmds, repost_cmds, tally_cmds
+    from vericount.cli import (
+        case_cmds,
+        claims_cmds,
+        desk_cmds,
+        item_cmds,
+        people_cmds,
+        repost_cmds,
+        tally_cmds,
+    )
 
-    for module in (case_cmds, item_cmds, repost_cmds, people_cmds, tally_cmds, claims_cmds):
+    for module in (case_cmds, item_cmds, repost_cmds, people_cmds, tally_cmds, claims_cmds, desk_cmds):
         for command in module.COMMANDS:
             main.add_command(command)
 

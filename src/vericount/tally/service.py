@@ -214,6 +214,7 @@ def tally(case: Case, scope: Scope | None = None, time_limit: float = TIME_LIMIT
         "refused_joins": graph.refused,
         "certificate": None if blocked else certificate(graph, result, by_ref),
         "suggestions": suggestions(graph, result, by_ref, skip),
+        "identities": _identities(graph.nodes, result.clusters),
         "seconds": round(time.perf_counter() - started, 3),
     }
     out["headline"] = headline(out)
@@ -230,6 +231,14 @@ def tally(case: Case, scope: Scope | None = None, time_limit: float = TIME_LIMIT
                          estimate=out["estimate"], at_most=out["at_most"], optimal=out["optimal"],
                          scope=scope.to_json())
     return out
+
+
+def _identities(nodes: list[list[str]], clusters: list[int]) -> list[list[str]]:
+    """The estimate's people: the track refs of each, largest first (the desk's gallery)."""
+    people: dict[int, list[str]] = {}
+    for node, cluster in zip(nodes, clusters, strict=True):
+        people.setdefault(cluster, []).extend(node)
+    return sorted((sorted(refs) for refs in people.values()), key=lambda refs: (-len(refs), refs[0]))
 
 
 def headline(result: dict[str, Any]) -> str:

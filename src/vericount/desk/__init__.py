@@ -1,0 +1,1 @@
+"""The review desk: a web app over the same library the CLI uses (`vericount serve`)."""

@@ -1,0 +1,333 @@
+"""What each desk page shows, read from the case through the same library the CLI uses."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+from sqlalchemy import exists, func, or_, select
+
+from vericount.case import Case
+from vericount.errors import InvalidValue
+from vericount.store.schema import (
+    AuditEvent,
+    ClaimRow,
+    Item,
+    ItemName,
+    Match,
+    Note,
+    PersonTrack,
+    ReportText,
+    Source,
+    Tag,
+    TallyRow,
+)
+
+PAGE = 50
+STATUSES = ("unreviewed", "verified", "rejected", "needs_info")
+SORTS = {"added": Item.added_at, "status": Item.status, "kind": Item.kind, "size": Item.size}
+RECOMPUTE_TRACKS = 3000  # at most this many tracks: a judgment or a mark recomputes the tally at once
+THUMB_SIDE = 240
+
+
+def latest_tally(case: Case) -> dict[str, Any] | None:
+    with case.session() as s:
+        row = s.scalars(select(TallyRow).order_by(TallyRow.id.desc()).limit(1)).first()
+        return dict(row.result) if row is not None else None
+
+
+def recompute_if_cheap(case: Case) -> None:
+    with case.session() as s:
+        tracks = s.scalar(select(func.count()).select_from(PersonTrack)) or 0
+    if tracks <= RECOMPUTE_TRACKS:
+        from vericount.tally.service import tally
+
+        tally(case)
+
+
+def repost_groups(case: Case) -> dict[str, str]:
+    """Each item in a repost group -> the group's id (its smallest member), from confirmed matches."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    with case.session() as s:
+        for a, b in s.execute(select(Match.a, Match.b).where(Match.state == "confirmed")):
+            ra, rb = find(a), find(b)
+            parent[max(ra, rb)] = min(ra, rb)
+    return {x: find(x) for x in parent}
+
+
+def dashboard(case: Case, query: dict[str, str]) -> dict[str, Any]:
+    from vericount.summary import summarise
+    from vericount.tally.service import history
+
+    summary = summarise(case, max_failures=10)
+    groups = repost_groups(case)
+    sizes: dict[str, int] = {}
+    for g in groups.values():
+        sizes[g] = sizes.get(g, 0) + 1
+    with case.session() as s:
+        recent = s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(15)).all()
+        recent_rows = [_event(e) for e in recent]
+    latest = latest_tally(case)
+    return {"summary": summary, "groups": sorted(sizes.items(), key=lambda kv: -kv[1])[:10],
+            "tally": latest, "history": history(case, limit=10), "recent": recent_rows,
+            "claims": _compare(case, latest)}
+
+
+def _compare(case: Case, latest: dict[str, Any] | None) -> list[dict[str, Any]]:
+    from vericount.claims.service import compare
+
+    if latest is None:
+        return []
+    return compare(case, latest)
+
+
+def _event(e: AuditEvent) -> dict[str, Any]:
+    detail = {k: v for k, v in (e.detail or {}).items() if k != "before"}
+    return {"id": e.id, "at": e.at.isoformat(timespec="seconds"), "actor": e.actor, "action": e.action,
+            "item": e.item_id, "detail": detail}
+
+
+def _int(query: dict[str, str], key: str, default: int) -> int:
+    try:
+        return max(1, int(query.get(key, default)))
+    except ValueError:
+        return default
+
+
+def items_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
+    """One page of items, filtered (status, kind, repost group, date, tag, has people) and sorted."""
+    q = select(Item)
+    status, kind, tag = query.get("status", ""), query.get("kind", ""), query.get("tag", "").strip()
+    if status:
+        q = q.where(Item.status == status)
+    if kind:
+        q = q.where(Item.kind == kind)
+    if tag:
+        q = q.where(exists().where(Tag.item_id == Item.id, Tag.tag == tag))
+    people = query.get("people", "")
+    has_people = exists().where(PersonTrack.item_id == Item.id)
+    if people == "yes":
+        q = q.where(has_people)
+    elif people == "no":
+        q = q.where(~has_people)
+    if query.get("group"):
+        groups = repost_groups(case)
+        wanted = groups.get(query["group"], query["group"])
+        q = q.where(Item.id.in_([i for i, g in groups.items() if g == wanted] or [query["group"]]))
+    date_from, date_to = query.get("from", "").strip(), query.get("to", "").strip()
+    if date_from:  # the item's own date when known, else when it was posted
+        posted = exists().where(Source.item_id == Item.id, Source.posted_at >= date_from)
+        q = q.where(or_(Item.date_to >= date_from, Item.date_from >= date_from, posted))
+    if date_to:
+        posted = exists().where(Source.item_id == Item.id, Source.posted_at <= date_to + "\uffff")
+        q = q.where(or_(Item.date_from <= date_to + "\uffff", posted))
+    sort = query.get("sort", "added")
+    column = SORTS.get(sort.lstrip("-"), Item.added_at)
+    order = column.desc() if sort.startswith("-") else column.asc()
+    page = _int(query, "page", 1)
+    with case.session() as s:
+        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        rows = s.scalars(q.order_by(order, Item.id).offset((page - 1) * PAGE).limit(PAGE)).all()
+        ids = [r.id for r in rows]
+        names = _names(s, ids)
+        tracks = dict(s.execute(select(PersonTrack.item_id, func.count()).where(PersonTrack.item_id.in_(ids))
+                                .group_by(PersonTrack.item_id)).all()) if ids else {}
+        tags: dict[str, list[str]] = {}
+        for item_id, t in s.execute(select(Tag.item_id, Tag.tag).where(Tag.item_id.in_(ids))) if ids else []:
+            tags.setdefault(item_id, []).append(t)
+        listed = [{"id": r.id, "name": names.get(r.id, r.id[:12]), "kind": r.kind, "status": r.status,
+                   "size": r.size, "added_at": r.added_at.isoformat(timespec="seconds"),
+                   "tracks": tracks.get(r.id, 0), "tags": sorted(tags.get(r.id, []))} for r in rows]
+        kinds = [k for (k,) in s.execute(select(Item.kind).distinct())]
+    pages = max(1, math.ceil(total / PAGE))
+    keep = {k: v for k, v in query.items() if k != "page" and v}
+    return {"items": listed, "total": total, "page": page, "pages": pages, "query": keep,
+            "statuses": STATUSES, "kinds": sorted(kinds), "sorts": list(SORTS)}
+
+
+def _names(s: Any, ids: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if ids:
+        query = select(ItemName.item_id, ItemName.name).where(ItemName.item_id.in_(ids))
+        for item_id, name in s.execute(query.order_by(ItemName.id)):
+            out.setdefault(item_id, name)
+    return out
+
+
+def neighbours(case: Case, item_id: str, query: dict[str, str]) -> tuple[str | None, str | None]:
+    """The items before and after this one in the list's default order (added time): j / k."""
+    with case.session() as s:
+        item = s.get(Item, item_id)
+        if item is None:
+            return None, None
+        before = s.scalar(select(Item.id).where(or_(Item.added_at < item.added_at,
+                                                    (Item.added_at == item.added_at) & (Item.id < item.id)))
+                          .order_by(Item.added_at.desc(), Item.id.desc()).limit(1))
+        after = s.scalar(select(Item.id).where(or_(Item.added_at > item.added_at,
+                                                   (Item.added_at == item.added_at) & (Item.id > item.id)))
+                         .order_by(Item.added_at, Item.id).limit(1))
+    return before, after
+
+
+def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]:
+    from vericount.items import view
+    from vericount.reposts.service import list_matches
+
+    with case.session() as s:
+        item = s.get(Item, item_id)
+        if item is None:
+            raise InvalidValue(f"no item {item_id[:12]}")
+        shown = view(item)
+        revision = item.revision
+        tracks = [{"number": t.number, "source": t.source, "start": t.start, "end": t.end,
+                   "width": t.frame_width, "height": t.frame_height, "boxes": t.boxes, "crop": t.crop,
+                   "face": t.face, "marked_by": t.marked_by}
+                  for t in s.scalars(select(PersonTrack).where(PersonTrack.item_id == item_id)
+                                     .order_by(PersonTrack.number))]
+        tags = sorted(s.scalars(select(Tag.tag).where(Tag.item_id == item_id)))
+        notes = [{"text": n.text, "by": n.by, "at": n.at.isoformat(timespec="seconds")}
+                 for n in s.scalars(select(Note).where(Note.item_id == item_id).order_by(Note.id))]
+        history = [_event(e) for e in s.scalars(select(AuditEvent).where(AuditEvent.item_id == item_id)
+                                                 .order_by(AuditEvent.id.desc()).limit(100))]
+        report = s.get(ReportText, item_id)
+        claims = s.scalars(select(ClaimRow).where(ClaimRow.item_id == item_id).order_by(ClaimRow.start)).all()
+        claim_rows = [{"id": c.id, "quantity": c.quantity, "subject": c.subject, "speaker": c.speaker,
+                       "sentence": c.sentence} for c in claims]
+    matches = [m.to_json() for m in list_matches(case, item_id)]
+    before, after = neighbours(case, item_id, query)
+    try:
+        t = float(query.get("t", "0"))
+    except ValueError:
+        t = 0.0
+    return {"item": shown, "revision": revision, "tracks": tracks, "tags": tags, "notes": notes,
+            "history": history, "matches": matches, "before": before, "after": after, "t": t,
+            "report": report, "claims": claim_rows, "statuses": STATUSES}
+
+
+def people(case: Case, query: dict[str, str]) -> dict[str, Any]:
+    """The latest tally's suggestions as pairs of crops, and its estimated identities as a gallery."""
+    latest = latest_tally(case)
+    refs: set[str] = set()
+    suggestions = (latest or {}).get("suggestions") or []
+    identities = [ids for ids in (latest or {}).get("identities", []) if len(ids) > 1][:60]
+    for sug in suggestions:
+        refs |= {sug["a"], sug["b"]}
+    for ids in identities:
+        refs |= set(ids[:12])
+    from vericount.tally.service import list_judgments
+
+    return {"tally": latest, "suggestions": suggestions[:40], "identities": identities,
+            "tracks": _track_cards(case, refs), "judgments": list_judgments(case)[-30:][::-1]}
+
+
+def _track_cards(case: Case, refs: set[str]) -> dict[str, dict[str, Any]]:
+    by_item: dict[str, set[int]] = {}
+    for ref in refs:
+        item_id, _, number = ref.partition(":")
+        if number.isdigit():
+            by_item.setdefault(item_id, set()).add(int(number))
+    out: dict[str, dict[str, Any]] = {}
+    with case.session() as s:
+        names = _names(s, list(by_item))
+        for item_id, numbers in by_item.items():
+            for t in s.scalars(select(PersonTrack).where(PersonTrack.item_id == item_id,
+                                                         PersonTrack.number.in_(numbers))):
+                out[f"{item_id}:{t.number}"] = {
+                    "item": item_id, "number": t.number, "name": names.get(item_id, item_id[:12]),
+                    "crop": t.crop, "face": t.face, "t": t.best_t, "start": t.start, "end": t.end}
+    return out
+
+
+def tally_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
+    from vericount.tally.service import history
+
+    latest = latest_tally(case)
+    cert = (latest or {}).get("certificate") or {}
+    members = cert.get("members", [])
+    return {"tally": latest, "certificate": cert, "members": members,
+            "pairs": cert.get("pairs", [])[:2000], "history": history(case, limit=20)}
+
+
+def claims_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
+    from vericount.claims.service import ledger
+
+    found = ledger(case)
+    latest = latest_tally(case)
+    by_id = {c["id"]: c for c in found["claims"]}
+    texts: dict[str, str] = {}
+    for c in found["claims"]:
+        texts.setdefault(c["report"], "")
+    return {"ledger": found, "by_id": by_id, "compare": _compare(case, latest), "tally": latest}
+
+
+def audit_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
+    q = select(AuditEvent)
+    actor, item, action = query.get("actor", ""), query.get("item", ""), query.get("action", "")
+    if actor:
+        q = q.where(AuditEvent.actor == actor)
+    if item:
+        q = q.where(AuditEvent.item_id.startswith(item.lower()))
+    if action:
+        q = q.where(AuditEvent.action.startswith(action))
+    page = _int(query, "page", 1)
+    with case.session() as s:
+        rows = [_event(e) for e in s.scalars(q.order_by(AuditEvent.id.desc()).offset((page - 1) * 100)
+                                             .limit(100))]
+        actors = [a for (a,) in s.execute(select(AuditEvent.actor).distinct())]
+        actions = sorted({a.split(".")[0] for (a,) in s.execute(select(AuditEvent.action).distinct())})
+    keep = {k: v for k, v in query.items() if k != "page" and v}
+    return {"events": rows, "actors": sorted(actors), "actions": actions, "query": keep, "page": page}
+
+
+# -- images -------------------------------------------------------------------------------------------
+
+
+def thumbnail(case: Case, item_id: str) -> Any:
+    """derived/thumbs/<id>.jpg, made on first request from the image or the video's frame at 1 s."""
+    path = case.derived / "thumbs" / f"{item_id}.jpg"
+    if path.is_file():
+        return path
+    with case.session() as s:
+        item = s.get(Item, item_id)
+        if item is None or item.kind not in ("image", "video"):
+            return None
+        kind = item.kind
+    try:
+        data = _jpeg(case, item_id, kind, 1.0 if kind == "video" else 0.0, THUMB_SIDE)
+    except Exception:  # noqa: BLE001 - an undecodable item gets the placeholder, not an error page
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
+
+def frame_jpeg(case: Case, item_id: str, t: float) -> bytes:
+    with case.session() as s:
+        item = s.get(Item, item_id)
+        if item is None or item.kind not in ("image", "video"):
+            raise InvalidValue("this item has no frames")
+        kind = item.kind
+    return _jpeg(case, item_id, kind, max(0.0, t), 1280)
+
+
+def _jpeg(case: Case, item_id: str, kind: str, t: float, side: int) -> bytes:
+    from PIL import Image
+
+    from vericount.people.service import _frame_at
+
+    _, frame = _frame_at(case.evidence.path(item_id), kind, t)
+    image = Image.fromarray(frame)  # RGB, upright
+    image.thumbnail((side, side))
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=85)
+    return out.getvalue()
