@@ -82,6 +82,24 @@ run vericount claims add samples/reports/example_report.txt --outlet "The Ledger
 run vericount claims
 run vericount claims compare
 
-say "16. Case summary"
+say "16. The review desk: accounts with roles, then a web app over the same case (here started, asked, stopped)"
+printf '$ vericount user add demo --role admin --password-stdin   # (password: demo-password)\n'
+printf 'demo-password\n' | vericount user add demo --role admin --password-stdin
+run vericount tag hamilton_short.mp4 white-house day-1
+run vericount note hamilton_short.mp4 "Second angle wanted: ask the press office"
+port=${DEMO_PORT:-8765}
+vericount serve --port "$port" >/dev/null 2>&1 &
+desk_pid=$!
+trap 'kill $desk_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do
+  python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/login')" 2>/dev/null && break
+  sleep 0.2
+done
+run python scripts/desk_tour.py "http://127.0.0.1:$port" demo demo-password
+kill $desk_pid 2>/dev/null || true
+
+say "17. Case summary"
 run vericount summary
 printf '\nThe demo case is in %s; try: vericount --case %s items --json\n' "$case_dir" "$case_dir"
+printf 'The desk: vericount --case %s serve, then open http://127.0.0.1:8000/ and sign in as demo / demo-password\n' \
+  "$case_dir"
