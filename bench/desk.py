@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import multiprocessing as mp
 import os
 import random
 import re
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -143,15 +143,11 @@ def generate(root: Path, n_items: int, per_item: int, seed: int = 7) -> dict[str
 # -- the server --------------------------------------------------------------------------------------------
 
 
-def serve(root: str, port: int) -> None:
-    """The desk on 127.0.0.1:port (run in a child process)."""
-    import uvicorn
-
-    from vericount.case import Case
-    from vericount.desk.app import create_app
-
-    case = Case.open(Path(root), actor="bench")
-    uvicorn.Server(uvicorn.Config(create_app(case), host="127.0.0.1", port=port, log_level="warning")).run()
+def serve(root: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """`vericount serve` on 127.0.0.1:port, in its own process(es), as a team would run it."""
+    command = [sys.executable, "-m", "vericount", "--case", root, "--actor", "bench", "serve", "--port",
+               str(port), "--workers", str(workers)]
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
 
 
 def free_port() -> int:
@@ -165,8 +161,8 @@ def wait_up(base: str, child: Any, timeout: float = 60.0) -> None:
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not child.is_alive():
-            raise SystemExit(f"the desk exited with {child.exitcode}")
+        if child.poll() is not None:
+            raise SystemExit(f"the desk exited with {child.returncode}")
         try:
             if httpx.get(f"{base}/login", timeout=2.0).status_code == 200:
                 return
@@ -293,6 +289,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=120.0, help="time limit of the load")
     ap.add_argument("--work", type=Path, default=None, help="where the temporary case goes")
     ap.add_argument("--keep", action="store_true", help="keep the generated case")
+    ap.add_argument("--workers", type=int, default=1, help="server processes (vericount serve --workers)")
     args = ap.parse_args()
     print(f"$ python bench/desk.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"{os.cpu_count()} cores; {args.clients} clients; {args.requests} requests of each kind; "
@@ -309,8 +306,7 @@ def main() -> int:
               f"({(root / 'case.db').stat().st_size / 1e6:.0f} MB, SQLite)")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        child = mp.get_context("spawn").Process(target=serve, args=(str(root), port), daemon=True)
-        child.start()
+        child = serve(str(root), port, args.workers)
         wait_up(base, child)
         times, errors, wall, undone = load(base, args.clients, args.requests, args.seconds, args.items,
                                            args.tracks)
@@ -341,9 +337,9 @@ def main() -> int:
         print(f"total {time.perf_counter() - began:.0f} s on {os.cpu_count()} cores", flush=True)
         return 1 if failed else 0
     finally:
-        if child is not None and child.is_alive():
+        if child is not None and child.poll() is None:
             child.terminate()
-            child.join(10)
+            child.wait(10)
         if args.keep:
             print(f"case kept in {work / 'case'}")
         else:

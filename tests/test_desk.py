@@ -206,6 +206,9 @@ def test_review_an_item(desk: Case) -> None:
     c = client(desk, "rey")
     token = csrf(c)
     clip = item_id(desk, "clip.mp4")
+    r = c.post(f"/items/{clip}/status", data={"status": "needs-info", "note": "who filmed it?", "csrf": token,
+                                              "revision": str(revision(desk, clip))}, follow_redirects=False)
+    assert r.status_code == 303 and "needs-info" in c.get("/items?status=needs-info").text
     r = c.post(f"/items/{clip}/status", data={"status": "verified", "note": "", "csrf": token,
                                               "revision": str(revision(desk, clip))})
     assert r.status_code == 400 and "a note" in r.text

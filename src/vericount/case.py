@@ -36,6 +36,8 @@ class Case:
         self.evidence = EvidenceStore(root / "evidence")
         self.derived = root / "derived"
         self._sessions: sessionmaker[Session] = db.session_factory(engine)
+        self._readers: sessionmaker[Session] = db.session_factory(
+            engine.execution_options(**{db.READ_ONLY: True}))
 
     # -- opening and creating -------------------------------------------------------------------
 
@@ -135,6 +137,15 @@ class Case:
         with self._sessions() as s, s.begin():
             s.info["derived"] = self.derived  # where stages' save() writes crops and other files
             yield s
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads (rolled back at the end). On SQLite it does not take the write
+        lock, so the desk's page views never queue behind each other or behind a writer."""
+        with self._readers() as s, s.begin():
+            s.info["derived"] = self.derived
+            yield s
+            s.rollback()
 
     def record(self, s: Session, action: str, item_id: str | None = None, **detail: object) -> None:
         audit.record(s, self.actor, action, item_id, **detail)

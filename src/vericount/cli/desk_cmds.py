@@ -16,13 +16,17 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (keep 127.0.0.1 unless a TLS proxy is in front).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes (one per core serves a busy team best).")
 @pass_ctx
-def serve(ctx: Context, host: str, port: int) -> None:
+def serve(ctx: Context, host: str, port: int, workers: int) -> None:
     """The review desk: a web app where a team reviews items, judges people and watches the tally.
 
     Sign in with an account made by `vericount user add`. Every asset is served locally; nothing is
     fetched from the internet.
     """
+    import os
+
     import uvicorn
 
     from vericount.desk.app import create_app
@@ -32,7 +36,13 @@ def serve(ctx: Context, host: str, port: int) -> None:
         if not list_users(case):
             click.echo("no desk users yet: add one with `vericount user add NAME --role admin`", err=True)
         click.echo(f"vericount desk for {case.root} on http://{host}:{port}/ (Ctrl-C stops it)")
-        uvicorn.run(create_app(case), host=host, port=port, log_level="warning")
+        if workers == 1:
+            uvicorn.run(create_app(case), host=host, port=port, log_level="warning")
+            return
+        os.environ["VERICOUNT_CASE"] = str(case.root)
+        os.environ["VERICOUNT_ACTOR"] = case.actor
+    uvicorn.run("vericount.desk.app:from_environment", factory=True, workers=workers, host=host, port=port,
+                log_level="warning")
 
 
 @click.group()

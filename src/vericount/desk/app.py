@@ -280,7 +280,7 @@ def _file_routes(app: FastAPI, case: Case, viewer_of: ViewerOf) -> None:
     def media(request: Request, item_id: str) -> Response:
         viewer_of(request)
         item_id = _item_id(item_id)
-        with case.session() as s:
+        with case.reading() as s:
             item = s.get(Item, item_id)
             if item is None:
                 raise Refused(404, "no such item")
@@ -323,6 +323,14 @@ def _file_routes(app: FastAPI, case: Case, viewer_of: ViewerOf) -> None:
             raise Refused(404, "no such file")
         return FileResponse(HERE / "static" / name, media_type=STATIC[name],
                             headers={"Cache-Control": "public, max-age=3600"})
+
+
+def from_environment() -> FastAPI:
+    """The app for the case named by $VERICOUNT_CASE, acting as $VERICOUNT_ACTOR: the factory uvicorn calls
+    in each worker process of `vericount serve --workers N`."""
+    import os
+
+    return create_app(Case.open(Path(os.environ["VERICOUNT_CASE"]), os.environ.get("VERICOUNT_ACTOR")))
 
 
 SECURITY_HEADERS = {
@@ -370,7 +378,7 @@ def _check_revision(case: Case, item_id: str, form: dict[str, str]) -> None:
         seen = int(form.get("revision", ""))
     except ValueError as exc:
         raise Refused(400, "the form has no item revision: reload the page") from exc
-    with case.session() as s:
+    with case.reading() as s:
         item = s.get(Item, item_id)
         if item is None:
             raise Refused(404, "no such item")

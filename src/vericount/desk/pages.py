@@ -10,6 +10,7 @@ from sqlalchemy import exists, func, or_, select
 
 from vericount.case import Case
 from vericount.errors import InvalidValue
+from vericount.store import schema
 from vericount.store.schema import (
     AuditEvent,
     ClaimRow,
@@ -25,20 +26,20 @@ from vericount.store.schema import (
 )
 
 PAGE = 50
-STATUSES = ("unreviewed", "verified", "rejected", "needs_info")
+STATUSES = schema.STATUSES
 SORTS = {"added": Item.added_at, "status": Item.status, "kind": Item.kind, "size": Item.size}
 RECOMPUTE_TRACKS = 3000  # at most this many tracks: a judgment or a mark recomputes the tally at once
 THUMB_SIDE = 240
 
 
 def latest_tally(case: Case) -> dict[str, Any] | None:
-    with case.session() as s:
+    with case.reading() as s:
         row = s.scalars(select(TallyRow).order_by(TallyRow.id.desc()).limit(1)).first()
         return dict(row.result) if row is not None else None
 
 
 def recompute_if_cheap(case: Case) -> None:
-    with case.session() as s:
+    with case.reading() as s:
         tracks = s.scalar(select(func.count()).select_from(PersonTrack)) or 0
     if tracks <= RECOMPUTE_TRACKS:
         from vericount.tally.service import tally
@@ -56,7 +57,7 @@ def repost_groups(case: Case) -> dict[str, str]:
             x = parent[x]
         return x
 
-    with case.session() as s:
+    with case.reading() as s:
         for a, b in s.execute(select(Match.a, Match.b).where(Match.state == "confirmed")):
             ra, rb = find(a), find(b)
             parent[max(ra, rb)] = min(ra, rb)
@@ -72,7 +73,7 @@ def dashboard(case: Case, query: dict[str, str]) -> dict[str, Any]:
     sizes: dict[str, int] = {}
     for g in groups.values():
         sizes[g] = sizes.get(g, 0) + 1
-    with case.session() as s:
+    with case.reading() as s:
         recent = s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(15)).all()
         recent_rows = [_event(e) for e in recent]
     latest = latest_tally(case)
@@ -133,7 +134,7 @@ def items_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
     column = SORTS.get(sort.lstrip("-"), Item.added_at)
     order = column.desc() if sort.startswith("-") else column.asc()
     page = _int(query, "page", 1)
-    with case.session() as s:
+    with case.reading() as s:
         total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
         rows = s.scalars(q.order_by(order, Item.id).offset((page - 1) * PAGE).limit(PAGE)).all()
         ids = [r.id for r in rows]
@@ -164,7 +165,7 @@ def _names(s: Any, ids: list[str]) -> dict[str, str]:
 
 def neighbours(case: Case, item_id: str, query: dict[str, str]) -> tuple[str | None, str | None]:
     """The items before and after this one in the list's default order (added time): j / k."""
-    with case.session() as s:
+    with case.reading() as s:
         item = s.get(Item, item_id)
         if item is None:
             return None, None
@@ -179,9 +180,8 @@ def neighbours(case: Case, item_id: str, query: dict[str, str]) -> tuple[str | N
 
 def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]:
     from vericount.items import view
-    from vericount.reposts.service import list_matches
 
-    with case.session() as s:
+    with case.reading() as s:
         item = s.get(Item, item_id)
         if item is None:
             raise InvalidValue(f"no item {item_id[:12]}")
@@ -201,7 +201,13 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
         claims = s.scalars(select(ClaimRow).where(ClaimRow.item_id == item_id).order_by(ClaimRow.start)).all()
         claim_rows = [{"id": c.id, "quantity": c.quantity, "subject": c.subject, "speaker": c.speaker,
                        "sentence": c.sentence} for c in claims]
-    matches = [m.to_json() for m in list_matches(case, item_id)]
+        matches = []
+        for m in s.scalars(select(Match).where(or_(Match.a == item_id, Match.b == item_id))
+                           .order_by(Match.score.desc(), Match.id)):
+            mine, theirs = ((m.a_start, m.a_end), (m.b_start, m.b_end)) if m.a == item_id else \
+                ((m.b_start, m.b_end), (m.a_start, m.a_end))
+            matches.append({"other": m.b if m.a == item_id else m.a, "type": m.type, "state": m.state,
+                            "score": round(m.score, 3), "mine": _segment(mine), "theirs": _segment(theirs)})
     before, after = neighbours(case, item_id, query)
     try:
         t = float(query.get("t", "0"))
@@ -210,6 +216,11 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
     return {"item": shown, "revision": revision, "tracks": tracks, "tags": tags, "notes": notes,
             "history": history, "matches": matches, "before": before, "after": after, "t": t,
             "report": report, "claims": claim_rows, "statuses": STATUSES}
+
+
+def _segment(span: tuple[float | None, float | None]) -> str:
+    start, end = span
+    return "—" if start is None or end is None else f"{start:.2f}–{end:.2f} s"
 
 
 def people(case: Case, query: dict[str, str]) -> dict[str, Any]:
@@ -235,7 +246,7 @@ def _track_cards(case: Case, refs: set[str]) -> dict[str, dict[str, Any]]:
         if number.isdigit():
             by_item.setdefault(item_id, set()).add(int(number))
     out: dict[str, dict[str, Any]] = {}
-    with case.session() as s:
+    with case.reading() as s:
         names = _names(s, list(by_item))
         for item_id, numbers in by_item.items():
             for t in s.scalars(select(PersonTrack).where(PersonTrack.item_id == item_id,
@@ -278,7 +289,7 @@ def audit_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
     if action:
         q = q.where(AuditEvent.action.startswith(action))
     page = _int(query, "page", 1)
-    with case.session() as s:
+    with case.reading() as s:
         rows = [_event(e) for e in s.scalars(q.order_by(AuditEvent.id.desc()).offset((page - 1) * 100)
                                              .limit(100))]
         actors = [a for (a,) in s.execute(select(AuditEvent.actor).distinct())]
@@ -295,7 +306,7 @@ def thumbnail(case: Case, item_id: str) -> Any:
     path = case.derived / "thumbs" / f"{item_id}.jpg"
     if path.is_file():
         return path
-    with case.session() as s:
+    with case.reading() as s:
         item = s.get(Item, item_id)
         if item is None or item.kind not in ("image", "video"):
             return None
@@ -312,7 +323,7 @@ def thumbnail(case: Case, item_id: str) -> Any:
 
 
 def frame_jpeg(case: Case, item_id: str, t: float) -> bytes:
-    with case.session() as s:
+    with case.reading() as s:
         item = s.get(Item, item_id)
         if item is None or item.kind not in ("image", "video"):
             raise InvalidValue("this item has no frames")

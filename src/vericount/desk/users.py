@@ -76,7 +76,7 @@ def add_user(case: Case, name: str, role: str, password: str) -> None:
 
 
 def list_users(case: Case) -> list[dict[str, Any]]:
-    with case.session() as s:
+    with case.reading() as s:
         return [{"name": u.name, "role": u.role, "created_at": u.created_at.isoformat(),
                  "disabled": u.disabled} for u in s.scalars(select(User).order_by(User.name))]
 
@@ -105,7 +105,7 @@ def sign_in(case: Case, name: str, password: str) -> str | None:
 def session_user(case: Case, token: str | None) -> Viewer | None:
     if not token:
         return None
-    with case.session() as s:
+    with case.reading() as s:
         row = s.get(WebSession, _token_hash(token))
         if row is None or row.expires_at < utcnow():
             return None

@@ -30,6 +30,9 @@ def normalise_url(url: str) -> str:
     raise CaseError(f"database URL {url!r}: only sqlite and postgresql are supported")
 
 
+READ_ONLY = "vericount_read_only"
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # Take over transaction control from the sqlite3 module so that BEGIN IMMEDIATE below is ours.
     dbapi_conn.isolation_level = None
@@ -43,7 +46,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Any) -> None:
     # Writers take the lock at BEGIN, so a read-then-write (the audit chain) never races another writer.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Readers (Case.reading) begin deferred: in WAL mode they never wait for a writer.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:

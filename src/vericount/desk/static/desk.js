@@ -125,7 +125,7 @@
     if (status === "verified" || status === "rejected") {
       if (!note.value.trim()) { note.focus(); note.placeholder = "a note is required to " + (status === "verified" ? "verify" : "reject"); return; }
     }
-    if (status === "needs_info" && !note.value.trim()) { note.focus(); return; }
+    if (status === "needs-info" && !note.value.trim()) { note.focus(); return; }
     $("#status-form").requestSubmit();
   }
 
@@ -163,7 +163,7 @@
       case "Enter": if (page === "items" && current >= 0) location.href = rows[current].dataset.href; else return; break;
       case "v": if (page === "item") setStatus("verified"); else return; break;
       case "r": if (page === "item") setStatus("rejected"); else return; break;
-      case "n": if (page === "item") setStatus("needs_info"); else return; break;
+      case "n": if (page === "item") setStatus("needs-info"); else return; break;
       case "m": if (page === "item") startMarking(); else return; break;
       case ",": step(-1); break;
       case ".": step(1); break;
