@@ -9,9 +9,11 @@ other person's change shown (HTTP 409), never applied over it.
 
 from __future__ import annotations
 
+import hmac
 import json
 import mimetypes
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -77,8 +79,6 @@ def create_app(case: Case) -> FastAPI:
         viewer = viewer_of(request)
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         token = request.headers.get("x-csrf-token") or form.get("csrf", "")
-        import hmac
-
         if not hmac.compare_digest(token.encode(), viewer.csrf.encode()):
             raise Refused(403, "the form's security token is missing or stale: reload the page and try again")
         if not viewer.can(role):
@@ -116,8 +116,6 @@ def _sign_in_routes(app: FastAPI, case: Case, render: Render, acting: Acting) ->
 
     @app.get("/login")
     def login_page(request: Request, next: str = "/") -> Response:
-        import secrets
-
         token = secrets.token_urlsafe(24)
         response = render(request, None, "login.html", next=_local(next), login_csrf=token)
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_tls(request))
@@ -125,8 +123,6 @@ def _sign_in_routes(app: FastAPI, case: Case, render: Render, acting: Acting) ->
 
     @app.post("/login")
     async def login(request: Request) -> Response:
-        import hmac
-
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         expected = request.cookies.get(LOGIN_COOKIE, "")
         if not expected or not hmac.compare_digest(form.get("csrf", "").encode(), expected.encode()):

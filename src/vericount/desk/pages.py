@@ -163,7 +163,7 @@ def _names(s: Any, ids: list[str]) -> dict[str, str]:
     return out
 
 
-def neighbours(case: Case, item_id: str, query: dict[str, str]) -> tuple[str | None, str | None]:
+def neighbours(case: Case, item_id: str) -> tuple[str | None, str | None]:
     """The items before and after this one in the list's default order (added time): j / k."""
     with case.reading() as s:
         item = s.get(Item, item_id)
@@ -208,7 +208,7 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
                 ((m.b_start, m.b_end), (m.a_start, m.a_end))
             matches.append({"other": m.b if m.a == item_id else m.a, "type": m.type, "state": m.state,
                             "score": round(m.score, 3), "mine": _segment(mine), "theirs": _segment(theirs)})
-    before, after = neighbours(case, item_id, query)
+    before, after = neighbours(case, item_id)
     try:
         t = float(query.get("t", "0"))
     except ValueError:
@@ -273,9 +273,6 @@ def claims_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
     found = ledger(case)
     latest = latest_tally(case)
     by_id = {c["id"]: c for c in found["claims"]}
-    texts: dict[str, str] = {}
-    for c in found["claims"]:
-        texts.setdefault(c["report"], "")
     return {"ledger": found, "by_id": by_id, "compare": _compare(case, latest), "tally": latest}
 
 
