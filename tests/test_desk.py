@@ -159,6 +159,9 @@ def test_every_page_renders_what_the_case_holds(desk: Case) -> None:
         assert page.status_code == 200 and name in page.text, name
     group = c.get(f"/items/{item_id(desk, 'obama_and_biden.jpg')}").text
     assert group.count('class="crop"') >= 4  # the group photo's people, with their crops
+    report = c.get(f"/items/{item_id(desk, 'report.txt')}").text
+    sentence = "Officials said that 40 soldiers were captured in one day."
+    assert re.search(rf'<mark id="sentence-\d+">{sentence}</mark>', report)  # where it stands in the report
     people = c.get("/people").text
     assert "Suggested judgments" in people and "/derived/people/" in people
     tally = c.get("/tally").text

@@ -200,7 +200,9 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
         report = s.get(ReportText, item_id)
         claims = s.scalars(select(ClaimRow).where(ClaimRow.item_id == item_id).order_by(ClaimRow.start)).all()
         claim_rows = [{"id": c.id, "quantity": c.quantity, "subject": c.subject, "speaker": c.speaker,
-                       "sentence": c.sentence} for c in claims]
+                       "sentence": c.sentence, "start": c.start, "end": c.end} for c in claims]
+        has_report = report is not None
+        title = report.title if report is not None else None
         matches = []
         for m in s.scalars(select(Match).where(or_(Match.a == item_id, Match.b == item_id))
                            .order_by(Match.score.desc(), Match.id)):
@@ -209,13 +211,40 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
             matches.append({"other": m.b if m.a == item_id else m.a, "type": m.type, "state": m.state,
                             "score": round(m.score, 3), "mine": _segment(mine), "theirs": _segment(theirs)})
     before, after = neighbours(case, item_id)
+    passages = _report_passages(case, item_id, claim_rows) if has_report else []
     try:
         t = float(query.get("t", "0"))
     except ValueError:
         t = 0.0
     return {"item": shown, "revision": revision, "tracks": tracks, "tags": tags, "notes": notes,
             "history": history, "matches": matches, "before": before, "after": after, "t": t,
-            "report": report, "claims": claim_rows, "statuses": STATUSES}
+            "report": {"title": title} if has_report else None, "claims": claim_rows, "statuses": STATUSES,
+            "passages": passages}
+
+
+REPORT_SHOWN = 200_000  # characters of a report's text shown on its page
+
+
+def _report_passages(case: Case, item_id: str, claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The report's text (as the claims stage read it) cut into plain passages and claim sentences, so the
+    page can highlight each claim's sentence where it stands."""
+    from vericount.claims.stage import read_text
+    from vericount.errors import VericountError
+
+    try:
+        text = read_text(case.evidence.path(item_id))[0][:REPORT_SHOWN]
+    except (OSError, VericountError):
+        return []
+    out: list[dict[str, Any]] = []
+    at = 0
+    for c in sorted(claims, key=lambda c: c["start"]):
+        if c["start"] < at or c["end"] > len(text):
+            continue  # a second claim in the same sentence: highlighted once
+        out += [{"text": text[at:c["start"]], "claim": None},
+                {"text": text[c["start"]:c["end"]], "claim": c["id"]}]
+        at = c["end"]
+    out.append({"text": text[at:], "claim": None})
+    return out
 
 
 def _segment(span: tuple[float | None, float | None]) -> str:
