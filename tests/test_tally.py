@@ -141,3 +141,18 @@ def test_people_photos_counted(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "cert.json"
     path.write_text(json.dumps(cert))
     assert cli("tally", "--check", str(path)).exit_code == 0
+
+
+def test_scope_by_repost_group(cli: Cli, case_dir: Path, tmp_path: Path) -> None:
+    """--group ITEM counts only the items of ITEM's repost group (confirmed matches)."""
+    x, y, z = _add_items(cli, tmp_path, 3)
+    with Case.open(case_dir, actor="tester") as case:
+        _track(case, x, 1, [[0.0, 10, 10, 100, 300]])
+        _track(case, x, 2, [[0.0, 200, 10, 290, 300]])
+        _track(case, y, 1, [[0.0, 10, 10, 100, 300]])
+        _track(case, z, 1, [[0.0, 10, 10, 100, 300]])
+    assert cli("match", "confirm", x, y, "--reason", "the same clip").exit_code == 0
+    code, out = _tally(cli, "--include-unreviewed", "--group", y)
+    assert code == 0 and out["items"] == 2 and out["tracks"] == 3
+    code, out = _tally(cli, "--include-unreviewed", "--group", z)
+    assert code == 0 and out["items"] == 1 and out["tracks"] == 1

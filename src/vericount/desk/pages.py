@@ -16,7 +16,6 @@ from vericount.store.schema import (
     ClaimRow,
     Item,
     ItemName,
-    Match,
     Note,
     PersonTrack,
     ReportText,
@@ -48,20 +47,11 @@ def recompute_if_cheap(case: Case) -> None:
 
 
 def repost_groups(case: Case) -> dict[str, str]:
-    """Each item in a repost group -> the group's id (its smallest member), from confirmed matches."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    """Each item in a repost group -> the group's representative."""
+    from vericount.reposts.service import membership
 
     with case.reading() as s:
-        for a, b in s.execute(select(Match.a, Match.b).where(Match.state == "confirmed")):
-            ra, rb = find(a), find(b)
-            parent[max(ra, rb)] = min(ra, rb)
-    return {x: find(x) for x in parent}
+        return membership(s)
 
 
 def dashboard(case: Case, query: dict[str, str]) -> dict[str, Any]:
@@ -180,6 +170,7 @@ def neighbours(case: Case, item_id: str) -> tuple[str | None, str | None]:
 
 def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]:
     from vericount.items import view
+    from vericount.reposts.service import list_matches
 
     with case.reading() as s:
         item = s.get(Item, item_id)
@@ -203,13 +194,11 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
                        "sentence": c.sentence, "start": c.start, "end": c.end} for c in claims]
         has_report = report is not None
         title = report.title if report is not None else None
-        matches = []
-        for m in s.scalars(select(Match).where(or_(Match.a == item_id, Match.b == item_id))
-                           .order_by(Match.score.desc(), Match.id)):
-            mine, theirs = ((m.a_start, m.a_end), (m.b_start, m.b_end)) if m.a == item_id else \
-                ((m.b_start, m.b_end), (m.a_start, m.a_end))
-            matches.append({"other": m.b if m.a == item_id else m.a, "type": m.type, "state": m.state,
-                            "score": round(m.score, 3), "mine": _segment(mine), "theirs": _segment(theirs)})
+    matches = [{"other": m.b if m.a == item_id else m.a, "type": m.type, "state": m.state,
+                "score": round(m.score, 3),
+                "mine": _segment(m.a_segment if m.a == item_id else m.b_segment),
+                "theirs": _segment(m.b_segment if m.a == item_id else m.a_segment)}
+               for m in list_matches(case, item_id)]
     before, after = neighbours(case, item_id)
     passages = _report_passages(case, item_id, claim_rows) if has_report else []
     try:
@@ -247,9 +236,8 @@ def _report_passages(case: Case, item_id: str, claims: list[dict[str, Any]]) -> 
     return out
 
 
-def _segment(span: tuple[float | None, float | None]) -> str:
-    start, end = span
-    return "—" if start is None or end is None else f"{start:.2f}–{end:.2f} s"
+def _segment(span: list[float] | None) -> str:
+    return "—" if span is None else f"{span[0]:.2f}–{span[1]:.2f} s"
 
 
 def people(case: Case, query: dict[str, str]) -> dict[str, Any]:
@@ -360,9 +348,9 @@ def frame_jpeg(case: Case, item_id: str, t: float) -> bytes:
 def _jpeg(case: Case, item_id: str, kind: str, t: float, side: int) -> bytes:
     from PIL import Image
 
-    from vericount.people.service import _frame_at
+    from vericount.people.service import frame_at
 
-    _, frame = _frame_at(case.evidence.path(item_id), kind, t)
+    _, frame = frame_at(case.evidence.path(item_id), kind, t)
     image = Image.fromarray(frame)  # RGB, upright
     image.thumbnail((side, side))
     out = io.BytesIO()

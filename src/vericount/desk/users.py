@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -55,6 +56,12 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
+@functools.cache
+def _unknown_user_hash() -> str:
+    """A hash to check an unknown name's password against, so that it takes as long as a known one's."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
 def add_user(case: Case, name: str, role: str, password: str) -> None:
     """A new account, or a new role and password for an existing one (recorded in the custody log)."""
     if not NAME.match(name):
@@ -89,7 +96,7 @@ def sign_in(case: Case, name: str, password: str) -> str | None:
     """A new session token for the right password, else None (the same answer for an unknown name)."""
     with case.session() as s:
         user = s.get(User, name)
-        ok = check_password(password, user.password if user else hash_password("not a user"))
+        ok = check_password(password, user.password if user else _unknown_user_hash())
         if user is None or user.disabled or not ok:
             case.as_actor(name[:200] or "?").record(s, "user.sign_in_failed", None, user=name[:200])
             return None

@@ -119,7 +119,7 @@ def mark(case: Case, ref: str, t: float, points: list[tuple[float, float]]) -> l
         kind, path = item.kind, case.evidence.path(item.id)
     if kind not in ("image", "video"):
         raise InvalidValue(f"{ref}: a {kind} item has no frames to mark")
-    frame_t, image = _frame_at(path, kind, t)
+    frame_t, image = frame_at(path, kind, t)
     height, width = image.shape[:2]
     views = []
     from vericount.people.body import BodyEmbedder
@@ -152,7 +152,7 @@ def mark(case: Case, ref: str, t: float, points: list[tuple[float, float]]) -> l
     return views
 
 
-def _frame_at(path: Path, kind: str, t: float) -> tuple[float, Any]:
+def frame_at(path: Path, kind: str, t: float) -> tuple[float, Any]:
     """The first frame at or after ``t`` (the last one if ``t`` is past the end), as the stage sees it."""
     from vericount.media.frames import Sampler
 

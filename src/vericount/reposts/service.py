@@ -186,7 +186,7 @@ def _view(row: Match) -> MatchView:
 
 
 def list_matches(case: Case, ref: str | None = None) -> list[MatchView]:
-    with case.session() as s:
+    with case.reading() as s:
         query = select(Match).order_by(Match.score.desc(), Match.id)
         if ref is not None:
             item = resolve(s, ref)
@@ -194,23 +194,29 @@ def list_matches(case: Case, ref: str | None = None) -> list[MatchView]:
         return [_view(row) for row in s.scalars(query)]
 
 
+def membership(s: Session) -> dict[str, str]:
+    """Each item in a repost group (items connected by confirmed matches) -> the group's representative."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in s.execute(select(Match.a, Match.b).where(Match.state == "confirmed")):
+        parent[find(a)] = find(b)
+    return {x: find(x) for x in parent}
+
+
 def groups(case: Case) -> list[Group]:
     """Items connected by confirmed matches; each with its earliest known copy and the platforms seen."""
-    with case.session() as s:
-        parent: dict[str, str] = {}
-
-        def find(x: str) -> str:
-            while parent.setdefault(x, x) != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for a, b in s.execute(select(Match.a, Match.b).where(Match.state == "confirmed")):
-            parent[find(a)] = find(b)
+    with case.reading() as s:
+        root = membership(s)
         members: dict[str, list[str]] = {}
-        for x in list(parent):
-            members.setdefault(find(x), []).append(x)
-        ids = list(parent)
+        for x, r in root.items():
+            members.setdefault(r, []).append(x)
+        ids = list(root)
         items = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(ids)))} if ids else {}
         sources: dict[str, list[Source]] = {}
         for src in s.scalars(select(Source).where(Source.item_id.in_(ids))) if ids else []:

@@ -120,11 +120,11 @@ def _items(s: Session, case: Case, scope: Scope) -> list[Item]:
         query = query.where(Item.status == "verified")
     items = list(s.scalars(query))
     if scope.group is not None:
-        from vericount.reposts.service import groups
+        from vericount.reposts.service import membership
 
         anchor = resolve(s, scope.group).id
-        members = next((set(g.members) for g in groups(case) if anchor in g.members), {anchor})
-        items = [i for i in items if i.id in members]
+        root = membership(s)
+        items = [i for i in items if i.id == anchor or (anchor in root and root.get(i.id) == root[anchor])]
     if scope.date_from or scope.date_to:
         ids = [i.id for i in items]
         sources: dict[str, list[Source]] = {}
