@@ -80,11 +80,13 @@ def _register() -> None:
         desk_cmds,
         item_cmds,
         people_cmds,
+        report_cmds,
         repost_cmds,
         tally_cmds,
     )
 
-    for module in (case_cmds, item_cmds, repost_cmds, people_cmds, tally_cmds, claims_cmds, desk_cmds):
+    for module in (case_cmds, item_cmds, repost_cmds, people_cmds, tally_cmds, claims_cmds, desk_cmds,
+                   report_cmds):
         for command in module.COMMANDS:
             main.add_command(command)
 
