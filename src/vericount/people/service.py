@@ -52,6 +52,8 @@ class TrackView:
     best_t: float
     best_box: list[float]
     marked_by: str | None
+    face_t: float | None = None  # when the face was seen (the crop's time when it equals best_t)
+    face_box: list[float] | None = None  # in pixels of the frame as sampled
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -101,7 +103,8 @@ def _view(case: Case, row: PersonTrack) -> TrackView:
     return TrackView(row.item_id, row.number, row.source, row.start, row.end, len(row.boxes),
                      str(case.derived / row.crop) if row.crop else None, row.face is not None,
                      row.face_embedding is not None, str(case.derived / row.face) if row.face else None,
-                     row.best_t, list(row.best_box), row.marked_by)
+                     row.best_t, list(row.best_box), row.marked_by, row.face_t,
+                     list(row.face_box) if row.face_box else None)
 
 
 def mark(case: Case, ref: str, t: float, points: list[tuple[float, float]]) -> list[TrackView]:

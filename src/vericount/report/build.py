@@ -109,6 +109,9 @@ def pdf_bytes(html: str) -> bytes:
     import weasyprint
 
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # font subsetting chatter
+    # WeasyPrint warns about every SVG presentation property in a style attribute ("Ignored `fill: none`,
+    # unknown property"): its CSS checker does not know them, its SVG renderer does.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
     return bytes(weasyprint.HTML(string=html).write_pdf())
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -37,12 +38,16 @@ def _pyplot() -> Any:
     return plt
 
 
-def _svg(fig: Any) -> str:
+def _svg(fig: Any, prefix: str) -> str:
+    """The figure as inline SVG (no XML prologue or DOCTYPE), its element ids prefixed so that two figures
+    in one page never share one (matplotlib numbers them from 1 in every file; clip paths refer to them)."""
     out = io.StringIO()
     fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
     _pyplot().close(fig)
     text = out.getvalue()
-    return text[text.index("<svg"):]  # inline: no XML prologue or DOCTYPE
+    text = text[text.index("<svg"):]
+    text = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', text)
+    return re.sub(r'(url\(#|href="#)([^)"]+)', rf"\1{prefix}-\2", text)
 
 
 def timeline(posted: list[datetime], filmed: list[tuple[datetime, datetime]],
@@ -92,7 +97,7 @@ def timeline(posted: list[datetime], filmed: list[tuple[datetime, datetime]],
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
     rug.xaxis.set_major_locator(locator)
     rug.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    return _svg(fig)
+    return _svg(fig, "timeline")
 
 
 @functools.cache
@@ -168,7 +173,7 @@ def map_svg(points: list[Point]) -> str | None:
     ax.legend(loc="lower left", fontsize=7)
     ax.text(1.0, -0.16, "Borders: Natural Earth 1:50m (public domain)", transform=ax.transAxes, ha="right",
             fontsize=6, color=MUTED)
-    return _svg(fig)
+    return _svg(fig, "map")
 
 
 def _meets(ring: list[tuple[float, float]], x0: float, x1: float, y0: float, y1: float) -> bool:
