@@ -78,6 +78,7 @@ def _register() -> None:
         case_cmds,
         claims_cmds,
         desk_cmds,
+        export_cmds,
         item_cmds,
         people_cmds,
         report_cmds,
@@ -86,7 +87,7 @@ def _register() -> None:
     )
 
     for module in (case_cmds, item_cmds, repost_cmds, people_cmds, tally_cmds, claims_cmds, desk_cmds,
-                   report_cmds):
+                   report_cmds, export_cmds):
         for command in module.COMMANDS:
             main.add_command(command)
 
