@@ -98,8 +98,30 @@ done
 run python scripts/desk_tour.py "http://127.0.0.1:$port" demo demo-password
 kill $desk_pid 2>/dev/null || true
 
-say "17. Case summary"
+say "17. Exports: every table as CSV or JSON; a JSON export fills a new case with the same count"
+run vericount export --out "$case_dir/export-csv" --format csv
+run vericount export --out "$case_dir/export-json" --format json
+rm -rf "$case_dir/imported-case"
+run vericount init "$case_dir/imported-case"
+run vericount --case "$case_dir/imported-case" import "$case_dir/export-json"
+run vericount --case "$case_dir/imported-case" tally
+
+say "18. The evidence bundle: report, export, custody and audit logs, originals, two manifests; checked"
+run vericount export --bundle "$case_dir/bundle.zip" --with-originals
+run vericount verify-bundle "$case_dir/bundle.zip"
+printf '$ (cd a copy of the unzipped bundle && sha256sum -c MANIFEST.sha256 | tail -2)\n'
+unzipped="$case_dir/bundle-unzipped"
+rm -rf "$unzipped"
+python -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" "$case_dir/bundle.zip" "$unzipped"
+(cd "$unzipped" && sha256sum -c MANIFEST.sha256 | tail -2)
+rm -rf "$unzipped"
+
+say "19. Case summary"
 run vericount summary
+
+say "20. The report: HTML and PDF, faces blurred; the headline, certificate, timeline, claims, map, methods, custody"
+run vericount report --out "$case_dir/report"
 printf '\nThe demo case is in %s; try: vericount --case %s items --json\n' "$case_dir" "$case_dir"
 printf 'The desk: vericount --case %s serve, then open http://127.0.0.1:8000/ and sign in as demo / demo-password\n' \
   "$case_dir"
+printf 'The report: %s and %s\n' "$(realpath "$case_dir/report/report.html")" "$(realpath "$case_dir/report/report.pdf")"

@@ -21,7 +21,7 @@ from tests.conftest import Cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "media"
-REQUIRE = bool(os.environ.get("VERICOUNT_REQUIRE_SYSTEM"))  # .ci/run: poppler-utils and tesseract must be there
+REQUIRE = bool(os.environ.get("VERICOUNT_REQUIRE_SYSTEM"))  # .ci/run: pdftoppm and tesseract must be there
 
 
 def _tool(name: str) -> str:

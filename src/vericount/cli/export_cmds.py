@@ -14,24 +14,65 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.command()
-@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="The folder to write (new, or empty).")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True,
               help="json: the export that `vericount import` reads; csv: for spreadsheets.")
+@click.option("--bundle", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the evidence bundle (a zip) instead: report, JSON export, custody and audit logs, "
+                   "manifests with every file's sha256.")
+@click.option("--with-originals", is_flag=True,
+              help="With --bundle: include the original files (not blurred).")
+@click.option("--no-blur", is_flag=True,
+              help="With --bundle: do not pixelate faces in the bundled report (audit-logged, printed on "
+                   "it).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @pass_ctx
-def export(ctx: Context, out: Path, fmt: str, as_json: bool) -> None:
-    """Write the case to files: one per table, the repost groups, the latest tally and its certificate.
+def export(ctx: Context, out: Path | None, fmt: str, bundle: Path | None, with_originals: bool, no_blur: bool,
+           as_json: bool) -> None:
+    """Write the case to files (--out DIR), or the evidence bundle (--bundle FILE.zip).
 
-    Every column of every table (never the desk's accounts and sessions); export.json names each file with
-    its row count and SHA-256. Times are ISO 8601 UTC, bytes base64; in CSV, JSON values are JSON text.
-    docs/export.md describes every file and column. The export is recorded in the audit log.
+    --out: one file per table, the repost groups, the latest tally and its certificate. Every column of
+    every table (never the desk's accounts and sessions); export.json names each file with its row count
+    and SHA-256. Times are ISO 8601 UTC, bytes base64; in CSV, JSON values are JSON text. docs/export.md
+    describes every file and column.
+
+    --bundle: one zip with the report (faces blurred unless --no-blur), the JSON export, custody.json,
+    the originals with --with-originals, manifest.json and MANIFEST.sha256 (`sha256sum -c` reads it);
+    `vericount verify-bundle FILE.zip` checks it. Both are recorded in the audit log.
     """
+    if (out is None) == (bundle is None):
+        raise click.UsageError("give --out DIR or --bundle FILE.zip (one of them)")
+    if bundle is None and (with_originals or no_blur):
+        raise click.UsageError("--with-originals and --no-blur go with --bundle")
+    if bundle is not None:
+        from vericount.report.bundle import make_bundle
+
+        with ctx.open_case() as case:
+            made = make_bundle(case, bundle, with_originals=with_originals, blur=not no_blur)
+        _print_bundle(made, as_json)
+        return
     from vericount.report.export import export_case
 
+    assert out is not None
     with ctx.open_case() as case:
         result = export_case(case, out, fmt)
     _print_export(result, as_json)
+
+
+def _print_bundle(made: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(made)
+        return
+    if not made["blurred"]:
+        warning("faces are NOT blurred in this bundle's report (--no-blur): do not publish it")
+    if made["originals_missing"]:
+        warning(f"{len(made['originals_missing'])} original(s) are not in the evidence store and not in the "
+                "bundle (vericount verify lists them)")
+    n = "no certified count" if made["at_least"] is None else f"at least {made['at_least']}"
+    click.echo(f"bundle written: {made['path']} ({made['files']} files, {made['originals']} originals, "
+               f"{made['size']} bytes; {n})")
+    click.echo(f"sha256 {made['sha256']} (kept in the audit log)")
 
 
 def _print_export(result: dict[str, Any], as_json: bool) -> None:

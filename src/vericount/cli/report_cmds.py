@@ -50,4 +50,31 @@ def report(ctx: Context, out: Path, formats: tuple[str, ...], no_blur: bool, as_
         click.echo(f"  {path}")
 
 
-COMMANDS = [report]
+@click.command("verify-bundle")
+@click.argument("bundle", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the check as JSON.")
+def verify_bundle(bundle: Path, as_json: bool) -> None:
+    """Check an evidence bundle (from `vericount export --bundle`): every file against its SHA-256 in the
+    manifest (changed, missing and unlisted files are named), the audit log's hash chain, and the
+    certificate against the bundled export. Needs no case. Exit status 1 when anything differs.
+
+    Without vericount: unzip it and run `sha256sum -c MANIFEST.sha256` in its folder.
+    """
+    import sys
+
+    from vericount.report.bundle import verify_bundle as check_bundle
+
+    check = check_bundle(bundle)
+    if as_json:
+        emit_json(check.to_json())
+    else:
+        for problem in check.problems:
+            click.echo(f"DIFFERENT {problem}")
+        n = "no certified count" if check.at_least is None else f"at least {check.at_least}"
+        verdict = "intact" if check.ok else f"{len(check.problems)} problem(s)"
+        click.echo(f"{bundle}: {verdict}; {check.files} files, {check.bytes} bytes checked; certificate: {n}")
+    if not check.ok:
+        sys.exit(1)
+
+
+COMMANDS = [report, verify_bundle]

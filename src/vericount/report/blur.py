@@ -75,10 +75,7 @@ def blur(image: NDArray[np.uint8], people: Iterable[Box] = (), known_faces: Iter
     height, width = out.shape[:2]
     faces = [*known_faces, *(find_faces(out) if detect else [])]
     grown = [grow(face, FACE_MARGIN, width, height) for face in faces]
-    whole: list[Box] = []
-    for person in people:
-        if not any(_holds(person, face) for face in faces):
-            whole.append(person)
+    whole = [person for person in people if not any(_holds(person, face) for face in faces)]
     for box in whole:
         pixelate(out, box, blocks=2 * BLOCKS)
     for box in grown:

@@ -99,14 +99,15 @@ def write_report(case: Case, out: Path, formats: tuple[str, ...] = FORMATS, blur
     seconds["total"] = round(time.perf_counter() - started, 3)
     with case.session() as s:
         case.record(s, "report.write", None, out=str(out), formats=list(formats), blur=blur,
-                    at_least=facts["tally"]["at_least"], files={k: _sha256(Path(v)) for k, v in files.items()})
+                    at_least=facts["tally"]["at_least"],
+                    files={k: _sha256(Path(v)) for k, v in files.items()})
     return Written(files, seconds, facts["tally"]["at_least"], blur, facts["problems"])
 
 
 def pdf_bytes(html: str) -> bytes:
     import logging
 
-    import weasyprint
+    import weasyprint  # type: ignore[import-untyped]
 
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # font subsetting chatter
     # WeasyPrint warns about every SVG presentation property in a style attribute ("Ignored `fill: none`,
@@ -144,7 +145,8 @@ def gather(case: Case, blur: bool = True) -> dict[str, Any]:
             sources.setdefault(src.item_id, []).append(src)
         actions = Counter(a for (a,) in s.execute(select(AuditEvent.action)))
         actors = sorted({a for (a,) in s.execute(select(AuditEvent.actor).distinct())})
-        judgments = Counter(v for (v,) in s.execute(select(Judgment.verdict).where(Judgment.undone_at.is_(None))))
+        judgments = Counter(v for (v,) in s.execute(select(Judgment.verdict)
+                                                    .where(Judgment.undone_at.is_(None))))
         stage_rows = list(s.execute(select(StageState.stage, StageState.version, StageState.params,
                                            func.count()).group_by(StageState.stage, StageState.version,
                                                                   StageState.params_hash, StageState.params)))
@@ -302,8 +304,9 @@ def _timeline(case: Case, items: list[Item], sources: dict[str, list[Source]],
     from vericount.tally.service import Scope, tally
 
     media = [i for i in items if i.kind in ("image", "video")]
-    posted = [w for i in media for w in [min(filter(None, (_when(x.posted_at) for x in sources.get(i.id, []))),
-                                             default=None)] if w]
+    posted = [w for i in media
+              for w in [min(filter(None, (_when(x.posted_at) for x in sources.get(i.id, []))), default=None)]
+              if w]
     filmed = [(a, b) for i in media if i.date_from or i.date_to
               for a, b in [(_when(i.date_from or i.date_to), _when(i.date_to or i.date_from))] if a and b]
     days = sorted({d.date() for d in posted} | {a.date() for a, _ in filmed} | {b.date() for _, b in filmed})
@@ -320,7 +323,8 @@ def _timeline(case: Case, items: list[Item], sources: dict[str, list[Source]],
         value = c.get("value") if c.get("value") is not None else c.get("low")
         when = _when(c.get("published"))
         if value is not None and when is not None:
-            points.append((when, float(value), f"{c['quantity']} ({c.get('speaker') or c.get('outlet') or '?'})"))
+            who = c.get("speaker") or c.get("outlet") or "?"
+            points.append((when, float(value), f"{c['quantity']} ({who})"))
     svg = timeline(posted, filmed, points, steps)
     return {"svg": svg, "posted": len(posted), "filmed": len(filmed), "claims": len(points),
             "undated": len(media) - len({i.id for i in media if i.date_from or i.date_to
@@ -358,12 +362,14 @@ def _methods(result: dict[str, Any], stage_rows: list[Any], detectors: list[str]
         "stages": stages, "models": models, "detectors": detectors, "marks": marks,
         "judgments": dict(judgments),
         "thresholds": [
-            ("clearly different faces (dlib ResNet distance above)", cert.get("face_threshold", DIFFERENT_DISTANCE)),
+            ("clearly different faces (dlib ResNet distance above)",
+             cert.get("face_threshold", DIFFERENT_DISTANCE)),
             ("faces used for that call: at least (pixels, shorter side)", checker.DISTINCT_FACE_SIZE),
             ("faces used for that call: sharpness at least (variance of the Laplacian)",
              checker.DISTINCT_FACE_SHARPNESS),
             ("smallest face embedded (pixels)", MIN_FACE_PIXELS),
-            ("two boxes in one frame are one person above this overlap of the smaller", cert.get("max_overlap")),
+            ("two boxes in one frame are one person above this overlap of the smaller",
+             cert.get("max_overlap")),
             ("a reviewer's mark is compared with frames within (seconds)", cert.get("same_frame_window")),
             ("machine 'clearly different' calls used", result.get("machine_distinct")),
             ("unreviewed items counted", result.get("include_unreviewed")),
@@ -374,8 +380,9 @@ def _methods(result: dict[str, Any], stage_rows: list[Any], detectors: list[str]
 
 
 def _custody_row(item: Item, names: list[str], sources: list[Source]) -> dict[str, Any]:
-    return {"id": item.id, "name": names[0] if names else "", "other_names": len(names) - 1, "kind": item.kind,
-            "size": item.size, "added_at": item.added_at.strftime("%Y-%m-%d %H:%M"), "added_by": item.added_by,
+    return {"id": item.id, "name": names[0] if names else "", "other_names": len(names) - 1,
+            "kind": item.kind, "size": item.size, "added_at": item.added_at.strftime("%Y-%m-%d %H:%M"),
+            "added_by": item.added_by,
             "status": item.status, "platforms": sorted({x.platform for x in sources if x.platform})}
 
 

@@ -94,9 +94,9 @@ def timeline(posted: list[datetime], filmed: list[tuple[datetime, datetime]],
     rug.set_yticks([0, 1], ["posted", "filmed"])
     rug.set_ylim(-0.6, 1.6)
     rug.spines["left"].set_visible(False)
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
     rug.xaxis.set_major_locator(locator)
-    rug.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    rug.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     return _svg(fig, "timeline")
 
 
@@ -164,7 +164,8 @@ def map_svg(points: list[Point]) -> str | None:
                        color=ACCENT if verified else "white", edgecolors=ACCENT, linewidths=1.2,
                        label="verified" if verified else "not verified")
     for p in points[:40]:
-        ax.annotate(p.label, (p.lon, p.lat), xytext=(5, 4), textcoords="offset points", fontsize=6.5, color=INK)
+        ax.annotate(p.label, (p.lon, p.lat), xytext=(5, 4), textcoords="offset points", fontsize=6.5,
+                    color=INK)
     ax.set_xlim(x0, x1)
     ax.set_ylim(max(-90.0, y0), min(90.0, y1))
     ax.set_aspect(1 / max(0.2, math.cos(math.radians(clat))))

@@ -1,0 +1,171 @@
+"""The evidence bundle: `export --bundle` then `verify-bundle`; a changed, missing or added file is named;
+`sha256sum -c` agrees; a re-signed but altered audit log or certificate is still caught."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli
+from tests.test_tally import _add_items, _track
+from vericount.case import Case
+
+
+def _case(cli: Cli, case_dir: Path, tmp_path: Path) -> list[str]:
+    """Three verified items, three people in one frame and one judged different: at least 4."""
+    x, y, z = _add_items(cli, tmp_path, 3)
+    with Case.open(case_dir, actor="tester") as case:
+        _track(case, x, 1, [[0.0, 10, 10, 100, 300]])
+        _track(case, x, 2, [[0.0, 200, 10, 290, 300]])
+        _track(case, x, 3, [[0.0, 400, 10, 490, 300]])
+        _track(case, y, 1, [[0.0, 10, 10, 100, 300]])
+    for item in (x, y, z):
+        assert cli("status", item, "verified", "--note", "checked").exit_code == 0
+    for number in (1, 2, 3):
+        judged = cli("judge", f"{y}:1", f"{x}:{number}", "different", "--reason", "other uniform")
+        assert judged.exit_code == 0
+    return [x, y, z]
+
+
+def _bundle(cli: Cli, path: Path, *extra: str) -> dict[str, object]:
+    result = cli("export", "--bundle", str(path), "--json", *extra)
+    assert result.exit_code == 0, result.output
+    made: dict[str, object] = json.loads(result.stdout)
+    return made
+
+
+def _rewrite(src: Path, dst: Path, change: dict[str, bytes | None], resign: bool = False) -> None:
+    """A copy of the bundle with some members replaced (None: removed); with ``resign`` both manifests are
+    brought in line with the new content, as a forger would."""
+    with zipfile.ZipFile(src) as zin:
+        members = {n: zin.read(n) for n in zin.namelist()}
+    for name, data in change.items():
+        if data is None:
+            members.pop(name, None)
+        else:
+            members[name] = data
+    if resign:
+        manifest = json.loads(members["manifest.json"])
+        for entry in manifest["files"]:
+            if entry["path"] in members:
+                entry["sha256"] = hashlib.sha256(members[entry["path"]]).hexdigest()
+                entry["size"] = len(members[entry["path"]])
+        members["manifest.json"] = json.dumps(manifest).encode()
+        lines = [f"{e['sha256']}  {e['path']}" for e in manifest["files"]]
+        lines.append(f"{hashlib.sha256(members['manifest.json']).hexdigest()}  manifest.json")
+        members["MANIFEST.sha256"] = ("\n".join(lines) + "\n").encode()
+    with zipfile.ZipFile(dst, "w") as zout:
+        for name, data in members.items():
+            zout.writestr(name, data)
+
+
+def _verify(cli: Cli, path: Path) -> tuple[int, dict[str, object]]:
+    result = cli("verify-bundle", str(path), "--json")
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_bundle_verifies_and_names_a_tampered_file(cli: Cli, case_dir: Path, tmp_path: Path) -> None:
+    ids = _case(cli, case_dir, tmp_path)
+    path = tmp_path / "case.zip"
+    made = _bundle(cli, path, "--with-originals")
+    assert made["at_least"] == 4 and made["originals"] == 3 and made["blurred"] is True
+    assert made["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    logged = json.loads(cli("log", "--action", "case.bundle", "--json").stdout)
+    assert logged[-1]["detail"]["sha256"] == made["sha256"]
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        assert {"MANIFEST.sha256", "manifest.json", "README.txt", "custody.json", "report/report.html",
+                "report/report.pdf", "report/certificate.json", "export/export.json",
+                "export/audit_events.json", "export/judgments.json", "export/certificate.json"} <= names
+        for item in ids:  # the originals, byte for byte, named by their hash
+            original = next(n for n in names if n.startswith(f"originals/{item}"))
+            assert hashlib.sha256(zf.read(original)).hexdigest() == item
+        custody = json.loads(zf.read("custody.json"))
+        assert {i["sha256"] for i in custody["items"]} == set(ids)
+        assert all(any(e["action"] == "item.add" for e in i["events"]) for i in custody["items"])
+    code, out = _verify(cli, path)
+    assert code == 0 and out["ok"] and out["at_least"] == 4, out
+
+    sha256sum = shutil.which("sha256sum")
+    if sha256sum:  # the manifest is plain `sha256sum -c` input
+        unpacked = tmp_path / "unpacked"
+        with zipfile.ZipFile(path) as zf:
+            zf.extractall(unpacked)
+        ok = subprocess.run([sha256sum, "-c", "MANIFEST.sha256"], cwd=unpacked, capture_output=True,
+                            text=True, check=False)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        (unpacked / "export" / "judgments.json").write_text("[]\n")
+        bad = subprocess.run([sha256sum, "-c", "--quiet", "MANIFEST.sha256"], cwd=unpacked,
+                             capture_output=True, text=True, check=False)
+        assert bad.returncode == 1 and "export/judgments.json: FAILED" in bad.stdout
+
+    original = next(n for n in names if n.startswith(f"originals/{ids[0]}"))
+    cases = {
+        "changed": ({"export/judgments.json": b"[]\n"}, "export/judgments.json: changed"),
+        "original": ({original: b"not the photo"}, f"{original}: changed"),
+        "missing": ({"report/report.pdf": None}, "report/report.pdf: listed in MANIFEST.sha256 but missing"),
+        "added": ({"export/extra.json": b"{}"},
+                  "export/extra.json: in the bundle but not in MANIFEST.sha256"),
+    }
+    for label, (change, expected) in cases.items():
+        tampered = tmp_path / f"{label}.zip"
+        _rewrite(path, tampered, change)
+        code, out = _verify(cli, tampered)
+        problems = out["problems"]
+        assert code == 1 and isinstance(problems, list), label
+        assert any(p.startswith(expected) for p in problems), (label, problems)
+        assert len(problems) == 1, (label, problems)  # only what was done is reported
+
+    text = cli("verify-bundle", str(tmp_path / "changed.zip"))
+    assert text.exit_code == 1 and "DIFFERENT export/judgments.json: changed" in text.stdout
+
+
+def test_a_resigned_forgery_is_still_caught(cli: Cli, case_dir: Path, tmp_path: Path) -> None:
+    """Manifests brought in line with altered content: the audit chain and the certificate check fail."""
+    _case(cli, case_dir, tmp_path)
+    path = tmp_path / "case.zip"
+    _bundle(cli, path)
+    with zipfile.ZipFile(path) as zf:
+        events = json.loads(zf.read("export/audit_events.json"))
+        cert = json.loads(zf.read("report/certificate.json"))
+    events[2]["actor"] = "someone else"  # history rewritten
+    forged = tmp_path / "log.zip"
+    _rewrite(path, forged, {"export/audit_events.json": json.dumps(events).encode()}, resign=True)
+    code, out = _verify(cli, forged)
+    assert code == 1 and any("audit_events.json: event" in p and "altered" in p for p in out["problems"]), out
+
+    pair = next(p for p in cert["pairs"] if p["reason"] == "judged_different")
+    pair["reason"] = "same_frame"  # a reason that the case does not bear out
+    forged = tmp_path / "cert.zip"
+    _rewrite(path, forged, {"report/certificate.json": json.dumps(cert).encode()}, resign=True)
+    code, out = _verify(cli, forged)
+    assert code == 1 and any(p.startswith("report/certificate.json:") for p in out["problems"]), out
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 truncated", b"not a zip at all"])
+def test_a_broken_bundle_gets_one_line(cli: Cli, tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "broken.zip"
+    path.write_bytes(content)
+    result = cli("verify-bundle", str(path))
+    assert result.exit_code == 1 and "not a readable zip file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unsafe_names_and_bad_options(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "evil.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("MANIFEST.sha256", f"{'0' * 64}  ../escape.txt\n")
+        zf.writestr("manifest.json", json.dumps({"format": "vericount-bundle/1", "files": []}))
+        zf.writestr("../escape.txt", b"x")
+    code, out = _verify(cli, path)
+    assert code == 1 and any("unsafe path" in p for p in out["problems"])
+    assert not (tmp_path.parent / "escape.txt").exists()
+    assert cli("export", "--bundle", str(tmp_path)).exit_code in (1, 2)  # a folder, not a file
+    assert cli("export").exit_code == 2  # neither --out nor --bundle
+    assert cli("export", "--out", str(tmp_path / "o"), "--with-originals").exit_code == 2
