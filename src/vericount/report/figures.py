@@ -73,7 +73,7 @@ def timeline(posted: list[datetime], filmed: list[tuple[datetime, datetime]],
         ax.scatter([c[0] for c in claims], [c[1] for c in claims], marker="D", s=22, color=WARN, zorder=3,
                    label="claimed (people)")
         for when, value, label in claims[:12]:
-            ax.annotate(label, (when, value), xytext=(4, 3), textcoords="offset points", fontsize=6.5,
+            ax.annotate(_plain(label), (when, value), xytext=(4, 3), textcoords="offset points", fontsize=6.5,
                         color=WARN)
     ax.set_ylabel("people")
     values = [c[1] for c in claims] + [v for t in tallies for v in t[1:] if v]
@@ -164,7 +164,7 @@ def map_svg(points: list[Point]) -> str | None:
                        color=ACCENT if verified else "white", edgecolors=ACCENT, linewidths=1.2,
                        label="verified" if verified else "not verified")
     for p in points[:40]:
-        ax.annotate(p.label, (p.lon, p.lat), xytext=(5, 4), textcoords="offset points", fontsize=6.5,
+        ax.annotate(_plain(p.label), (p.lon, p.lat), xytext=(5, 4), textcoords="offset points", fontsize=6.5,
                     color=INK)
     ax.set_xlim(x0, x1)
     ax.set_ylim(max(-90.0, y0), min(90.0, y1))
@@ -175,6 +175,11 @@ def map_svg(points: list[Point]) -> str | None:
     ax.text(1.0, -0.16, "Borders: Natural Earth 1:50m (public domain)", transform=ax.transAxes, ha="right",
             fontsize=6, color=MUTED)
     return _svg(fig, "map")
+
+
+def _plain(label: str) -> str:
+    """A label drawn as written: matplotlib reads text between two $ as TeX (and fails on bad TeX)."""
+    return label.replace("$", r"\$")
 
 
 def _meets(ring: list[tuple[float, float]], x0: float, x1: float, y0: float, y1: float) -> bool:
