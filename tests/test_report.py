@@ -184,7 +184,7 @@ def test_report_on_both_backends_and_bad_options(cli: Cli, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     assert "at least 0" in html and "Nothing in the case is dated yet" in html
-    hostile = tmp_path / "$\\frac{$ <img src=x onerror=alert(1)>.png"  # HTML, and TeX that matplotlib would choke on
+    hostile = tmp_path / "$\\frac{$ <img src=x onerror=alert(1)>.png"  # HTML, and TeX for matplotlib
     Image.new("RGB", (64, 48), (200, 40, 40)).save(hostile)
     assert cli("add", str(hostile)).exit_code == 0
     assert cli("locate", hostile.name, "50.1", "36.2").exit_code == 0
