@@ -77,6 +77,10 @@ def test_pdf_first_page_carries_the_headline(photos: Cli, tmp_path: Path) -> Non
     subprocess.run([pdftoppm, "-f", "1", "-l", "1", "-r", "110", "-png", str(pdf), str(tmp_path / "p")],
                    check=True)
     page = next(tmp_path.glob("p-1.png"))
+    # the rendered page, to look at (git-ignored), as the desk's browser test keeps its screenshots
+    artifacts = Path(os.environ.get("VERICOUNT_ARTIFACTS", ROOT / "test-artifacts")) / "report"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shutil.copy(page, artifacts / "page-1.png")
     with Image.open(page) as img:
         assert img.width > 800 and np.asarray(img.convert("L")).std() > 10  # drawn, not blank
         top = img.crop((0, 0, img.width, img.height // 2))
