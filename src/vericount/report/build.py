@@ -10,7 +10,6 @@ goes through ``blur``: faces pixelated, or the whole person when no face is foun
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 import time
@@ -25,6 +24,7 @@ from sqlalchemy import func, select, text
 
 from vericount import __version__
 from vericount.errors import InvalidValue
+from vericount.report import sha256_file
 from vericount.store.schema import (
     AuditEvent,
     CaseInfo,
@@ -100,7 +100,7 @@ def write_report(case: Case, out: Path, formats: tuple[str, ...] = FORMATS, blur
     with case.session() as s:
         case.record(s, "report.write", None, out=str(out), formats=list(formats), blur=blur,
                     at_least=facts["tally"]["at_least"],
-                    files={k: _sha256(Path(v)) for k, v in files.items()})
+                    files={k: sha256_file(Path(v)) for k, v in files.items()})
     return Written(files, seconds, facts["tally"]["at_least"], blur, facts["problems"])
 
 
@@ -424,12 +424,6 @@ def _human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_whole(path: Path, data: bytes) -> None:

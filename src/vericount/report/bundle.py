@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from vericount import __version__
 from vericount.errors import InvalidValue
+from vericount.report import sha256_file
 from vericount.store.schema import utcnow
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def make_bundle(case: Case, path: Path, with_originals: bool = False, blur: bool
         now = utcnow()
         files = [(p.relative_to(staging).as_posix(), p) for p in sorted(staging.rglob("*")) if p.is_file()]
         files += originals
-        entries: list[dict[str, Any]] = [{"path": name, "sha256": _hash_file(p), "size": p.stat().st_size}
+        entries: list[dict[str, Any]] = [{"path": name, "sha256": sha256_file(p), "size": p.stat().st_size}
                                          for name, p in files]
         manifest = {"format": FORMAT, "case": case_id, "created_at": now.isoformat(),
                     "created_by": case.actor,
@@ -124,7 +125,7 @@ def make_bundle(case: Case, path: Path, with_originals: bool = False, blur: bool
             temporary.replace(path)
         finally:
             temporary.unlink(missing_ok=True)
-    digest = _hash_file(path)
+    digest = sha256_file(path)
     with case.session() as s:
         case.record(s, "case.bundle", None, path=str(path), sha256=digest, files=len(entries),
                     with_originals=with_originals, blur=blur, at_least=written.at_least)
@@ -311,12 +312,6 @@ def _extension(item: dict[str, Any]) -> str:
     return ""
 
 
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _hash_member(zf: zipfile.ZipFile, name: str) -> tuple[str, int]:

@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vericount import __version__
 from vericount.errors import CaseError, InvalidValue
+from vericount.report import sha256_file
 from vericount.store.audit import GENESIS, event_hash
 from vericount.store.db import SCHEMA_HEAD
 from vericount.store.schema import Base, CaseInfo, TallyRow, UTCDateTime, utcnow
@@ -175,7 +176,7 @@ def export_case(case: Case, out: Path, fmt: str) -> dict[str, Any]:
         raise InvalidValue(f"{out}: cannot write there ({exc.strerror})") from exc
     try:
         manifest = write_export(case, tmp, fmt)
-        digest = _sha256(tmp / MANIFEST)
+        digest = sha256_file(tmp / MANIFEST)
         tmp.rename(out)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -244,20 +245,14 @@ def _write_table(folder: Path, name: str, fmt: str, rows: Iterator[dict[str, Any
             for row in rows:
                 writer.writerow([_cell(row[c], c in json_columns) for c in names])
                 count += 1
-    return {"file": path.name, "rows": count, "sha256": _sha256(path)}
+    return {"file": path.name, "rows": count, "sha256": sha256_file(path)}
 
 
 def _write_json(path: Path, value: Any, rows: int) -> dict[str, Any]:
     path.write_text(json.dumps(value, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return {"file": path.name, "rows": rows, "sha256": _sha256(path)}
+    return {"file": path.name, "rows": rows, "sha256": sha256_file(path)}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # -- import -----------------------------------------------------------------------------------------------
