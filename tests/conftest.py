@@ -46,6 +46,12 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def db_url(backend: str) -> Iterator[str | None]:
     """None for SQLite (the case's own case.db); a fresh database on the server for PostgreSQL."""
+    yield from fresh_database(backend)
+
+
+def fresh_database(backend: str) -> Iterator[str | None]:
+    """The body of a fixture that gives a case its database: None for SQLite, else a new database on the
+    server, dropped afterwards."""
     if backend == "sqlite":
         yield None
         return

@@ -8,7 +8,6 @@ import csv
 import hashlib
 import json
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import _PG, Cli
+from tests.conftest import Cli, fresh_database
 from vericount.case import Case
 from vericount.report.export import GROUPS, NOT_EXPORTED, TABLES, columns
 from vericount.store.db import SCHEMA_HEAD
@@ -29,18 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def other_db(backend: str) -> Iterator[str | None]:
     """A second database for the case the export is imported into (None: SQLite, the case's own file)."""
-    if backend == "sqlite":
-        yield None
-        return
-    import psycopg
-
-    assert _PG is not None
-    name = f"vc_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_PG, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{_PG.rpartition('/')[0]}/{name}"
-    with psycopg.connect(_PG, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from fresh_database(backend)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from vericount.errors import InvalidValue
 from vericount.store.schema import STATUSES
@@ -35,6 +35,18 @@ def parse_when(value: str, field: str) -> str:
             f"{field}: {value!r} has no UTC offset; add one (e.g. {text}+03:00, or {text}Z for UTC)"
         )
     return when.isoformat()
+
+
+def stored_time(value: str | None) -> datetime | None:
+    """A date or time as the case stores it (``parse_when``'s output), as an aware UTC datetime; None when
+    absent or unreadable. A date is its midnight, UTC."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def parse_status(value: str) -> str:

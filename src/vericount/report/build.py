@@ -15,16 +15,16 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from vericount import __version__
 from vericount.errors import InvalidValue
-from vericount.report import sha256_file
+from vericount.report import sha256_file, write_whole
 from vericount.store.schema import (
     AuditEvent,
     CaseInfo,
@@ -38,6 +38,7 @@ from vericount.store.schema import (
     StageState,
     utcnow,
 )
+from vericount.values import stored_time
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,13 +88,13 @@ def write_report(case: Case, out: Path, formats: tuple[str, ...] = FORMATS, blur
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
     cert = facts["tally"].get("certificate")
-    _write_whole(out / "certificate.json", json.dumps(cert, indent=1).encode())
+    write_whole(out / "certificate.json", json.dumps(cert, indent=1).encode())
     if "html" in formats:
-        _write_whole(out / "report.html", html.encode())
+        write_whole(out / "report.html", html.encode())
         files["html"] = str(out / "report.html")
     if "pdf" in formats:
         mark = time.perf_counter()
-        _write_whole(out / "report.pdf", pdf_bytes(html))
+        write_whole(out / "report.pdf", pdf_bytes(html))
         files["pdf"] = str(out / "report.pdf")
         seconds["pdf"] = round(time.perf_counter() - mark, 3)
     seconds["total"] = round(time.perf_counter() - started, 3)
@@ -121,16 +122,11 @@ def gather(case: Case, blur: bool = True) -> dict[str, Any]:
     from vericount.claims.service import compare
     from vericount.reposts.service import groups
     from vericount.summary import summarise
-    from vericount.tally import check as checker
-    from vericount.tally.service import headline, tally
+    from vericount.tally.service import check_certificate, headline, tally
 
     now = utcnow()
     result = tally(case)
-    problems: list[str] = []
-    if result["certificate"] is not None:
-        with case.session() as s:
-            problems = checker.check(result["certificate"],
-                                     lambda sql, params: s.execute(text(sql), params).all())
+    problems = check_certificate(case, result["certificate"]) if result["certificate"] is not None else []
     summary = summarise(case)
     repost_groups = groups(case)
     with case.reading() as s:
@@ -155,10 +151,10 @@ def gather(case: Case, blur: bool = True) -> dict[str, Any]:
         from vericount.store.audit import check_chain
 
         chain_problems = [f"audit event {p.event_id} {p.problem}" for p in check_chain(s)]
-        gallery = _gallery(case, s, result, blur)
+        gallery = _gallery(case, s, result, blur, names)
         s.expunge_all()  # the rows are read on after the read transaction ends
     claims = compare(case, result)
-    by_name = {i.id: (names.get(i.id) or [i.id[:12]])[0] for i in items}
+    by_name = {i.id: (names.get(i.id) or [i.id[:12]])[0] for i in items}  # the gallery's naming too
     return {
         "generated_at": now.strftime("%Y-%m-%d %H:%M UTC"), "generated_by": case.actor,
         "version": __version__, "case_id": case_id, "case_root": str(case.root), "database": case.dialect,
@@ -193,7 +189,10 @@ def render_html(facts: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------- the certificate's gallery
 
-def _gallery(case: Case, s: Any, result: dict[str, Any], blur: bool) -> list[dict[str, Any]]:
+def _gallery(case: Case, s: Any, result: dict[str, Any], blur: bool, names: dict[str, list[str]]
+             ) -> list[dict[str, Any]]:
+    from vericount.report.blur import blur_crop
+
     cert = result.get("certificate")
     if not cert:
         return []
@@ -204,11 +203,9 @@ def _gallery(case: Case, s: Any, result: dict[str, Any], blur: bool) -> list[dic
                                                  PersonTrack.number == int(number)))
         image, note = _proof_image(case, s, member, row)
         if image is not None and blur:
-            from vericount.report.blur import blur_crop
-
             image = blur_crop(image, _known_faces(member, row)).image
-        name = s.scalar(select(ItemName.name).where(ItemName.item_id == item_id).order_by(ItemName.id))
-        out.append({"n": k, "track": member["track"], "item": item_id, "name": name or item_id[:12],
+        out.append({"n": k, "track": member["track"], "item": item_id,
+                    "name": (names.get(item_id) or [item_id[:12]])[0],
                     "number": number, "time": member["time"], "joined": len(member.get("tracks", [])),
                     "merged_by": member.get("merged_by", []), "source": row.source if row else "?",
                     "image": _data_uri(image) if image is not None else None, "note": note})
@@ -285,17 +282,6 @@ def _pairs(result: dict[str, Any], gallery: list[dict[str, Any]]) -> list[dict[s
 
 # ---------------------------------------------------------------- timeline, map, methods, custody
 
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = datetime.combine(date.fromisoformat(value.strip()[:10]), datetime.min.time())
-        except ValueError:
-            return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _timeline(case: Case, items: list[Item], sources: dict[str, list[Source]],
@@ -305,10 +291,12 @@ def _timeline(case: Case, items: list[Item], sources: dict[str, list[Source]],
 
     media = [i for i in items if i.kind in ("image", "video")]
     posted = [w for i in media
-              for w in [min(filter(None, (_when(x.posted_at) for x in sources.get(i.id, []))), default=None)]
+              for w in [min(filter(None, (stored_time(x.posted_at) for x in sources.get(i.id, []))),
+                            default=None)]
               if w]
     filmed = [(a, b) for i in media if i.date_from or i.date_to
-              for a, b in [(_when(i.date_from or i.date_to), _when(i.date_to or i.date_from))] if a and b]
+              for a, b in [(stored_time(i.date_from or i.date_to), stored_time(i.date_to or i.date_from))]
+              if a and b]
     days = sorted({d.date() for d in posted} | {a.date() for a, _ in filmed} | {b.date() for _, b in filmed})
     if len(days) > TIMELINE_STEPS:  # evenly spaced, always with the last day
         step = len(days) / TIMELINE_STEPS
@@ -321,7 +309,7 @@ def _timeline(case: Case, items: list[Item], sources: dict[str, list[Source]],
     points = []
     for c in claims:
         value = c.get("value") if c.get("value") is not None else c.get("low")
-        when = _when(c.get("published"))
+        when = stored_time(c.get("published"))
         if value is not None and when is not None:
             who = c.get("speaker") or c.get("outlet") or "?"
             points.append((when, float(value), f"{c['quantity']} ({who})"))
@@ -422,11 +410,3 @@ def _human_bytes(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
-
-
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)

@@ -32,8 +32,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vericount import __version__
 from vericount.errors import CaseError, InvalidValue
-from vericount.report import sha256_file
-from vericount.store.audit import GENESIS, event_hash
+from vericount.report import sha256_file, write_whole
+from vericount.store.audit import check_events
 from vericount.store.db import SCHEMA_HEAD
 from vericount.store.schema import Base, CaseInfo, TallyRow, UTCDateTime, utcnow
 
@@ -288,8 +288,7 @@ def import_case(case: Case, src: Path, originals: Path | None = None) -> dict[st
             kept.mkdir(parents=True, exist_ok=True)
             audit_file = manifest["tables"][AUDIT]["file"]
             for name, content in ((audit_file, export.raw[AUDIT]), (MANIFEST, export.manifest_bytes)):
-                (kept / f".{name}.tmp").write_bytes(content)
-                (kept / f".{name}.tmp").replace(kept / name)
+                write_whole(kept / name, content)
             detail = {"source_case": source_case,
                       "export_sha256": hashlib.sha256(export.manifest_bytes).hexdigest(),
                       "source_schema": manifest["schema"],
@@ -429,13 +428,7 @@ def _read_rows(path: Path, content: bytes, name: str, expected: int) -> list[dic
 
 def _chain_problems(events: list[dict[str, Any]]) -> str | None:
     """Whether the exported custody log's hash chain holds (None) or where it breaks."""
-    prev, broken = GENESIS, []
-    for ev in sorted(events, key=lambda e: int(e["id"])):
-        expected = event_hash(ev["prev_hash"], _iso(ev["at"]), ev["actor"], ev["action"], ev["item_id"],
-                              ev["detail"], ev["tool_version"])
-        if ev["prev_hash"] != prev or ev["hash"] != expected:
-            broken.append(int(ev["id"]))
-        prev = ev["hash"]
+    broken = sorted({int(p.event_id) for p in check_events(sorted(events, key=lambda e: int(e["id"])))})
     if not broken:
         return None
     return f"{len(broken)} event(s) do not follow the chain, first {broken[0]}"

@@ -19,6 +19,7 @@ from vericount.reposts.match import Found, Library, MatchParams
 from vericount.reposts.stage import RepostsStage
 from vericount.run.runner import StageReport, run_stage
 from vericount.store.schema import FingerprintRow, Item, Match, Source, utcnow
+from vericount.values import stored_time
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -246,20 +247,11 @@ def _earliest(group: list[str], items: dict[str, Item],
 def _time_of(basis: str, item_id: str, items: dict[str, Item],
              sources: dict[str, list[Source]]) -> datetime | None:
     if basis == "posted":
-        times = [t for src in sources.get(item_id, []) if (t := _parse(src.posted_at)) is not None]
+        times = [t for src in sources.get(item_id, []) if (t := stored_time(src.posted_at)) is not None]
         return min(times) if times else None
     meta = items[item_id].media_meta or {} if item_id in items else {}
     created = meta.get("creation_time")
     if created is None and isinstance(meta.get("datetime_original"), dict):
         created = meta["datetime_original"].get("value")
-    return _parse(created) if isinstance(created, str) else None
+    return stored_time(created) if isinstance(created, str) else None
 
-
-def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

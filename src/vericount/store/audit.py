@@ -11,7 +11,7 @@ import getpass
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -94,16 +94,25 @@ class ChainProblem:
 
 def check_chain(session: Session) -> Iterator[ChainProblem]:
     """Recompute the hash chain; yield every event that does not follow from the one before it."""
-    prev = GENESIS
     rows = session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()
-    for ev in rows.yield_per(2000):
-        if ev.prev_hash != prev:
-            yield ChainProblem(ev.id, "does not follow the event before it (an event is missing)")
-        expected = event_hash(ev.prev_hash, _stamp(ev.at), ev.actor, ev.action, ev.item_id,
-                              ev.detail, ev.tool_version)
-        if ev.hash != expected:
-            yield ChainProblem(ev.id, "content does not match its hash (the event was altered)")
-        prev = ev.hash
+    yield from check_events({"id": ev.id, "at": ev.at, "actor": ev.actor, "action": ev.action,
+                             "item_id": ev.item_id, "detail": ev.detail, "tool_version": ev.tool_version,
+                             "prev_hash": ev.prev_hash, "hash": ev.hash} for ev in rows.yield_per(2000))
+
+
+def check_events(events: Iterable[Mapping[str, Any]]) -> Iterator[ChainProblem]:
+    """The chain check on events as mappings of the table's columns, in log order (an export's
+    audit_events rows: ``at`` a datetime or the stored text)."""
+    prev = GENESIS
+    for ev in events:
+        if ev["prev_hash"] != prev:
+            yield ChainProblem(ev["id"], "does not follow the event before it (an event is missing)")
+        at = ev["at"] if isinstance(ev["at"], str) else _stamp(ev["at"])
+        expected = event_hash(ev["prev_hash"], at, ev["actor"], ev["action"], ev["item_id"], ev["detail"],
+                              ev["tool_version"])
+        if ev["hash"] != expected:
+            yield ChainProblem(ev["id"], "content does not match its hash (the event was altered)")
+        prev = ev["hash"]
 
 
 def events(session: Session, item_id: str | None = None, actor: str | None = None,

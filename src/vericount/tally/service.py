@@ -272,6 +272,11 @@ def check_file(case: Case, path: Path) -> list[str]:
     cert = doc.get("certificate") if "format" not in doc else doc
     if not isinstance(cert, dict):
         raise InvalidValue(f"{path}: no certificate in it (a blocked tally has none)")
-    with case.session() as s:
+    return check_certificate(case, cert)
+
+
+def check_certificate(case: Case, cert: dict[str, Any]) -> list[str]:
+    """Problems with a certificate, every fact re-read from the case (tally/check.py)."""
+    with case.reading() as s:
         return checker.check(cert, lambda sql, params: s.execute(text(sql), params).all())
 
