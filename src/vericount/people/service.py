@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from vericount.errors import InvalidValue
 from vericount.items import resolve
-from vericount.people.stage import FRAME_SIDE, PeopleStage, _crop, _jpeg, _write, people_folder
+from vericount.people import numbering
+from vericount.people.stage import FRAME_SIDE, PeopleStage, _crop, _jpeg, people_folder
 from vericount.store.schema import PeopleItem, PersonTrack, utcnow
 
 if TYPE_CHECKING:
@@ -129,17 +130,16 @@ def mark(case: Case, ref: str, t: float, points: list[tuple[float, float]]) -> l
 
     with case.session() as s:
         item = resolve(s, ref)
-        number = (s.scalar(select(func.max(PersonTrack.number)).where(PersonTrack.item_id == item.id)) or 0)
+        numbers = numbering.issue(s, item.id, len(points))
         folder = people_folder(case.derived, item.id)
         folder.mkdir(parents=True, exist_ok=True)
-        for x, y in points:
-            number += 1
+        for number, (x, y) in zip(numbers, points, strict=True):
             cx, cy = x * width, y * height
             half_w, half_h = 0.06 * width, 0.15 * height  # a nominal person-sized box around the point
             box = (max(0.0, cx - half_w), max(0.0, cy - half_h), min(float(width), cx + half_w),
                    min(float(height), cy + half_h))
             crop = _crop(image, box, 0.0)
-            rel = _write(folder / f"mark-{number}.jpg", _jpeg(crop), case.derived)
+            rel = numbering.write_file(folder, f"mark-{number}", _jpeg(crop), case.derived)
             body = BodyEmbedder().embed([crop])[0]
             row = PersonTrack(
                 item_id=item.id, number=number, source="mark", start=frame_t, end=frame_t, frame_width=width,

@@ -7,7 +7,8 @@ its boxes, its best crop (largest box times score) and its best face (size, then
 identity embedding of that face when it is large enough to mean something, and an appearance embedding of
 the crop. A photo is one frame: each person found is a one-sighting track.
 
-In the case's process (save): the tracks replace the item's earlier detector tracks (marks stay), crops
+In the case's process (save): the tracks replace the item's earlier detector tracks (marks stay; a track found
+again exactly keeps its number, a new one gets a number never used before: people/numbering.py), crops
 are written under derived/people/.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -195,53 +195,53 @@ class PeopleStage(Stage[PeopleResult]):
         return out
 
     def save(self, session: Session, item: Item, result: PeopleResult) -> str | None:
-        from sqlalchemy import delete, select
+        """Replace the item's detector tracks with these (a reviewer's marks stay, numbers and all).
 
+        A track found again exactly keeps its number; a new one gets a number never issued before, so a
+        judgment never moves to another person. New files never replace old ones, and the old ones go only
+        once this transaction commits: a failed save leaves the committed tracks and their crops as they
+        were."""
+        from sqlalchemy import select
+
+        from vericount.people import numbering
         from vericount.store.schema import PeopleItem, PersonTrack, utcnow
 
         derived: Path = session.info["derived"]
         folder = people_folder(derived, item.id)
-        marks = list(session.scalars(select(PersonTrack).where(PersonTrack.item_id == item.id,
-                                                               PersonTrack.source == "mark")))
-        session.execute(delete(PersonTrack).where(PersonTrack.item_id == item.id,
-                                                  PersonTrack.source == "detector"))
-        if folder.exists():
-            for old in folder.glob("track-*"):
-                old.unlink()
-        folder.mkdir(parents=True, exist_ok=True)
-        offset = 0  # detector tracks come first; marks are renumbered after them
-        for found in result.tracks:
-            crop = _write(folder / f"track-{found.number}.jpg", found.crop_jpeg, derived)
-            face = _write(folder / f"track-{found.number}-face.jpg", found.face_jpeg, derived) \
-                if found.face_jpeg else None
-            session.add(PersonTrack(
-                item_id=item.id, number=found.number, source="detector", start=found.boxes[0][0],
-                end=found.boxes[-1][0], frame_width=result.frame_size[0], frame_height=result.frame_size[1],
-                boxes=found.boxes, best_t=found.best_t, best_box=found.best_box, crop=crop,
-                face_t=found.face_t, face_box=found.face_box, face_size=found.face_size,
-                face_sharpness=found.face_sharpness, face=face, face_embedding=found.face_embedding,
-                body_embedding=found.body_embedding, marked_by=None, created_at=utcnow()))
-            offset = found.number
+        rows = list(session.scalars(select(PersonTrack).where(PersonTrack.item_id == item.id)))
+        old = {numbering.boxes_key(r.boxes): r for r in rows if r.source == "detector"}
+        kept = [r for r in rows if r.source == "mark"]
+        found_again = [old.pop(numbering.boxes_key(f.boxes), None) for f in result.tracks]
+        for gone in old.values():
+            session.delete(gone)
         session.flush()
-        for k, mark in enumerate(sorted(marks, key=lambda m: m.number), start=1):
-            mark.number = offset + k
-        row = session.get(PeopleItem, item.id) or PeopleItem(item_id=item.id)
-        row.frames, row.shots, row.detector = result.frames, result.shots, result.detector
-        row.detections = result.detections
-        session.add(row)
+        fresh = iter(numbering.issue(session, item.id, sum(r is None for r in found_again)))
+        folder.mkdir(parents=True, exist_ok=True)
+        for found, again in zip(result.tracks, found_again, strict=True):
+            row = again or PersonTrack(item_id=item.id, number=next(fresh), source="detector", marked_by=None)
+            session.add(row)
+            number = row.number
+            row.start, row.end = found.boxes[0][0], found.boxes[-1][0]
+            row.frame_width, row.frame_height = result.frame_size
+            row.boxes, row.best_t, row.best_box = found.boxes, found.best_t, found.best_box
+            row.crop = numbering.write_file(folder, f"track-{number}", found.crop_jpeg, derived)
+            row.face = (numbering.write_file(folder, f"track-{number}-face", found.face_jpeg, derived)
+                        if found.face_jpeg else None)
+            row.face_t, row.face_box, row.face_size = found.face_t, found.face_box, found.face_size
+            row.face_sharpness, row.face_embedding = found.face_sharpness, found.face_embedding
+            row.body_embedding, row.created_at = found.body_embedding, utcnow()
+            kept.append(row)
+        referenced = {path for r in kept for path in (r.crop, r.face) if path}
+        numbering.unlink_after_commit(session, numbering.tidy(folder, derived, referenced))
+        summary = session.get(PeopleItem, item.id) or PeopleItem(item_id=item.id)
+        summary.frames, summary.shots, summary.detector = result.frames, result.shots, result.detector
+        summary.detections = result.detections
+        session.add(summary)
         return "; ".join(result.warnings) or None
 
 
 def people_folder(derived: Path, item_id: str) -> Path:
     return derived / "people" / item_id[:2] / item_id
-
-
-def _write(path: Path, data: bytes, derived: Path) -> str:
-    """Write a file whole (temporary name, then rename); the path relative to derived/."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    shutil.move(temporary, path)
-    return path.relative_to(derived).as_posix()
 
 
 def _crop(image: NDArray[np.uint8], box: tuple[float, float, float, float], margin: float

@@ -49,7 +49,10 @@ AUDIT = "audit_events"
 # Every table of the case, in the order written. A new table must be added here or to NOT_EXPORTED (a test
 # checks), so nothing private leaves the case by accident.
 TABLES = ("items", "item_names", "sources", "stage_states", "fingerprints", "matches", "people_items",
-          "tracks", "judgments", "tallies", "reports", "claims", "tags", "notes", AUDIT)
+          "tracks", "track_numbers", "judgments", "tallies", "reports", "claims", "tags", "notes", AUDIT)
+# Tables added after the first export format: an export made before the schema that brought one has no
+# file for it, and reads as if the table were empty.
+SINCE = {"track_numbers": "0007"}
 NOT_EXPORTED = ("users", "web_sessions", "case_info")  # password hashes, cookies; the case id: export.json
 GROUPS = "groups"
 GROUP_COLUMNS = ("item_id", "group", "earliest", "earliest_basis", "earliest_time")
@@ -281,7 +284,7 @@ def import_case(case: Case, src: Path, originals: Path | None = None) -> dict[st
         with case.session() as s:
             _require_empty(s)
             for t in Base.metadata.sorted_tables:
-                if t.name in export.data and t.name != AUDIT:
+                if t.name in export.data and t.name != AUDIT and t.name in manifest["tables"]:
                     _insert(s, t, export.data[t.name], manifest["tables"][t.name]["file"])
             if case.dialect == "postgresql":
                 _reset_sequences(s)
@@ -337,7 +340,7 @@ def _read_export(src: Path) -> _Export:
         if name in TABLES:
             raw[name] = content
     data = {name: _read_rows(src / manifest["tables"][name]["file"], raw[name], name,
-                             manifest["tables"][name]["rows"]) for name in TABLES}
+                             manifest["tables"][name]["rows"]) if name in raw else [] for name in TABLES}
     return _Export(manifest, manifest_bytes, raw, data)
 
 
@@ -369,7 +372,7 @@ def _read_manifest(src: Path) -> tuple[dict[str, Any], bytes]:
     if not isinstance(tables, dict):
         raise InvalidValue(f"{path}: no 'tables'")
     for name in TABLES:
-        if name not in tables:
+        if name not in tables and schema >= SINCE.get(name, ""):
             raise InvalidValue(f"{path}: table {name} is not listed")
     for name, entry in tables.items():
         ok = (isinstance(entry, dict) and isinstance(entry.get("file"), str)

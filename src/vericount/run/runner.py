@@ -7,6 +7,7 @@ for the stage yet, or failed, or was done by another version or other parameters
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from vericount.case import Case
-from vericount.run.executors import Executor, Outcome
+from vericount.run.executors import Executor, Failure, Outcome
 from vericount.run.stage import Stage, Task
 from vericount.store.schema import Item, StageState, utcnow
 
@@ -115,14 +116,33 @@ def save_outcomes(case: Case, stage: Stage[Any], batch: list[Outcome[Task, Any]]
             state.version, state.params = stage.version, stage.params()
             state.params_hash, state.updated_at = stage.params_hash(), utcnow()
             state.seconds = outcome.seconds
-            if outcome.failure is None:
-                note = stage.save(s, item, outcome.result)
-                state.status, state.error, state.detail = "done", None, note
-                report.done.append(item.id)
-                if note:
-                    report.notes.append((item.id, note))
-            else:
-                state.status, state.error = "failed", outcome.failure.message
-                state.detail = outcome.failure.trace or None
-                report.failed.append((item.id, outcome.failure.message))
+            failure = outcome.failure
+            if failure is None:
+                saved = _save_one(s, stage, item, outcome.result)
+                if isinstance(saved, Failure):
+                    failure = saved
+                else:
+                    state.status, state.error, state.detail = "done", None, saved
+                    report.done.append(item.id)
+                    if saved:
+                        report.notes.append((item.id, saved))
+            if failure is not None:
+                state.status, state.error = "failed", failure.message
+                state.detail = failure.trace or None
+                report.failed.append((item.id, failure.message))
             s.add(state)
+
+
+def _save_one(s: Session, stage: Stage[Any], item: Item, result: Any) -> str | Failure | None:
+    """``stage.save`` in a savepoint: when it fails, only this item's changes are undone and the failure is
+    returned to be recorded on the item; the rest of the batch is saved."""
+    before = {key: list(value) if isinstance(value, list) else value for key, value in s.info.items()}
+    try:
+        with s.begin_nested():
+            return stage.save(s, item, result)
+    except Exception as exc:  # noqa: BLE001 - any error saving one item is that item's failure, recorded
+        s.info.clear()  # what save() queued for the commit (audit events, files to remove) goes too
+        s.info.update(before)
+        message = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return Failure(f"saving {stage.name} results: {message[0] if message else type(exc).__name__}",
+                       traceback.format_exc())

@@ -268,6 +268,15 @@ class PersonTrack(Base):
     __table_args__ = (UniqueConstraint("item_id", "number", name="uq_tracks_item_number"),)
 
 
+class TrackNumbers(Base):
+    """The highest track number issued for an item. Numbers are never reused: ``item:number`` always
+    means the same track, so a judgment or a certificate can never come to name another person."""
+
+    __tablename__ = "track_numbers"
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    issued: Mapped[int] = mapped_column(Integer)
+
+
 class Judgment(Base):
     """A person's judgment that two tracks show the same person, different people, or that they can't tell.
 
