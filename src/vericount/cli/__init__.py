@@ -12,6 +12,7 @@ import click
 from vericount import __version__
 from vericount.cli.output import error
 from vericount.errors import VericountError
+from vericount.values import one_line
 
 
 @dataclass
@@ -29,9 +30,18 @@ class Context:
 class Group(click.Group):
     """Turns library errors into one line on stderr (a traceback only with --debug)."""
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            raise _inert(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.ClickException as exc:  # a bad value is named in the message: print it inert too
+            raise _inert(exc) from None
         except VericountError as exc:
             self._fail(ctx, exc, str(exc))
         except KeyboardInterrupt:
@@ -54,6 +64,11 @@ class Group(click.Group):
             traceback.print_exception(exc)
         error(message)
         sys.exit(1)
+
+
+def _inert(exc: click.ClickException) -> click.ClickException:
+    exc.message = one_line(exc.message)  # type: ignore[misc]  # Final in click's stubs; a plain attribute
+    return exc
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from vericount.cli import Context
-from vericount.cli.output import emit_json, error, human_size, interactive, progress_bar, table
+from vericount.cli.output import emit_json, error, human_size, interactive, progress_bar, say, table
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -25,7 +25,7 @@ def init(ctx: Context, directory: Path, db_url: str | None) -> None:
     from vericount.case import Case
 
     with Case.create(directory, db_url, ctx.actor) as case:
-        click.echo(f"created case {case.root} ({case.dialect})")
+        say(f"created case {case.root} ({case.dialect})")
 
 
 @click.command()
@@ -40,16 +40,16 @@ def summary(ctx: Context, as_json: bool) -> None:
     if as_json:
         emit_json(s.to_json())
         return
-    click.echo(f"case {s.root} ({s.database}): {s.items} items, {human_size(s.bytes)}, "
+    say(f"case {s.root} ({s.database}): {s.items} items, {human_size(s.bytes)}, "
                f"{s.sources} sources, {s.audit_events} audit events")
-    click.echo("  by kind:   " + (", ".join(f"{k} {n}" for k, n in s.by_kind.items()) or "-"))
-    click.echo("  by status: " + (", ".join(f"{k} {n}" for k, n in s.by_status.items()) or "-"))
+    say("  by kind:   " + (", ".join(f"{k} {n}" for k, n in s.by_kind.items()) or "-"))
+    say("  by status: " + (", ".join(f"{k} {n}" for k, n in s.by_status.items()) or "-"))
     if s.platforms:
-        click.echo("  platforms: " + ", ".join(f"{k} {n}" for k, n in s.platforms.items()))
+        say("  platforms: " + ", ".join(f"{k} {n}" for k, n in s.platforms.items()))
     for stage, counts in sorted(s.stages.items()):
-        click.echo(f"  stage {stage}: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+        say(f"  stage {stage}: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
     for f in s.failures:
-        click.echo(f"  failed: {f['item'][:12]} {f['stage']}: {f['error']}")
+        say(f"  failed: {f['item'][:12]} {f['stage']}: {f['error']}")
 
 
 @click.command("log")
@@ -103,7 +103,7 @@ def verify(ctx: Context, as_json: bool, jobs: int) -> None:
         for p in report.problems:
             error(f"{p.item or 'audit log'}: {p.problem}: {p.detail}")
         state = "intact" if report.ok else f"{len(report.problems)} problem(s)"
-        click.echo(f"verified {report.checked} originals ({human_size(report.bytes)}): {state}")
+        say(f"verified {report.checked} originals ({human_size(report.bytes)}): {state}")
     sys.exit(0 if report.ok else 1)
 
 

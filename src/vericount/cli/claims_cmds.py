@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from vericount.cli import Context
-from vericount.cli.output import emit_json, error, table, warning
+from vericount.cli.output import emit_json, error, say, table, warning
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -43,8 +43,8 @@ def claims(click_ctx: click.Context, as_json: bool) -> None:
                for c in rows])
     for report in found["reports"]:
         for hedge in report["hedges"]:
-            click.echo(f"report {report['id'][:12]} says: {hedge}")
-    click.echo(f"{len(found['claims'])} claims in {len(found['reports'])} reports")
+            say(f"report {report['id'][:12]} says: {hedge}")
+    say(f"{len(found['claims'])} claims in {len(found['reports'])} reports")
 
 
 @claims.command("add")
@@ -75,7 +75,7 @@ def claims_add(ctx: Context, paths: tuple[Path, ...], outlet: str | None, url: s
         error(f"{names.get(item_id, item_id[:12])}: claims not read: {message}")
     for item_id, message in report.notes:
         warning(f"{names.get(item_id, item_id[:12])}: {message}")
-    click.echo(f"added {len(added.added)} report(s), {len(set(added.known))} already held; read "
+    say(f"added {len(added.added)} report(s), {len(set(added.known))} already held; read "
                f"{len(report.done)}; `vericount claims` lists the claims")
     sys.exit(0 if added.ok and not report.failed else 1)
 
@@ -96,7 +96,7 @@ def claims_compare(ctx: Context, as_json: bool, include_unreviewed: bool) -> Non
         emit_json({"tally": {k: result[k] for k in ("at_least", "estimate", "at_most", "headline")},
                    "claims": rows})
         return
-    click.echo(result["headline"])
+    say(result["headline"])
     table(f"{len(rows)} claims about people", ["published", "speaker", "via", "quantity", "subject", "scope",
                                                "against the count"],
           [[c["published"] or "-", c["speaker"] or "-", " > ".join(c["via"]) or "-", c["quantity"],

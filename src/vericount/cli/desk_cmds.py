@@ -7,7 +7,7 @@ import sys
 import click
 
 from vericount.cli import Context
-from vericount.cli.output import emit_json, table
+from vericount.cli.output import emit_json, say, table
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -34,8 +34,8 @@ def serve(ctx: Context, host: str, port: int, workers: int) -> None:
 
     with ctx.open_case() as case:
         if not list_users(case):
-            click.echo("no desk users yet: add one with `vericount user add NAME --role admin`", err=True)
-        click.echo(f"vericount desk for {case.root} on http://{host}:{port}/ (Ctrl-C stops it)")
+            say("no desk users yet: add one with `vericount user add NAME --role admin`", err=True)
+        say(f"vericount desk for {case.root} on http://{host}:{port}/ (Ctrl-C stops it)")
         if workers == 1:
             uvicorn.run(create_app(case), host=host, port=port, log_level="warning")
             return
@@ -69,7 +69,7 @@ def user_add(ctx: Context, name: str, role: str, password_stdin: bool) -> None:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
     with ctx.open_case() as case:
         add_user(case, name, role, password)
-    click.echo(f"user {name} ({role}) saved")
+    say(f"user {name} ({role}) saved")
 
 
 @click.command()
@@ -104,7 +104,7 @@ def tag(ctx: Context, item: str, tags: tuple[str, ...], remove: bool) -> None:
                 now = remove_tag(case, item, t)
         else:
             now = add_tags(case, item, list(tags))
-    click.echo(f"tags: {', '.join(now) or '(none)'}")
+    say(f"tags: {', '.join(now) or '(none)'}")
 
 
 @click.command()
@@ -117,7 +117,7 @@ def note(ctx: Context, item: str, text: str) -> None:
 
     with ctx.open_case() as case:
         add_note(case, item, text)
-    click.echo("note added")
+    say("note added")
 
 
 COMMANDS = [serve, user, users, tag, note]

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from vericount.cli import Context
-from vericount.cli.output import emit_json, warning
+from vericount.cli.output import emit_json, say, warning
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -70,9 +70,9 @@ def _print_bundle(made: dict[str, Any], as_json: bool) -> None:
         warning(f"{len(made['originals_missing'])} original(s) are not in the evidence store and not in the "
                 "bundle (vericount verify lists them)")
     n = "no certified count" if made["at_least"] is None else f"at least {made['at_least']}"
-    click.echo(f"bundle written: {made['path']} ({made['files']} files, {made['originals']} originals, "
+    say(f"bundle written: {made['path']} ({made['files']} files, {made['originals']} originals, "
                f"{made['size']} bytes; {n})")
-    click.echo(f"sha256 {made['sha256']} (kept in the audit log)")
+    say(f"sha256 {made['sha256']} (kept in the audit log)")
 
 
 def _print_export(result: dict[str, Any], as_json: bool) -> None:
@@ -80,7 +80,7 @@ def _print_export(result: dict[str, Any], as_json: bool) -> None:
         emit_json(result)
         return
     counts = result["rows"]
-    click.echo(f"exported case {result['case']} as {result['format']}: {len(result['files'])} files, "
+    say(f"exported case {result['case']} as {result['format']}: {len(result['files'])} files, "
                f"{sum(counts.values())} rows ({counts['items']} items, {counts['tracks']} tracks, "
                f"{counts['judgments']} judgments, {counts['audit_events']} audit events) in {result['out']}")
 
@@ -108,15 +108,15 @@ def import_(ctx: Context, src: Path, originals: Path | None, as_json: bool) -> N
         emit_json(result)
         return
     rows, kept = result["rows"], result["originals"]
-    click.echo(f"imported case {result['source_case']}: {sum(rows.values()) - rows['audit_events']} rows "
+    say(f"imported case {result['source_case']}: {sum(rows.values()) - rows['audit_events']} rows "
                f"({rows['items']} items, {rows['tracks']} tracks, {rows['judgments']} judgments, "
                f"{rows['tallies']} tallies)")
-    click.echo(f"originals: {kept['stored']} stored, {kept['already_stored']} already there, "
+    say(f"originals: {kept['stored']} stored, {kept['already_stored']} already there, "
                f"{kept['missing']} missing" + (" (vericount verify lists them)" if kept["missing"] else ""))
     if kept["ignored"]:
         warning(f"{len(kept['ignored'])} file(s) among the originals are not named by an item's sha256 and "
                 f"were left out, e.g. {kept['ignored'][0]}")
-    click.echo(f"the source's custody log ({rows['audit_events']} events) is kept in "
+    say(f"the source's custody log ({rows['audit_events']} events) is kept in "
                f"{result['source_audit_log']}")
     if result["source_audit_chain"] != "intact":
         warning(f"the source's custody log does not verify: {result['source_audit_chain']}")

@@ -15,6 +15,7 @@ from vericount.cli.output import (
     human_size,
     interactive,
     progress_bar,
+    say,
     table,
     warning,
 )
@@ -101,7 +102,7 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
         for item_id, message in notes:
             warning(f"{_label(names, item_id)}: {message}")
         known = len(set(report.known))
-        click.echo(f"added {len(report.added)} new item(s); {known} already held "
+        say(f"added {len(report.added)} new item(s); {known} already held "
                    f"(names and sources recorded); {len(report.failed)} file(s) refused or "
                    f"unreadable; metadata read for {len(meta.done) if meta else 0}, failed for "
                    f"{len(meta_failed)}" + (f"; {report.hidden_skipped} hidden file(s) skipped"
@@ -158,37 +159,39 @@ def show(ctx: Context, item: str, as_json: bool) -> None:
 
 
 def _print_item(v: Any) -> None:
-    click.echo(f"item {v.id}")
-    click.echo(f"  kind {v.kind} ({v.media_type}), {human_size(v.size)}, added {v.added_at} by "
+    say(f"item {v.id}")
+    say(f"  kind {v.kind} ({v.media_type}), {human_size(v.size)}, added {v.added_at} by "
                f"{v.added_by}")
-    click.echo(f"  status {v.status}" + (f": {v.status_note}" if v.status_note else ""))
+    say(f"  status {v.status}" + (f": {v.status_note}" if v.status_note else ""))
     for path in v.paths:
-        click.echo(f"  seen as {path!r}" if not path.isprintable() else f"  seen as {path}")
+        say(f"  seen as {path}")
     for src in v.sources:
         parts = [src.url, src.platform, src.account, src.posted_at and f"posted {src.posted_at}",
                  src.notes]
-        click.echo("  source: " + ", ".join(p for p in parts if p))
+        say("  source: " + ", ".join(p for p in parts if p))
     if v.geolocation:
         g = v.geolocation
-        click.echo(f"  located at {g['lat']}, {g['lon']} (±{g['precision_m']} m, {g['method']})")
+        how = ", ".join(p for p in (f"±{g['precision_m']:g} m" if g["precision_m"] is not None else "",
+                                    g["method"] or "") if p)
+        say(f"  located at {g['lat']}, {g['lon']}" + (f" ({how})" if how else ""))
     if v.chronolocation:
         c = v.chronolocation
-        click.echo(f"  dated {c['from']}" + (f" to {c['to']}" if c["to"] else "")
+        say(f"  dated {c['from']}" + (f" to {c['to']}" if c["to"] else "")
                    + (f" ({c['method']})" if c["method"] else ""))
     for name, st in v.stages.items():
         extra = st["error"] or st["note"]
-        click.echo(f"  stage {name} v{st['version']}: {st['status']}" + (f": {extra}" if extra else ""))
+        say(f"  stage {name} v{st['version']}: {st['status']}" + (f": {extra}" if extra else ""))
     if v.metadata:
         for key, value in v.metadata.items():
             if key != "raw_tags" and value not in (None, {}, []):
-                click.echo(f"  {key}: {value}")
+                say(f"  {key}: {value}")
 
 
 def _edited(v: Any, as_json: bool, message: str) -> None:
     if as_json:
         emit_json(v.to_json())
     else:
-        click.echo(message)
+        say(message)
 
 
 @click.command()

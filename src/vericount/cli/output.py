@@ -1,4 +1,11 @@
-"""Printing for the CLI: JSON for scripts, tables and progress bars for people at a terminal."""
+"""Printing for the CLI: JSON for scripts, tables and progress bars for people at a terminal.
+
+Every value printed came from somewhere: a file, a platform, a user of the desk. All of it is printed as
+inert text: a character that a terminal could act on (escape sequences that move the cursor, set the title
+or make a link; carriage returns, newlines; bidirectional overrides) is shown escaped (``\\x1b``), and Rich
+never reads markup in a value (``[link=...]`` is printed as written). Print through :func:`say`,
+:func:`table`, :func:`emit_json`, :func:`error` and :func:`warning`, never with ``click.echo`` directly.
+"""
 
 from __future__ import annotations
 
@@ -14,37 +21,70 @@ from vericount.values import one_line
 
 
 def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    """JSON on stdout. JSON escapes C0 controls itself; the other characters a terminal could act on (C1
+    controls, bidirectional and invisible formatting) are escaped too, so the text stays valid JSON with the
+    same value and is inert when shown."""
+    click.echo(inert_json(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
+
+
+def inert_json(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\n " else _json_escape(ch) for ch in text)
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # a surrogate pair, as JSON writes characters beyond the first plane
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def say(message: str, err: bool = False) -> None:
+    """One line of output, inert: whatever values it holds are shown, never acted on."""
+    click.echo(one_line(message), err=err)
 
 
 def error(message: str) -> None:
-    click.echo(f"error: {one_line(message)}", err=True)
+    say(f"error: {message}", err=True)
 
 
 def warning(message: str) -> None:
-    click.echo(f"warning: {one_line(message)}", err=True)
+    say(f"warning: {message}", err=True)
 
 
 def interactive() -> bool:
     return sys.stderr.isatty()
 
 
+def at_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """A Rich table at a terminal; tab-separated lines (with a header) when piped."""
-    if not sys.stdout.isatty():
+    if not at_terminal():
         click.echo("\t".join(columns))
         for row in rows:
             click.echo("\t".join(one_line("" if v is None else str(v)) for v in row))
         return
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=title, show_lines=False)
+    t = Table(title=Text(one_line(title)) if title else None, show_lines=False)
     for col in columns:
-        t.add_column(col)
-    for row in rows:
-        t.add_row(*(one_line("" if v is None else str(v)) for v in row))
-    Console().print(t)
+        t.add_column(Text(col))
+    for row in rows:  # Text, not str: Rich reads markup in a str ("[link=...]") and never in a Text
+        t.add_row(*(Text(one_line("" if v is None else str(v))) for v in row))
+    console().print(t)
+
+
+def console(stderr: bool = False) -> Any:
+    """The Rich console for tables (stdout) and progress bars (stderr)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr)
 
 
 class Bar:
@@ -59,7 +99,7 @@ class Bar:
             return
         if self._task is not None:
             self._p.update(self._task, visible=False)
-        self._task = self._p.add_task(description, total=total)
+        self._task = self._p.add_task(one_line(description), total=total)
 
     def advance(self, n: float = 1) -> None:
         if self._p is not None and self._task is not None:
@@ -71,7 +111,6 @@ def progress_bar(enabled: bool) -> Iterator[Bar]:
     if not enabled:
         yield Bar(None)
         return
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         Progress,
@@ -80,8 +119,8 @@ def progress_bar(enabled: bool) -> Iterator[Bar]:
         TimeRemainingColumn,
     )
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as p:
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
+                  TimeRemainingColumn(), console=console(stderr=True), transient=True) as p:
         yield Bar(p)
 
 

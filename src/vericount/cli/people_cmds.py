@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from vericount.cli import Context
-from vericount.cli.output import emit_json, error, interactive, progress_bar, table, warning
+from vericount.cli.output import emit_json, error, interactive, progress_bar, say, table, warning
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -57,7 +57,7 @@ def people(ctx: Context, as_json: bool, jobs: int | None, detector: Path | None,
               ["id", "name", "max in frame", "at (s)", "tracks", "faces", "marks"],
               [[r.id[:12], names.get(r.id, "?"), r.max_people_in_frame,
                 "-" if r.at is None else f"{r.at:.2f}", r.tracks, r.faces, r.marks] for r in rows])
-        click.echo(f"looked at {len(report.done)} item(s), {len(report.failed)} failed")
+        say(f"looked at {len(report.done)} item(s), {len(report.failed)} failed")
     sys.exit(1 if report.failed else 0)
 
 
@@ -96,7 +96,7 @@ def mark(ctx: Context, item: str, points: tuple[float, ...], time_: float) -> No
     with ctx.open_case() as case:
         added = add_marks(case, item, time_, pairs)
     for t in added:
-        click.echo(f"marked person #{t.number} at {t.start:.2f}s: {t.crop}")
+        say(f"marked person #{t.number} at {t.start:.2f}s: {t.crop}")
 
 
 COMMANDS = [people, tracks, mark]

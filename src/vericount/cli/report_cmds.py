@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from vericount.cli import Context
-from vericount.cli.output import emit_json, warning
+from vericount.cli.output import emit_json, say, warning
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -45,9 +45,9 @@ def report(ctx: Context, out: Path, formats: tuple[str, ...], no_blur: bool, as_
     for problem in written.problems:
         warning(f"certificate: {problem}")
     n = "no certified count" if written.at_least is None else f"at least {written.at_least}"
-    click.echo(f"report written ({n}, {written.seconds['total']:.1f} s):")
+    say(f"report written ({n}, {written.seconds['total']:.1f} s):")
     for path in written.files.values():
-        click.echo(f"  {path}")
+        say(f"  {path}")
 
 
 @click.command("verify-bundle")
@@ -69,10 +69,10 @@ def verify_bundle(bundle: Path, as_json: bool) -> None:
         emit_json(check.to_json())
     else:
         for problem in check.problems:
-            click.echo(f"DIFFERENT {problem}")
+            say(f"DIFFERENT {problem}")
         n = "no certified count" if check.at_least is None else f"at least {check.at_least}"
         verdict = "intact" if check.ok else f"{len(check.problems)} problem(s)"
-        click.echo(f"{bundle}: {verdict}; {check.files} files, {check.bytes} bytes checked; certificate: {n}")
+        say(f"{bundle}: {verdict}; {check.files} files, {check.bytes} bytes checked; certificate: {n}")
     if not check.ok:
         sys.exit(1)
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from vericount.cli import Context
-from vericount.cli.output import emit_json, error, interactive, progress_bar, table, warning
+from vericount.cli.output import emit_json, error, interactive, progress_bar, say, table, warning
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -85,7 +85,7 @@ def reposts(ctx: Context, as_json: bool, jobs: int | None, high: float | None, l
                   ["a", "b", "type", "score", "a segment", "b segment"],
                   [[f"{m.a[:12]} ({names.get(m.a, '?')})", f"{m.b[:12]} ({names.get(m.b, '?')})", m.type,
                     f"{m.score:.2f}", _segment(m.a_segment), _segment(m.b_segment)] for m in suggested])
-        click.echo(f"fingerprinted {len(stage_report.done)} item(s), {len(stage_report.failed)} failed; "
+        say(f"fingerprinted {len(stage_report.done)} item(s), {len(stage_report.failed)} failed; "
                    f"matched {match_report.matched} new item(s): {match_report.confirmed} confirmed, "
                    f"{match_report.suggested} suggested")
     sys.exit(1 if stage_report.failed else 0)
@@ -136,7 +136,7 @@ def confirm(ctx: Context, a: str, b: str, reason: str | None) -> None:
 
     with ctx.open_case() as case:
         view = decide(case, a, b, "confirmed", reason)
-    click.echo(f"confirmed: {view.a[:12]} {view.type} {view.b[:12]}")
+    say(f"confirmed: {view.a[:12]} {view.type} {view.b[:12]}")
 
 
 @match.command()
@@ -150,7 +150,7 @@ def reject(ctx: Context, a: str, b: str, reason: str) -> None:
 
     with ctx.open_case() as case:
         view = decide(case, a, b, "rejected", reason)
-    click.echo(f"rejected: {view.a[:12]} / {view.b[:12]}")
+    say(f"rejected: {view.a[:12]} / {view.b[:12]}")
 
 
 COMMANDS = [reposts, matches, match]

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from vericount.cli import Context
-from vericount.cli.output import emit_json, error, table, warning
+from vericount.cli.output import emit_json, error, say, table, warning
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -34,7 +34,7 @@ def judge(ctx: Context, track_a: str, track_b: str, verdict: str, reason: str | 
     with ctx.open_case() as case:
         done = record(case, track_a, track_b, verdict, reason, undo)
     action = "withdrawn" if undo else "recorded"
-    click.echo(f"{done['verdict']} {action}: {done['a'][:12]}:{done['a'].rpartition(':')[2]} ~ "
+    say(f"{done['verdict']} {action}: {done['a'][:12]}:{done['a'].rpartition(':')[2]} ~ "
                f"{done['b'][:12]}:{done['b'].rpartition(':')[2]} (judgment {done['id']}, by {done['by']})")
 
 
@@ -105,7 +105,7 @@ def tally(ctx: Context, as_json: bool, include_unreviewed: bool, date_from: str 
             for problem in problems:
                 error(f"{check_path.name}: {problem}")
             if not problems:
-                click.echo(f"{check_path.name}: the certificate holds against the case")
+                say(f"{check_path.name}: the certificate holds against the case")
             sys.exit(1 if problems else 0)
         scope = Scope(include_unreviewed, date_from, date_to, group, machine_distinct)
         result = compute(case, scope, time_limit)
@@ -135,8 +135,8 @@ def _print(result: dict[str, Any]) -> None:
         error(f"contradiction: {line}")
     for line in result["stale_judgments"] + result["refused_joins"]:
         warning(line)
-    click.echo(result["headline"])
-    click.echo(f"{result['items']} items, {result['tracks']} tracks, {result['judgments']} judgments; "
+    say(result["headline"])
+    say(f"{result['items']} items, {result['tracks']} tracks, {result['judgments']} judgments; "
                f"machine distinct calls {'on' if result['machine_distinct'] else 'off'}; "
                f"estimate: {result['estimate_method']}")
     cert = result["certificate"]

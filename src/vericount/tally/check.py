@@ -221,6 +221,11 @@ def _embedding(data: Any) -> tuple[float, ...] | None:
     return struct.unpack(f"<{len(raw) // 4}f", raw)
 
 
+def _inert(text: str) -> str:
+    """A line safe to print: characters a terminal could act on (escapes, newlines) shown escaped."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
@@ -235,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         db.close()
     for problem in problems:
-        print(problem)
+        print(_inert(problem))
     if not problems:
-        print(f"certificate holds: at least {cert.get('at_least')} distinct people")
+        print(_inert(f"certificate holds: at least {cert.get('at_least')} distinct people"))
     return 1 if problems else 0
 
 
