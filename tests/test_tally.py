@@ -51,14 +51,30 @@ def test_judge_tally_and_check(cli: Cli, case_dir: Path, tmp_path: Path) -> None
     code, out = _tally(cli)
     assert code == 0 and out["at_least"] == 0 and out["items"] == 0  # nothing verified yet
     code, out = _tally(cli, "--include-unreviewed")
-    assert (out["at_least"], out["at_most"], out["include_unreviewed"]) == (3, 5, True)
-    assert "reviewed or not" in out["headline"]
+    assert (out["at_least"], out["proposed"]["at_least"], out["at_most"], out["include_unreviewed"]) == (
+        0, 3, 5, True)  # nobody confirmed a person yet: the three in one frame are the machine's proposal
+    assert out["proposed"]["machine_calls"] == 3 and out["proposed"]["certificate"]["kind"] == "proposed"
+    assert "reviewed or not" in out["headline"] and "3 proposed" in out["headline"]
     for item in (x, y, z):
         assert cli("status", item, "verified", "--note", "checked").exit_code == 0
     code, out = _tally(cli)
+    top = out["proposals"][0]
+    assert top["kind"] == "confirm" and top["gain"] == 3 and top["actions"] == 1, top
+    assert top["commands"] == [f"vericount people confirm {x[:12]}:1 {x[:12]}:2 {x[:12]}:3"]
+    done = cli(*top["commands"][0].split()[1:])  # the command the proposal gives, as a script would run it
+    assert done.exit_code == 0 and "3 track(s) confirmed" in done.stdout, done.output
+    code, out = _tally(cli)
     assert (out["at_least"], out["estimate"], out["at_most"], out["optimal"]) == (3, 5, 5, True)
     assert {p["reason"] for p in out["certificate"]["pairs"]} == {"same_frame"}
-    assert any(s["kind"] == "different" for s in out["suggestions"])
+    assert out["certificate"]["kind"] == "certified" and out["certificate"]["machine_calls"] == 0
+    assert all(c["by"] == "tester" and c["review"] for m in out["certificate"]["members"]
+               for c in m["confirmed"])
+    assert cli("people", "confirm", y, z).exit_code == 0
+    code, out = _tally(cli)
+    assert out["at_least"] == 3
+    group = out["proposals"][0]  # y and z (no face to compare) against the three: +2 in one look, if so
+    assert group["kind"] == "group" and group["gain"] == 2 and set(group["tracks"]) == {f"{y}:1", f"{z}:1"}
+    assert len(group["against"]) == 3 and group["needs_reason"]
 
     assert cli("judge", f"{y[:8]}:1", f"{x[:8]}:1", "different").exit_code == 1  # a reason is required
     assert cli("judge", f"{y[:8]}:1", f"{x[:8]}:9", "same").exit_code == 1  # no such track
@@ -109,6 +125,7 @@ def test_scope_by_dates_and_stale_judgments(cli: Cli, case_dir: Path, tmp_path: 
         assert cli("status", item, "verified", "--note", "ok").exit_code == 0
     assert cli("date", x, "2024-08-07").exit_code == 0
     assert cli("date", y, "2024-08-20").exit_code == 0
+    assert cli("people", "confirm", x, y).exit_code == 0
     assert _tally(cli, "--from", "2024-08-06", "--to", "2024-08-12")[1]["items"] == 1
     assert _tally(cli, "--from", "2024-08-06")[1]["items"] == 2
     bad = cli("tally", "--from", "6 August")
@@ -125,7 +142,8 @@ def test_scope_by_dates_and_stale_judgments(cli: Cli, case_dir: Path, tmp_path: 
 
 def test_people_photos_counted(cli: Cli, tmp_path: Path) -> None:
     """The real chain on the sample photos: the people stage, then the count. Obama's three photos and
-    Biden's: faces far apart are different people; the group photo's four are in one frame."""
+    Biden's, and the group photo of four. The machine proposes; nothing is certified until a reviewer
+    confirms the people, and the two boxes that overlap in the group photo need a reviewer's "different"."""
     for name in ("obama.jpg", "obama2.jpg", "biden.jpg", "obama_and_biden.jpg"):
         (tmp_path / name).write_bytes((SAMPLES / name).read_bytes())
         assert cli("add", str(tmp_path / name)).exit_code == 0
@@ -133,10 +151,21 @@ def test_people_photos_counted(cli: Cli, tmp_path: Path) -> None:
     assert cli("people").exit_code == 0
     code, out = _tally(cli)
     assert code == 0, out
-    assert out["at_least"] == 4  # the group photo's four; nobody else is proved new
-    assert out["at_most"] == 7 and out["at_least"] <= out["estimate"] < out["at_most"]
+    assert out["at_least"] == 0 and out["proposed"]["at_least"] == 4  # proposals only
+    assert out["at_most"] == 7 and out["proposed"]["at_least"] <= out["estimate"] < out["at_most"]
+    assert out["proposals"][0]["kind"] == "confirm"
+    for command in out["proposals"][0]["commands"]:
+        assert cli(*command.split()[1:]).exit_code == 0
+    code, out = _tally(cli)
+    assert out["at_least"] == 3  # the group photo: two of its four boxes overlap too much to be sure
+    pair = next(p for p in out["proposals"] if p["kind"] == "different")
+    a, b = pair["tracks"]
+    assert a.rpartition(":")[0] == b.rpartition(":")[0]  # both in the group photo
+    assert cli("judge", a, b, "different", "--reason", "two faces side by side").exit_code == 0
+    code, out = _tally(cli)
+    assert out["at_least"] == 4
     cert = out["certificate"]
-    assert len(cert["members"]) == 4 and len(cert["pairs"]) == 6
+    assert len(cert["members"]) == 4 and len(cert["pairs"]) == 6 and cert["machine_calls"] == 0
     assert all(m["crop"] for m in cert["members"])
     path = tmp_path / "cert.json"
     path.write_text(json.dumps(cert))

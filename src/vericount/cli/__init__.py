@@ -98,11 +98,12 @@ def _register() -> None:
         people_cmds,
         report_cmds,
         repost_cmds,
+        review_cmds,
         tally_cmds,
     )
 
-    for module in (case_cmds, item_cmds, repost_cmds, people_cmds, tally_cmds, claims_cmds, desk_cmds,
-                   report_cmds, export_cmds):
+    for module in (case_cmds, item_cmds, repost_cmds, people_cmds, tally_cmds, review_cmds, claims_cmds,
+                   desk_cmds, report_cmds, export_cmds):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -13,7 +13,7 @@ from vericount.cli.output import emit_json, error, interactive, progress_bar, sa
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the per-item counts as JSON.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the number of cores).")
@@ -22,13 +22,22 @@ pass_ctx = click.make_pass_decorator(Context)
                    "NanoDet-m (a change runs every item again).")
 @click.option("--fps", type=click.FloatRange(min=0.1, max=30), default=None,
               help="Frames looked at per second of video (default 4).")
-@pass_ctx
-def people(ctx: Context, as_json: bool, jobs: int | None, detector: Path | None, fps: float | None) -> None:
+@click.pass_context
+def people(click_ctx: click.Context, as_json: bool, jobs: int | None, detector: Path | None,
+           fps: float | None) -> None:
     """Detect and track the people in every pending image and video; print per item the most people in
     one frame (and when), the tracks (people followed through a shot) and the faces found.
 
+    Every track is a proposal until a reviewer decides on it: `vericount people confirm` (it shows one real
+    person; a whole item, or a page of tracks, in one action) and `vericount people reject` (it does not).
+    Only confirmed tracks are members of the certified count.
+
     Exit status 1 when any item could not be read (one line each on stderr).
     """
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx = click_ctx.find_object(Context)
+    assert ctx is not None
     from vericount.items import first_names
     from vericount.people.detect import YoloOnnx
     from vericount.people.service import summaries

@@ -43,17 +43,24 @@ def judge(ctx: Context, track_a: str, track_b: str, verdict: str, reason: str | 
 @click.option("--all", "show_all", is_flag=True, help="Include judgments replaced or undone.")
 @pass_ctx
 def judgments(ctx: Context, as_json: bool, show_all: bool) -> None:
-    """List the judgments on pairs of tracks (standing ones, or --all)."""
+    """List the judgments on pairs of tracks and on groups (standing ones, or --all)."""
+    from vericount.tally.reviews import list_groups
     from vericount.tally.service import list_judgments
 
     with ctx.open_case() as case:
         rows = list_judgments(case, standing_only=not show_all)
+        groups = list_groups(case, standing_only=not show_all)
     if as_json:
-        emit_json({"judgments": rows})
+        emit_json({"judgments": rows, "groups": groups})
         return
     table(f"{len(rows)} judgments", ["id", "a", "b", "verdict", "by", "reason", "undone"],
           [[r["id"], _short(r["a"]), _short(r["b"]), r["verdict"], r["by"], r["reason"] or "-",
             "yes" if r["undone"] else "-"] for r in rows])
+    if groups:
+        table(f"{len(groups)} group judgments",
+              ["id", "verdict", "tracks", "against", "by", "reason", "undone"],
+              [[g["id"], g["verdict"], len(g["a"]), len(g["b"]) or "-", g["by"], g["reason"] or "-",
+                "yes" if g["undone"] else "-"] for g in groups])
 
 
 def _short(ref: str) -> str:
@@ -70,9 +77,9 @@ def _short(ref: str) -> str:
               help="Only items filmed (chronolocation) or, undated, posted on or after DATE (YYYY-MM-DD).")
 @click.option("--to", "date_to", default=None, metavar="DATE", help="... on or before DATE (YYYY-MM-DD).")
 @click.option("--group", default=None, metavar="ITEM", help="Only the repost group of ITEM.")
-@click.option("--machine-distinct/--no-machine-distinct", default=True,
-              help="Count two faces farther apart than the calibrated threshold as different people "
-                   "(default on; recorded in the result).")
+@click.option("--count-machine-calls", is_flag=True,
+              help="Make the headline the machine's proposed count (unconfirmed detections, face-distance "
+                   "calls, joins only the matcher confirmed), said so in words; never certified.")
 @click.option("--time-limit", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
               help="Seconds for the exact solver; when reached, the best set proved so far is reported.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -81,16 +88,20 @@ def _short(ref: str) -> str:
               default=None, help="Check a certificate file against the case instead of counting.")
 @pass_ctx
 def tally(ctx: Context, as_json: bool, include_unreviewed: bool, date_from: str | None, date_to: str | None,
-          group: str | None, machine_distinct: bool, time_limit: float, out_path: Path | None,
+          group: str | None, count_machine_calls: bool, time_limit: float, out_path: Path | None,
           check_path: Path | None) -> None:
-    """Count the distinct people: at least N (certified), about M (estimated), at most K.
+    """Count the distinct people: at least N (certified), N' (proposed), about M (estimated), at most K.
 
-    N is the largest set of tracks that the records prove pairwise different (seen in one frame, judged
-    different, faces far apart), each the same person across copies and "same" judgments; the certificate
-    gives a proof crop per person and the reason for every pair (check it with --check, or with the
-    standalone src/vericount/tally/check.py). M clusters tracks by face; K counts every person not joined.
-    Suggestions rank the pairs whose judgment would change N or M most. Exit status 1 when the count is
-    blocked by contradicting judgments or a checked certificate does not hold.
+    N rests only on what reviewers decided and on facts no model can get wrong: its members are tracks a
+    reviewer confirmed show one real person (`vericount people confirm`) or marked, and every two of them
+    are different people because a reviewer said so (`judge`, `judge-group`) or because both were seen in
+    one frame, boxes apart. The certificate gives a proof crop per person, who confirmed it, and the reason
+    for every pair (check it with --check, or with the standalone src/vericount/tally/check.py). N' is what
+    N would be if the machine's open proposals held (unconfirmed detections, face-distance calls, joins only
+    the matcher confirmed), with the number of them it rests on. M clusters tracks by face; K counts every
+    person not joined. The proposals rank what a reviewer could accept next by certified people gained per
+    action, each with the commands that accept it. Exit status 1 when the count is blocked by contradicting
+    judgments or a checked certificate does not hold.
     """
     from vericount.tally.service import Scope, check_file
     from vericount.tally.service import tally as compute
@@ -107,7 +118,7 @@ def tally(ctx: Context, as_json: bool, include_unreviewed: bool, date_from: str 
             if not problems:
                 say(f"{check_path.name}: the certificate holds against the case")
             sys.exit(1 if problems else 0)
-        scope = Scope(include_unreviewed, date_from, date_to, group, machine_distinct)
+        scope = Scope(include_unreviewed, date_from, date_to, group, count_machine_calls)
         result = compute(case, scope, time_limit)
     if out_path is not None and result["certificate"] is not None:
         import json
@@ -136,9 +147,9 @@ def _print(result: dict[str, Any]) -> None:
     for line in result["stale_judgments"] + result["refused_joins"]:
         warning(line)
     say(result["headline"])
-    say(f"{result['items']} items, {result['tracks']} tracks, {result['judgments']} judgments; "
-               f"machine distinct calls {'on' if result['machine_distinct'] else 'off'}; "
-               f"estimate: {result['estimate_method']}")
+    say(f"{result['items']} items, {result['tracks']} tracks ({result['confirmed']} confirmed, "
+        f"{result['rejected']} rejected), {result['judgments']} judgments, {result['group_judgments']} group "
+        f"judgments; estimate: {result['estimate_method']}")
     cert = result["certificate"]
     if cert is not None:
         reasons: dict[str, int] = {}
@@ -146,20 +157,15 @@ def _print(result: dict[str, Any]) -> None:
             reasons[pair["reason"]] = reasons.get(pair["reason"], 0) + 1
         table(f"certificate: {cert['at_least']} people, {len(cert['pairs'])} pairs "
               f"({', '.join(f'{n} {k}' for k, n in sorted(reasons.items())) or 'none'})",
-              ["#", "track", "time (s)", "tracks joined", "proof crop"],
-              [[k + 1, _short(m["track"]), f"{m['time']:.2f}", len(m["tracks"]), m["crop"] or "-"]
+              ["#", "track", "time (s)", "tracks joined", "confirmed by", "proof crop"],
+              [[k + 1, _short(m["track"]), f"{m['time']:.2f}", len(m["tracks"]),
+                ", ".join(sorted({str(c.get("by")) for c in m["confirmed"]})), m["crop"] or "-"]
                for k, m in enumerate(cert["members"])])
-    if result["suggestions"]:
-        table("what would help most", ["judge", "a", "b", "effect", "why"],
-              [[s["kind"], _short(s["a"]), _short(s["b"]), _effect(s),
-                s["why"]] for s in result["suggestions"]])
-
-
-def _effect(suggestion: dict[str, Any]) -> str:
-    if suggestion["kind"] == "same":
-        return "M -1"
-    needed = suggestion["judgments_needed"]
-    return "N +1" if needed == 1 else f"N +1 with {needed - 1} more"
+    if result["proposals"]:
+        table("proposals, most certified people per action first",
+              ["#", "accept", "effect", "actions", "why"],
+              [[p["rank"], p["kind"], p["effect"], p["actions"], p["why"]] for p in result["proposals"]])
+        say("accept a proposal with its commands: vericount tally --json lists them ('commands')")
 
 
 COMMANDS = [judge, judgments, tally]

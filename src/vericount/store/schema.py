@@ -300,6 +300,44 @@ class Judgment(Base):
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class TrackReview(Base):
+    """A reviewer's decision on one track: it shows one real person (``person``), or it does not
+    (``not_person``: a coat, a poster, a reflection; with the reason). Only tracks a reviewer confirmed are
+    members of a certified count. Reviews made in one action (a page confirmed at once) share ``action``
+    (the id of the first of them). The newest review of a track that is not undone stands."""
+
+    __tablename__ = "track_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(16))  # person | not_person
+    reason: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[int] = mapped_column(Integer)
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    undone_by: Mapped[str | None] = mapped_column(String(200))
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_track_reviews_track", "item_id", "number"),)
+
+
+class GroupJudgment(Base):
+    """A reviewer's judgment on sets of tracks, in one action. ``different``: every track in ``a`` shows a
+    different person from every track in ``b`` (``b`` empty: the tracks of ``a`` are all different people);
+    ``same``: the tracks of ``a`` are all one person. Tracks as ``ITEM:NUMBER`` (numbers are never reused)."""
+
+    __tablename__ = "group_judgments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    verdict: Mapped[str] = mapped_column(String(16))  # different | same
+    a: Mapped[list[Any]] = mapped_column(JSONType)
+    b: Mapped[list[Any]] = mapped_column(JSONType)
+    reason: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    undone_by: Mapped[str | None] = mapped_column(String(200))
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class TallyRow(Base):
     """One computed tally: the three numbers, how they were computed, and the whole result (certificate,
     suggestions) as JSON. Kept for the tally's history."""
@@ -308,7 +346,8 @@ class TallyRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     by: Mapped[str] = mapped_column(String(200))
-    at_least: Mapped[int | None] = mapped_column(Integer)
+    at_least: Mapped[int | None] = mapped_column(Integer)  # certified
+    proposed: Mapped[int | None] = mapped_column(Integer)  # if the machine's open proposals held
     estimate: Mapped[int] = mapped_column(Integer)
     at_most: Mapped[int] = mapped_column(Integer)
     optimal: Mapped[bool] = mapped_column(Boolean)

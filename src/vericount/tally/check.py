@@ -5,16 +5,23 @@
 (a SQLite case; `vericount tally --check FILE` does the same for any case, PostgreSQL included).
 
 A certificate claims "at least N distinct people": N members, each one person (a track, or tracks joined by a
-person's "same" judgment or by a confirmed repost match), and for every two members a reason they are
-different people. The check re-reads every fact from the case's tables:
+person's "same" judgment, a group "same" judgment, or across two copies confirmed as one footage), and for
+every two members a reason they are different people. The check re-reads every fact from the case's tables:
+- the members (format 2): every track of a member was confirmed as one real person by the review it cites,
+  and that review still stands (the track's newest review not undone), or the track is a reviewer's mark;
 - same_frame: both tracks have a box in the same item at the stated times (no more than SAME_FRAME_WINDOW
   apart), equal to the stated boxes, overlapping less than MAX_OVERLAP of the smaller box;
 - judged_different / judged_same: the judgment is recorded, with that verdict, and not undone;
-- face_distance: both tracks have face embeddings of faces large and sharp enough, and their distance is the
-  stated one, above the threshold;
-- repost_copy: a confirmed match joins the two items;
+- group_different / group_same: the group judgment is recorded, with that verdict, not undone, and covers
+  the pair;
+- repost_copy (only in a certificate of kind "proposed": which person of one copy is which of the other is
+  computed from positions): a confirmed match joins the two items;
+- face_distance (format 1, or a certificate of kind "proposed"): both tracks have face embeddings of faces
+  large and sharp enough, and their distance is the stated one, above the threshold;
 and that the members' tracks are disjoint, each member's joins connect its tracks, and every pair of members
-has a reason. It prints each problem on one line, naming the pair, and exits 1 if there is any.
+has a reason. A certificate of kind "certified" may rest on no machine call: an unconfirmed track, a face
+distance or a join across copies is a problem in it. It prints each problem on one line,
+naming the pair, and exits 1 if there is any.
 """
 
 from __future__ import annotations
@@ -38,15 +45,19 @@ DISTINCT_FACE_SIZE = 80
 DISTINCT_FACE_SHARPNESS = 100.0
 SAME_FRAME_WINDOW = 0.125  # seconds: a reviewer's mark is compared with the frames this near it
 MAX_OVERLAP = 0.7  # boxes covering more of each other than this may be one person boxed twice
-FORMAT = "vericount-certificate/1"
+FORMAT = "vericount-certificate/1"  # members without confirmations; face distances could prove a pair
+FORMAT_V2 = "vericount-certificate/2"
 
 Rows = Callable[[str, dict[str, Any]], Sequence[Sequence[Any]]]
 
-TRACK_SQL = ("SELECT boxes, face_embedding, face_size, face_sharpness FROM tracks "
+TRACK_SQL = ("SELECT boxes, face_embedding, face_size, face_sharpness, source, marked_by FROM tracks "
              "WHERE item_id = :item AND number = :number")
+REVIEWS_SQL = ("SELECT id, verdict, undone_at FROM track_reviews WHERE item_id = :item AND number = :number "
+               "ORDER BY id")
+GROUP_SQL = "SELECT verdict, undone_at, a, b FROM group_judgments WHERE id = :id"
 JUDGMENT_SQL = ("SELECT verdict, undone_at, a_item, a_number, b_item, b_number FROM judgments "
                 "WHERE id = :id")
-MATCH_SQL = "SELECT a, b, state FROM matches WHERE id = :id"
+MATCH_SQL = "SELECT a, b, state, decided_by FROM matches WHERE id = :id"
 
 
 def overlap(a: Sequence[float], b: Sequence[float]) -> float:
@@ -65,18 +76,17 @@ def face_ok(size: Any, sharpness: Any) -> bool:
 
 def check(cert: dict[str, Any], rows: Rows) -> list[str]:
     """Every problem found, one line each (empty: the certificate holds)."""
-    if cert.get("format") != FORMAT:
-        return [f"not a vericount certificate (format {cert.get('format')!r}, expected {FORMAT!r})"]
+    if cert.get("format") not in (FORMAT, FORMAT_V2):
+        return [f"not a vericount certificate (format {cert.get('format')!r}, expected {FORMAT_V2!r})"]
+    v2 = cert["format"] == FORMAT_V2
+    certified = v2 and cert.get("kind") == "certified"
+    if v2 and cert.get("kind") not in ("certified", "proposed"):
+        return [f"certificate kind {cert.get('kind')!r} is neither 'certified' nor 'proposed'"]
     members = cert.get("members") or []
     problems: list[str] = []
     if cert.get("at_least") != len(members):
         problems.append(f"at_least is {cert.get('at_least')} but the certificate has {len(members)} members")
-    owner: dict[str, int] = {}
-    for k, member in enumerate(members):
-        for ref in member.get("tracks") or [member.get("track")]:
-            if ref in owner:
-                problems.append(f"track {ref} is in members {owner[ref] + 1} and {k + 1}")
-            owner[ref] = k
+    owner = _owners(members, problems)
     tracks: dict[str, Any] = {}
 
     def track(ref: str) -> Any:
@@ -89,7 +99,9 @@ def check(cert: dict[str, Any], rows: Rows) -> list[str]:
     for k, member in enumerate(members):
         refs = member.get("tracks") or [member.get("track")]
         problems += [f"member {k + 1}: track {ref} is not in the case" for ref in refs if track(ref) is None]
-        problems += _check_joins(k, refs, member.get("merged_by") or [], rows)
+        problems += _check_joins(k, refs, member.get("merged_by") or [], rows, certified)
+        if v2:
+            problems += _check_confirmed(k, refs, member.get("confirmed") or [], track, rows, certified)
     covered: set[tuple[int, int]] = set()
     for pair in cert.get("pairs") or []:
         a, b = pair.get("a"), pair.get("b")
@@ -100,6 +112,9 @@ def check(cert: dict[str, Any], rows: Rows) -> list[str]:
         covered.add((min(owner[a], owner[b]), max(owner[a], owner[b])))
         if track(a) is None or track(b) is None:
             continue  # already reported
+        if certified and pair.get("reason") == "face_distance":
+            problems.append(f"{name}: a face distance is the machine's call; a certified count rests on none")
+            continue
         problem = _check_reason(pair, track(a), track(b), rows)
         if problem:
             problems.append(f"{name}: {problem}")
@@ -110,15 +125,71 @@ def check(cert: dict[str, Any], rows: Rows) -> list[str]:
     return problems
 
 
+def _owners(members: list[dict[str, Any]], problems: list[str]) -> dict[str, int]:
+    """The member of each track; a track in two members is a problem."""
+    owner: dict[str, int] = {}
+    for k, member in enumerate(members):
+        for ref in member.get("tracks") or [member.get("track")]:
+            if ref in owner:
+                problems.append(f"track {ref} is in members {owner[ref] + 1} and {k + 1}")
+            owner[ref] = k
+    return owner
+
+
 def _check_reason(pair: dict[str, Any], ta: Sequence[Any], tb: Sequence[Any], rows: Rows) -> str | None:
     a, b, detail = str(pair["a"]), str(pair["b"]), pair.get("detail") or {}
     if pair.get("reason") == "same_frame":
         return _check_same_frame(a, b, ta, tb, detail)
     if pair.get("reason") == "judged_different":
         return _check_judgment(detail.get("judgment"), "different", a, b, rows)
+    if pair.get("reason") == "group_different":
+        return _check_group(detail.get("group"), "different", a, b, rows)
     if pair.get("reason") == "face_distance":
         return _check_faces(ta, tb, detail)
     return f"unknown reason {pair.get('reason')!r}"
+
+
+def _check_confirmed(k: int, refs: list[str], confirmed: list[dict[str, Any]], track: Callable[[str], Any],
+                     rows: Rows, certified: bool) -> list[str]:
+    """Each track of the member shows one real person, as a reviewer decided (or marked it)."""
+    problems = []
+    cited = {str(c.get("track")): c for c in confirmed if isinstance(c, dict)}
+    for ref in refs:
+        found = track(ref)
+        if found is None:
+            continue
+        c = cited.get(ref)
+        if len(found) > 5 and found[4] == "mark" and found[5]:
+            continue  # a reviewer's own mark
+        if c is None or c.get("machine") or c.get("review") is None:
+            if certified:
+                problems.append(f"member {k + 1}: track {ref} was not confirmed by a reviewer")
+            continue
+        item, _, number = ref.rpartition(":")
+        reviews = rows(REVIEWS_SQL, {"item": item, "number": int(number) if number.isdigit() else -1})
+        standing = [r for r in reviews if not r[2]]
+        if not any(r[0] == c["review"] for r in reviews):
+            problems.append(f"member {k + 1}: review {c['review']} of track {ref} is not recorded")
+        elif not standing or standing[-1][0] != c["review"] or standing[-1][1] != "person":
+            problems.append(f"member {k + 1}: review {c['review']} of track {ref} no longer stands "
+                            "(undone or replaced)")
+    return problems
+
+
+def _check_group(group: Any, verdict: str, a: str, b: str, rows: Rows) -> str | None:
+    found = rows(GROUP_SQL, {"id": group})
+    if not found:
+        return f"group judgment {group} is not recorded"
+    got, undone, set_a, set_b = found[0]
+    set_a = json.loads(set_a) if isinstance(set_a, str) else list(set_a or [])
+    set_b = json.loads(set_b) if isinstance(set_b, str) else list(set_b or [])
+    if got != verdict:
+        return f"group judgment {group} says {got!r}, not {verdict!r}"
+    if undone:
+        return f"group judgment {group} was undone"
+    covered = ((a in set_a and b in set_a) if verdict == "same" or not set_b
+               else (a in set_a and b in set_b) or (b in set_a and a in set_b))
+    return None if covered else f"group judgment {group} does not cover {a} and {b}"
 
 
 def _check_same_frame(a: str, b: str, ta: Sequence[Any], tb: Sequence[Any],
@@ -154,7 +225,8 @@ def _check_faces(ta: Sequence[Any], tb: Sequence[Any], detail: dict[str, Any]) -
     return None
 
 
-def _check_joins(k: int, refs: list[str], joins: list[dict[str, Any]], rows: Rows) -> list[str]:
+def _check_joins(k: int, refs: list[str], joins: list[dict[str, Any]], rows: Rows,
+                 certified: bool = False) -> list[str]:
     problems = []
     parent = {r: r for r in refs}
 
@@ -170,11 +242,16 @@ def _check_joins(k: int, refs: list[str], joins: list[dict[str, Any]], rows: Row
             continue
         if join.get("reason") == "judged_same":
             problem = _check_judgment(detail.get("judgment"), "same", a, b, rows)
+        elif join.get("reason") == "group_same":
+            problem = _check_group(detail.get("group"), "same", a, b, rows)
         elif join.get("reason") == "repost_copy":
             found = rows(MATCH_SQL, {"id": detail.get("match")})
             items = {a.rpartition(":")[0], b.rpartition(":")[0]}
             ok = found and found[0][2] == "confirmed" and {found[0][0], found[0][1]} == items
             problem = None if ok else f"no confirmed repost match {detail.get('match')} between the items"
+            if ok and certified:
+                problem = ("people joined across repost copies by their positions: the machine's call; a "
+                           "certified count rests on none")
         else:
             problem = f"unknown join {join.get('reason')!r}"
         if problem:
@@ -221,6 +298,17 @@ def _embedding(data: Any) -> tuple[float, ...] | None:
     return struct.unpack(f"<{len(raw) // 4}f", raw)
 
 
+def describe(cert: dict[str, Any]) -> str:
+    """What a certificate that holds shows, in words."""
+    n = cert.get("at_least")
+    if cert.get("format") == FORMAT_V2 and cert.get("kind") == "certified":
+        return f"at least {n} distinct people (certified: reviewers' decisions and same-frame facts only)"
+    if cert.get("format") == FORMAT_V2:
+        return (f"at least {n} distinct people if the machine's calls hold (proposed, not certified: it "
+                f"rests on {cert.get('machine_calls')} machine call(s))")
+    return f"at least {n} distinct people (format 1: its face-distance pairs are the machine's calls)"
+
+
 def _inert(text: str) -> str:
     """A line safe to print: characters a terminal could act on (escapes, newlines) shown escaped."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
@@ -242,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         print(_inert(problem))
     if not problems:
-        print(_inert(f"certificate holds: at least {cert.get('at_least')} distinct people"))
+        print(_inert(f"certificate holds: {describe(cert)}"))
     return 1 if problems else 0
 
 

@@ -2,23 +2,30 @@
 
 Pure computation on plain data (no database), so that the property tests can build worlds directly.
 
-- A node is one person as far as the records prove: a track, joined with other tracks by a person's "same"
-  judgment or by the repost match (the same person in two copies of one footage, at the aligned time and
-  place). A repost join is never made across a "distinct" fact; a person's "same" beats the machine's facts
-  (two boxes in one frame can be one person boxed twice), and a person's "same" chain against a person's
-  "different" is a contradiction that blocks the count.
-- An edge says two nodes are different people: seen in the same frame (boxes that overlap less than
-  ``MAX_OVERLAP`` of the smaller one), judged different by a person, or (``machine_distinct``) the closest
-  faces of the two are farther apart than the calibrated threshold.
-- At least N: a maximum clique (``solve.max_clique``). About M: nodes clustered by face distance under the
-  same threshold, never across an edge (faces only; the body embedding is too weak, see bench/faces.py).
-  At most K: the number of nodes.
+Two readings of the same records, by :class:`Policy`:
+
+- **certified** (what a newsroom may publish): only what people decided and facts no model can get wrong.
+  A node is a track a reviewer confirmed shows one real person (or a reviewer's own mark), joined with
+  others by a person's "same" (a pair or a group judgment). Two nodes are different people when a reviewer
+  said so (a pair or a group judgment) or when both were seen in one frame, boxes apart (overlapping less
+  than ``MAX_OVERLAP`` of the smaller one). No join across repost copies: which person of one copy is which
+  of the other is computed from positions (a missed box in a crowd pairs the wrong two), so it is a
+  proposal, even when a person confirmed that the copies are one footage. Leaving a join out never
+  overcounts: two unjoined tracks with no reason between them never both count.
+- **proposed** (the machine's reading, labelled so): every track nobody rejected, joined across copies
+  (confirmed by the matcher or a person), and different also when their faces are farther apart than the
+  threshold.
+
+A repost join is never made across a "distinct" fact; a person's "same" beats the frame (two boxes in one
+frame can be one person boxed twice), and a chain of "same" against a "different" is a contradiction that
+blocks the count. At least N: a maximum clique (``solve.max_clique``). About M: nodes clustered by face
+distance, never across an edge (faces only; the body embedding is too weak, see bench/faces.py). At most K:
+the number of nodes.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from vericount.tally.check import FACE_THRESHOLD, FORMAT, MAX_OVERLAP, SAME_FRAME_WINDOW, overlap
+from vericount.tally.check import FACE_THRESHOLD, MAX_OVERLAP, SAME_FRAME_WINDOW, overlap
 from vericount.tally.solve import max_clique
 
 Box = tuple[float, float, float, float]
@@ -43,6 +50,9 @@ class TrackData:
     best_box: Box = (0.0, 0.0, 0.0, 0.0)
     crop: str | None = None
     mark: bool = False  # a reviewer's mark: one sighting, compared with sightings within the window
+    confirmed: dict[str, Any] | None = None  # who confirmed it shows one person: {"review", "by", "at"}
+    rejected: bool = False  # a reviewer said it shows no person
+    score: float = 1.0  # the detector's best score (1 for a mark)
 
 
 @dataclass
@@ -51,6 +61,20 @@ class JudgmentData:
     a: str
     b: str
     verdict: str  # same | different | cant_tell
+    reason: str | None
+    by: str
+    at: str
+
+
+@dataclass
+class GroupData:
+    """A group judgment: ``different``: every track of ``a`` is another person than every track of ``b``
+    (``b`` empty: the tracks of ``a`` are pairwise different people); ``same``: ``a`` is one person."""
+
+    id: int
+    verdict: str
+    a: list[str]
+    b: list[str]
     reason: str | None
     by: str
     at: str
@@ -69,13 +93,29 @@ class Alignment:
     speed: float
     frame_a: tuple[int, int] = (1, 1)  # frame sizes, to compare positions as fractions
     frame_b: tuple[int, int] = (1, 1)
+    by_person: bool = True  # a person confirmed the copies (else the matcher did: a proposal)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which records a reading of the graph rests on."""
+
+    name: str
+    confirmed_only: bool  # nodes are tracks a reviewer confirmed (and marks)
+    repost_joins: bool  # join the people of two copies of one footage by their aligned positions
+    face_calls: bool  # also call people different by face distance
+
+
+CERTIFIED = Policy("certified", confirmed_only=True, repost_joins=False, face_calls=False)
+PROPOSED = Policy("proposed", confirmed_only=False, repost_joins=True, face_calls=True)
+MACHINE_REASONS = frozenset({"face_distance"})  # pair reasons that rest on a model
 
 
 @dataclass
 class Reason:
     a: str  # the tracks that carry the reason
     b: str
-    reason: str  # same_frame | judged_different | face_distance | judged_same | repost_copy
+    reason: str  # same_frame | judged_different | group_different | face_distance | judged_same | ...
     detail: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
@@ -105,10 +145,13 @@ class Graph:
     nodes: list[list[str]]  # track refs per node
     adj: list[set[int]]
     merges: list[list[Reason]]  # per node, why its tracks are one person
+    policy: Policy = CERTIFIED
     contradictions: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # repost joins not made, and why
+    tracks: dict[str, TrackData] = field(default_factory=dict)  # the tracks in the graph, by ref
     _explicit: dict[tuple[int, int], Reason] = field(default_factory=dict)
     _face: FaceDistances | None = None
+    _faces_only: FaceDistances | None = None  # face distances even when they make no edge (proposals)
 
     def reason(self, u: int, v: int) -> Reason:
         """Why nodes u and v are different people (they must share an edge)."""
@@ -122,11 +165,36 @@ class Graph:
             raise KeyError(f"nodes {u} and {v} share no edge")
         return found
 
+    @property
+    def faces(self) -> FaceDistances | None:
+        """Face distances between the graph's tracks, whether or not the policy lets them call anyone
+        different (the estimate and the proposals use them)."""
+        return self._face or self._faces_only
+
+    def node_of(self) -> dict[str, int]:
+        return {r: k for k, refs in enumerate(self.nodes) for r in refs}
+
+
+@dataclass
+class Records:
+    """Everything a count reads, as plain data: the tracks in scope (rejected ones too), the standing pair and
+    group judgments, and the confirmed repost alignments."""
+
+    tracks: list[TrackData]
+    judgments: list[JudgmentData] = field(default_factory=list)
+    alignments: list[Alignment] = field(default_factory=list)
+    groups: list[GroupData] = field(default_factory=list)
+
+    def graph(self, policy: Policy) -> Graph:
+        return build(self.tracks, self.judgments, self.alignments, self.groups, policy)
+
 
 def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: list[Alignment],
-          machine_distinct: bool = True) -> Graph:
+          groups: list[GroupData] | tuple[GroupData, ...] = (), policy: Policy = CERTIFIED) -> Graph:
+    tracks = [t for t in tracks if not t.rejected and (t.mark or t.confirmed or not policy.confirmed_only)]
     by_ref = {t.ref: t for t in tracks}
     judgments = [j for j in judgments if j.a in by_ref and j.b in by_ref]
+    alignments = alignments if policy.repost_joins else []
     parent = {t.ref: t.ref for t in tracks}
 
     def find(x: str) -> str:
@@ -135,18 +203,14 @@ def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: li
             x = parent[x]
         return x
 
-    joins: list[Reason] = []
-    different = [j for j in judgments if j.verdict == "different"]
-    for j in judgments:
-        if j.verdict == "same":
-            parent[find(j.a)] = find(j.b)
-            joins.append(Reason(j.a, j.b, "judged_same", _judged(j)))
-    contradictions = [f"{j.a} and {j.b}: judged different by {j.by} ({j.reason or 'no reason'}), but a chain "
-                      f"of 'same' judgments makes them one person"
-                      for j in different if find(j.a) == find(j.b)]
+    joins = _person_joins(judgments, groups, by_ref, parent, find)
+    different = _differences(judgments, groups, by_ref)
+    contradictions = [
+        f"{r.a} and {r.b}: judged different ({_source(r)}), but a chain of 'same' judgments makes them one "
+        "person" for r in different if find(r.a) == find(r.b)]
     frame_pairs = _same_frame(tracks)
     apart: dict[str, set[str]] = defaultdict(set)  # per root, the roots recorded as other people
-    for a, b in [*frame_pairs, *((j.a, j.b) for j in different)]:
+    for a, b in [*frame_pairs, *((r.a, r.b) for r in different)]:
         apart[find(a)].add(find(b))
         apart[find(b)].add(find(a))
     refused: list[str] = []
@@ -173,7 +237,7 @@ def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: li
     merges: list[list[Reason]] = [[] for _ in roots]
     for r in joins:
         merges[node_of[r.a]].append(r)
-    graph = Graph(nodes, [set() for _ in roots], merges, contradictions, refused)
+    graph = Graph(nodes, [set() for _ in roots], merges, policy, contradictions, refused, by_ref)
 
     def link(reason: Reason) -> None:
         u, v = node_of[reason.a], node_of[reason.b]
@@ -185,17 +249,61 @@ def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: li
         if key not in graph._explicit:
             graph._explicit[key] = reason
 
-    for j in different:
-        link(Reason(j.a, j.b, "judged_different", _judged(j)))
+    for r in different:
+        link(r)
     for (a, b), detail in frame_pairs.items():
         link(Reason(a, b, "same_frame", detail))
-    if machine_distinct:
-        _face_edges(graph, tracks, node_of)
+    _face_edges(graph, tracks, node_of, policy.face_calls)
     return graph
+
+
+def _person_joins(judgments: list[JudgmentData], groups: list[GroupData] | tuple[GroupData, ...],
+                  by_ref: dict[str, TrackData], parent: dict[str, str], find: Any) -> list[Reason]:
+    """Tracks a person said are one: pair and group "same" judgments (``parent`` is updated)."""
+    joins: list[Reason] = []
+    for j in judgments:
+        if j.verdict == "same":
+            parent[find(j.a)] = find(j.b)
+            joins.append(Reason(j.a, j.b, "judged_same", _judged(j)))
+    for g in groups:
+        if g.verdict == "same":
+            inside = [r for r in g.a if r in by_ref]
+            for a, b in itertools.pairwise(inside):
+                parent[find(a)] = find(b)
+                joins.append(Reason(a, b, "group_same", _grouped(g)))
+    return joins
+
+
+def _differences(judgments: list[JudgmentData], groups: list[GroupData] | tuple[GroupData, ...],
+                 by_ref: dict[str, TrackData]) -> list[Reason]:
+    """Pairs of tracks a person said are different people: pair and group "different" judgments."""
+    out = [Reason(j.a, j.b, "judged_different", _judged(j)) for j in judgments if j.verdict == "different"]
+    for g in groups:
+        if g.verdict == "different":
+            out += [Reason(a, b, "group_different", _grouped(g)) for a, b in _group_pairs(g, by_ref)]
+    return out
+
+
+def _group_pairs(g: GroupData, by_ref: dict[str, TrackData]) -> list[tuple[str, str]]:
+    a = [r for r in g.a if r in by_ref]
+    if not g.b:
+        return list(itertools.combinations(a, 2))
+    b = [r for r in g.b if r in by_ref]
+    return [(x, y) for x in a for y in b if x != y]
 
 
 def _judged(j: JudgmentData) -> dict[str, Any]:
     return {"judgment": j.id, "by": j.by, "at": j.at, "reason": j.reason}
+
+
+def _grouped(g: GroupData) -> dict[str, Any]:
+    return {"group": g.id, "by": g.by, "at": g.at, "reason": g.reason}
+
+
+def _source(r: Reason) -> str:
+    kind = (f"judgment {r.detail['judgment']}" if "judgment" in r.detail
+            else f"group judgment {r.detail['group']}")
+    return f"{kind} by {r.detail['by']}: {r.detail.get('reason') or 'no reason'}"
 
 
 def _same_frame(tracks: list[TrackData]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -257,7 +365,8 @@ def _repost_pairs(tracks: list[TrackData], alignments: list[Alignment],
                     shared[(ra, rb)] += 1
             for pair in matched:
                 votes[pair] += 1
-        out += [(ra, rb, {"match": al.match, "item_a": al.a, "item_b": al.b, "frames": n, "mirrored": mirror})
+        out += [(ra, rb, {"match": al.match, "item_a": al.a, "item_b": al.b, "frames": n, "mirrored": mirror,
+                          "by_person": al.by_person})
                 for (ra, rb), n in votes.items() if 2 * n > shared[(ra, rb)]]
     return out
 
@@ -321,30 +430,34 @@ def _assign(a: list[tuple[str, Box]], b: list[tuple[str, Box]],
     return pairs, cost
 
 
-def _face_edges(graph: Graph, tracks: list[TrackData], node_of: dict[str, int]) -> None:
-    """Nodes whose closest faces are farther apart than the threshold: distances computed for every pair of
-    tracks with a face, then the minimum over each pair of nodes. Only faces good enough (``face_ok``) make
-    the call, but any face of either node that is close blocks it."""
+def _face_edges(graph: Graph, tracks: list[TrackData], node_of: dict[str, int], calls: bool) -> None:
+    """Face distances for every pair of tracks with a face, and the minimum over each pair of nodes. With
+    ``calls``, nodes whose closest faces are farther apart than the threshold are different people (a
+    machine's call): only faces good enough (``face_ok``) make the call, but any close face blocks it."""
     with_face = sorted((node_of[t.ref], t.ref, t.face) for t in tracks if t.face is not None)
     by_ref_ok = {t.ref: t.face_ok for t in tracks}
     if len(with_face) < 2:
         return
     node_ids = np.array([n for n, _, _ in with_face])
     refs = [r for _, r, _ in with_face]
-    faces = np.stack([f for _, _, f in with_face]).astype(np.float32)
+    vectors = np.stack([f for _, _, f in with_face]).astype(np.float32)
     starts = np.flatnonzero(np.r_[True, node_ids[1:] != node_ids[:-1]])
     groups = node_ids[starts]
-    dist = _distances(faces)
+    dist = _distances(vectors)
     good = np.array([by_ref_ok[r] for r in refs])
     node_dist = _node_min(dist, starts)
     good_dist = _node_min(np.where(good[:, None] & good[None, :], dist, np.inf), starts)
     index = {int(n): i for i, n in enumerate(groups)}
+    faces = FaceDistances(node_dist, [index.get(n, -1) for n in range(len(graph.nodes))], dist,
+                          {r: k for k, r in enumerate(refs)}, {r for r in refs if by_ref_ok[r]})
+    if not calls:
+        graph._faces_only = faces
+        return
     far = (node_dist > FACE_THRESHOLD) & np.isfinite(good_dist)
     np.fill_diagonal(far, False)
     for i, n in enumerate(groups):
         graph.adj[int(n)].update(int(groups[j]) for j in np.flatnonzero(far[i]))
-    graph._face = FaceDistances(node_dist, [index.get(n, -1) for n in range(len(graph.nodes))], dist,
-                                {r: k for k, r in enumerate(refs)}, {r for r in refs if by_ref_ok[r]})
+    graph._face = faces
 
 
 def _node_min(dist: NDArray[np.float32], starts: NDArray[np.intp]) -> NDArray[np.float32]:
@@ -384,8 +497,8 @@ def estimate_clusters(graph: Graph) -> list[int]:
     cluster = list(range(n))
     members: dict[int, set[int]] = {i: {i} for i in range(n)}
     apart: dict[int, set[int]] = {i: set(graph.adj[i]) for i in range(n)}
-    if graph._face is not None:
-        node_dist, index = graph._face.node, graph._face.node_row
+    if graph.faces is not None:
+        node_dist, index = graph.faces.node, graph.faces.node_row
         with_face = [u for u in range(n) if index[u] >= 0]
         pos = np.array([index[u] for u in with_face], dtype=int)
         sub = node_dist[np.ix_(pos, pos)] if len(pos) else np.zeros((0, 0), np.float32)
@@ -402,134 +515,3 @@ def estimate_clusters(graph: Graph) -> list[int]:
     return cluster
 
 
-def certificate(graph: Graph, result: Count, by_ref: dict[str, TrackData]) -> dict[str, Any]:
-    """The members of the clique with a proof crop each, and every pair's reason (see tally/check.py)."""
-    members = []
-    for u in result.members:
-        refs = sorted(graph.nodes[u])
-        shown = max(refs, key=lambda r: (by_ref[r].crop is not None, by_ref[r].face is not None,
-                                         len(by_ref[r].boxes), r))
-        t = by_ref[shown]
-        members.append({"track": shown, "item": t.item, "time": t.best_t,
-                        "box": [round(v, 1) for v in t.best_box],
-                        "crop": t.crop, "tracks": refs, "merged_by": [r.to_json() for r in graph.merges[u]]})
-    pairs = [graph.reason(u, v).to_json() for u, v in itertools.combinations(result.members, 2)]
-    return {"format": FORMAT, "at_least": len(members), "face_threshold": FACE_THRESHOLD,
-            "same_frame_window": SAME_FRAME_WINDOW, "max_overlap": MAX_OVERLAP, "members": members,
-            "pairs": pairs}
-
-
-def suggestions(graph: Graph, result: Count, by_ref: dict[str, TrackData], skip: set[frozenset[str]],
-                limit: int = 20) -> list[dict[str, Any]]:
-    """What a reviewer's minutes buy most. "different": pairs that, judged different, add a node to the
-    clique (N + 1), fewest judgments needed first. "same": pairs in two estimated people that are likely one,
-    each lowering the estimate by one: a track that ends just before another starts near it in the same item
-    (a track cut in two), then faces just over the threshold."""
-    return _different_suggestions(graph, result, skip, limit) + _same_suggestions(graph, result, by_ref, skip,
-                                                                                  limit)
-
-
-def _different_suggestions(graph: Graph, result: Count, skip: set[frozenset[str]],
-                           limit: int) -> list[dict[str, Any]]:
-    """For each node outside the clique, the members it is not yet proved different from: judging those
-    pairs different adds it to the clique (N + 1). Fewest judgments first, then the likeliest (faces
-    farthest apart)."""
-    clique = set(result.members)
-    found: list[tuple[int, float, str, str, str]] = []
-    for v in range(len(graph.nodes)):
-        if v in clique:
-            continue
-        missing = []
-        for u in result.members:
-            if u not in graph.adj[v]:
-                missing.append(u)
-                if len(missing) > MAX_NEEDED:
-                    break
-        if len(missing) > MAX_NEEDED:
-            continue
-        for u in missing:
-            a, b, distance, why = _pair_view(graph, v, u)
-            if frozenset((a, b)) not in skip:
-                found.append((len(missing), -distance, a, b, why))
-    found.sort()
-    return [{"kind": "different", "a": a, "b": b, "gain": 1, "judgments_needed": k, "why": why}
-            for k, _, a, b, why in found[:limit]]
-
-
-MAX_NEEDED = 3  # judgments a suggestion may need to raise N by one
-
-
-def _same_suggestions(graph: Graph, result: Count, by_ref: dict[str, TrackData], skip: set[frozenset[str]],
-                      limit: int) -> list[dict[str, Any]]:
-    same = _fragments(by_ref) + _near_faces(graph)
-    node_of = {r: k for k, refs in enumerate(graph.nodes) for r in refs}
-    seen: set[tuple[int, int]] = set()
-    out: list[dict[str, Any]] = []
-    for _, _, a, b, why in sorted(same):
-        u, v = node_of[a], node_of[b]
-        key = (min(result.clusters[u], result.clusters[v]), max(result.clusters[u], result.clusters[v]))
-        if key[0] == key[1] or key in seen or frozenset((a, b)) in skip:
-            continue
-        if v in graph.adj[u] and graph.reason(u, v).reason != "face_distance":
-            continue  # proved different: no "same" can be right
-        seen.add(key)
-        out.append({"kind": "same", "a": a, "b": b, "gain": -1, "why": why})
-        if len(seen) >= limit:
-            break
-    return out
-
-
-def _fragments(by_ref: dict[str, TrackData]) -> list[tuple[int, float, str, str, str]]:
-    """A track that ends shortly before another starts near where it ended, in the same item."""
-    out = []
-    for item_tracks in _by_item(by_ref).values():
-        item_tracks.sort(key=lambda t: t.boxes[0][0])
-        for i, t in enumerate(item_tracks):
-            end_t, end_box = t.boxes[-1]
-            for s in item_tracks[i + 1:]:
-                start_t, start_box = s.boxes[0]
-                if start_t - end_t > FRAGMENT_GAP:
-                    break
-                if start_t <= end_t:
-                    continue
-                height = max(end_box[3] - end_box[1], 1.0)
-                shift = math.hypot((start_box[0] + start_box[2] - end_box[0] - end_box[2]) / 2,
-                                   (start_box[1] + start_box[3] - end_box[1] - end_box[3]) / 2) / height
-                if shift <= 1.0:
-                    gap = start_t - end_t
-                    out.append((0, gap, t.ref, s.ref, f"one ends {gap:.2f} s before the other starts, "
-                                f"{shift:.2f} box heights away: one track cut in two?"))
-    return out
-
-
-def _near_faces(graph: Graph) -> list[tuple[int, float, str, str, str]]:
-    """Faces just over the threshold: called different by the machine, the likeliest such call to be wrong."""
-    if graph._face is None:
-        return []
-    faces = graph._face
-    refs = sorted(faces.track_row)
-    rows = np.array([faces.track_row[r] for r in refs], dtype=int)
-    near = faces.track[np.ix_(rows, rows)]
-    ii, jj = np.nonzero(np.triu((near > FACE_THRESHOLD) & (near <= FACE_THRESHOLD + 0.1), k=1))
-    return [(1, float(near[i, j]), refs[i], refs[j],
-             f"faces {float(near[i, j]):.3f} apart, just over the threshold {FACE_THRESHOLD}")
-            for i, j in zip(ii.tolist(), jj.tolist(), strict=True)]
-
-
-FRAGMENT_GAP = 2.0  # seconds between the end of one track and the start of another to suggest joining them
-
-
-def _by_item(by_ref: dict[str, TrackData]) -> dict[str, list[TrackData]]:
-    out: dict[str, list[TrackData]] = defaultdict(list)
-    for t in by_ref.values():
-        if t.boxes and not t.mark:
-            out[t.item].append(t)
-    return out
-
-
-def _pair_view(graph: Graph, v: int, u: int) -> tuple[str, str, float, str]:
-    """The tracks to show for an undecided pair of nodes, with their face distance when both have faces."""
-    if graph._face is not None and graph._face.node_row[v] >= 0 and graph._face.node_row[u] >= 0:
-        a, b, distance = graph._face.closest(graph.nodes[v], graph.nodes[u])
-        return a, b, distance, f"faces {distance:.3f} apart (not above {FACE_THRESHOLD})"
-    return graph.nodes[v][0], graph.nodes[u][0], -1.0, "no face to compare"

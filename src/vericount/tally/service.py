@@ -17,9 +17,31 @@ from sqlalchemy import select, text
 from vericount.errors import InvalidValue
 from vericount.items import resolve
 from vericount.store import audit
-from vericount.store.schema import CaseInfo, Item, Judgment, Match, PersonTrack, Source, TallyRow, utcnow
+from vericount.store.schema import (
+    CaseInfo,
+    GroupJudgment,
+    Item,
+    Judgment,
+    Match,
+    PersonTrack,
+    Source,
+    TallyRow,
+    TrackReview,
+    utcnow,
+)
 from vericount.tally import check as checker
-from vericount.tally.graph import Alignment, JudgmentData, TrackData, build, certificate, count, suggestions
+from vericount.tally import pairs, proposals
+from vericount.tally.certificate import certificate
+from vericount.tally.graph import (
+    CERTIFIED,
+    PROPOSED,
+    Alignment,
+    GroupData,
+    JudgmentData,
+    Records,
+    TrackData,
+    count,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -36,7 +58,7 @@ class Scope:
     date_from: str | None = None  # YYYY-MM-DD, inclusive
     date_to: str | None = None
     group: str | None = None  # an item: only its repost group
-    machine_distinct: bool = True
+    count_machine_calls: bool = False  # the headline counts the machine's calls (never certified)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -134,49 +156,87 @@ def _items(s: Session, case: Case, scope: Scope) -> list[Item]:
     return items
 
 
-def load(case: Case, scope: Scope) -> tuple[list[TrackData], list[JudgmentData], list[Alignment], list[str],
-                                             list[Item]]:
-    """The tracks, standing judgments and confirmed alignments in scope, and the judgments gone stale."""
+def load(case: Case, scope: Scope) -> tuple[Records, list[str], list[Item]]:
+    """The tracks in scope with reviewers' decisions on them, the standing pair and group judgments, the
+    confirmed alignments, and the judgments gone stale."""
     with case.session() as s:
         items = _items(s, case, scope)
         ids = [i.id for i in items]
-        tracks: list[TrackData] = []
-        spans: dict[str, tuple[float, float]] = {}
-        sizes: dict[str, tuple[int, int]] = {}
-        for chunk in _chunks(ids):
-            for row in s.scalars(select(PersonTrack).where(PersonTrack.item_id.in_(chunk))):
-                ref = f"{row.item_id}:{row.number}"
-                spans[ref] = (row.start, row.end)
-                sizes[row.item_id] = (row.frame_width, row.frame_height)
-                face = np.frombuffer(row.face_embedding, np.float32) if row.face_embedding else None
-                boxes = [(float(b[0]), tuple(b[1:5])) for b in row.boxes]
-                tracks.append(TrackData(ref, row.item_id, boxes, face,
-                                        checker.face_ok(row.face_size, row.face_sharpness), row.best_t,
-                                        tuple(row.best_box), row.crop, row.source == "mark"))
-        judgments, stale = [], []
+        tracks, spans, sizes = _tracks(s, ids)
         wanted = set(ids)
-        for j in s.scalars(select(Judgment).where(Judgment.undone_at.is_(None)).order_by(Judgment.id)):
-            if j.a_item not in wanted or j.b_item not in wanted:
-                continue
-            a, b = f"{j.a_item}:{j.a_number}", f"{j.b_item}:{j.b_number}"
-            if any(ref not in spans or max(abs(x - y) for x, y in zip(spans[ref], span, strict=True)) > 0.01
-                   for ref, span in ((a, j.a_span), (b, j.b_span))):
-                stale.append(f"judgment {j.id} ({j.verdict}, {a} ~ {b}) is about a track the people stage "
-                             "has since recomputed: judge the pair again")
-                continue
-            judgments.append(JudgmentData(j.id, a, b, j.verdict, j.reason, j.by, j.at.isoformat()))
-        alignments = []
-        confirmed = select(Match).where(Match.state == "confirmed", Match.a.in_(ids), Match.b.in_(ids))
-        for m in s.scalars(confirmed) if ids else []:
-            if m.a_start is None or m.b_start is None:
-                a_start = a_end = 0.0
-                b_start = m.b_start if m.b_start is not None else 0.0
-                speed = 1.0
-            else:
-                a_start, a_end, b_start, speed = m.a_start, m.a_end or m.a_start, m.b_start, m.speed or 1.0
-            alignments.append(Alignment(m.id, m.a, m.b, a_start, a_end, b_start, speed,
-                                        sizes.get(m.a, (1, 1)), sizes.get(m.b, (1, 1))))
-        return tracks, judgments, alignments, stale, items
+        judgments, stale = _judgments(s, wanted, spans)
+        groups = []
+        for g in s.scalars(select(GroupJudgment).where(GroupJudgment.undone_at.is_(None))
+                           .order_by(GroupJudgment.id)):
+            gone = [r for r in [*g.a, *g.b] if r.rpartition(":")[0] in wanted and r not in spans]
+            if gone:
+                stale.append(f"group judgment {g.id} names {len(gone)} track(s) the people stage has since "
+                             f"recomputed ({gone[0]}...): its other tracks still count")
+            groups.append(GroupData(g.id, g.verdict, list(g.a), list(g.b), g.reason, g.by, g.at.isoformat()))
+        return Records(tracks, judgments, _alignments(s, ids, sizes), groups), stale, items
+
+
+def _tracks(s: Session, ids: list[str]) -> tuple[list[TrackData], dict[str, tuple[float, float]],
+                                                 dict[str, tuple[int, int]]]:
+    reviews: dict[str, TrackReview] = {}
+    for chunk in _chunks(ids):
+        for r in s.scalars(select(TrackReview).where(TrackReview.item_id.in_(chunk),
+                                                     TrackReview.undone_at.is_(None)).order_by(TrackReview.id)):
+            reviews[f"{r.item_id}:{r.number}"] = r  # the newest standing review wins
+    tracks: list[TrackData] = []
+    spans: dict[str, tuple[float, float]] = {}
+    sizes: dict[str, tuple[int, int]] = {}
+    for chunk in _chunks(ids):
+        for row in s.scalars(select(PersonTrack).where(PersonTrack.item_id.in_(chunk))):
+            ref = f"{row.item_id}:{row.number}"
+            spans[ref] = (row.start, row.end)
+            sizes[row.item_id] = (row.frame_width, row.frame_height)
+            face = np.frombuffer(row.face_embedding, np.float32) if row.face_embedding else None
+            review = reviews.get(ref)
+            mark = row.source == "mark"
+            confirmed: dict[str, Any] | None = None
+            if mark:
+                confirmed = {"mark": True, "by": row.marked_by, "at": row.created_at.isoformat()}
+            elif review is not None and review.verdict == "person":
+                confirmed = {"review": review.id, "action": review.action, "by": review.by,
+                             "at": review.at.isoformat()}
+            tracks.append(TrackData(
+                ref, row.item_id, [(float(b[0]), tuple(b[1:5])) for b in row.boxes], face,
+                checker.face_ok(row.face_size, row.face_sharpness), row.best_t, tuple(row.best_box), row.crop,
+                mark, confirmed, review is not None and review.verdict == "not_person" and not mark,
+                max((float(b[5]) for b in row.boxes if len(b) > 5), default=1.0)))
+    return tracks, spans, sizes
+
+
+def _judgments(s: Session, wanted: set[str], spans: dict[str, tuple[float, float]]
+               ) -> tuple[list[JudgmentData], list[str]]:
+    judgments, stale = [], []
+    for j in s.scalars(select(Judgment).where(Judgment.undone_at.is_(None)).order_by(Judgment.id)):
+        if j.a_item not in wanted or j.b_item not in wanted:
+            continue
+        a, b = f"{j.a_item}:{j.a_number}", f"{j.b_item}:{j.b_number}"
+        if any(ref not in spans or max(abs(x - y) for x, y in zip(spans[ref], span, strict=True)) > 0.01
+               for ref, span in ((a, j.a_span), (b, j.b_span))):
+            stale.append(f"judgment {j.id} ({j.verdict}, {a} ~ {b}) is about a track the people stage "
+                         "has since recomputed: judge the pair again")
+            continue
+        judgments.append(JudgmentData(j.id, a, b, j.verdict, j.reason, j.by, j.at.isoformat()))
+    return judgments, stale
+
+
+def _alignments(s: Session, ids: list[str], sizes: dict[str, tuple[int, int]]) -> list[Alignment]:
+    alignments = []
+    confirmed = select(Match).where(Match.state == "confirmed", Match.a.in_(ids), Match.b.in_(ids))
+    for m in s.scalars(confirmed) if ids else []:
+        if m.a_start is None or m.b_start is None:
+            a_start = a_end = 0.0
+            b_start = m.b_start if m.b_start is not None else 0.0
+            speed = 1.0
+        else:
+            a_start, a_end, b_start, speed = m.a_start, m.a_end or m.a_start, m.b_start, m.speed or 1.0
+        alignments.append(Alignment(m.id, m.a, m.b, a_start, a_end, b_start, speed, sizes.get(m.a, (1, 1)),
+                                    sizes.get(m.b, (1, 1)), by_person=m.decided_by is not None))
+    return alignments
 
 
 def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
@@ -185,49 +245,66 @@ def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
 
 def tally(case: Case, scope: Scope | None = None, time_limit: float = TIME_LIMIT,
           save: bool = True) -> dict[str, Any]:
-    """At least N (certified), about M (estimated), at most K, with the certificate and the suggestions."""
+    """At least N (certified: reviewers' decisions and same-frame facts only), N' (proposed: if the machine's
+    open proposals held), about M (estimated), at most K, with the certificates and the ranked proposals."""
     scope = scope or Scope()
     started = time.perf_counter()
-    tracks, judgments, alignments, stale, items = load(case, scope)
-    by_ref = {t.ref: t for t in tracks}
-    graph = build(tracks, judgments, alignments, scope.machine_distinct)
-    result = count(graph, time_limit)
-    skip = {frozenset((j.a, j.b)) for j in judgments}
-    blocked = bool(graph.contradictions)
+    records, stale, items = load(case, scope)
+    certified_graph = records.graph(CERTIFIED)
+    certified = count(certified_graph, time_limit)
+    proposed_graph = records.graph(PROPOSED)
+    proposed = count(proposed_graph, time_limit)
+    blocked = bool(certified_graph.contradictions or proposed_graph.contradictions)
+    contradictions = list(dict.fromkeys([*certified_graph.contradictions, *proposed_graph.contradictions]))
+    proposed_cert = None if blocked else certificate(proposed_graph, proposed)
+    skip = {frozenset((j.a, j.b)) for j in records.judgments}
     out: dict[str, Any] = {
-        "at_least": None if blocked else result.at_least,
-        "estimate": result.estimate,
-        "at_most": result.at_most,
-        "optimal": result.optimal and not blocked,
-        "clique_upper_bound": result.clique_upper,
+        "at_least": None if blocked else certified.at_least,
+        "proposed": None if blocked else {
+            "at_least": proposed.at_least, "machine_calls": proposed_cert["machine_calls"] if proposed_cert
+            else 0, "optimal": proposed.optimal, "certificate": proposed_cert},
+        "estimate": proposed.estimate,
+        "at_most": proposed.at_most,
+        "optimal": certified.optimal and not blocked,
+        "clique_upper_bound": certified.clique_upper,
         "include_unreviewed": scope.include_unreviewed,
-        "machine_distinct": scope.machine_distinct,
+        "count_machine_calls": scope.count_machine_calls,
         "scope": scope.to_json(),
         "items": len(items),
-        "tracks": len(tracks),
-        "judgments": len(judgments),
-        "estimate_method": f"tracks joined when their closest faces are within {checker.FACE_THRESHOLD} "
-                           "(dlib ResNet distance), never across a recorded 'different'; tracks without a "
-                           "face stay apart (the body embedding is too weak to join people)",
-        "contradictions": graph.contradictions,
+        "tracks": len(records.tracks),
+        "confirmed": sum(1 for t in records.tracks if t.confirmed and not t.rejected),
+        "rejected": sum(1 for t in records.tracks if t.rejected),
+        "judgments": len(records.judgments),
+        "group_judgments": len(records.groups),
+        "estimate_method": f"tracks nobody rejected, joined when their closest faces are within "
+                           f"{checker.FACE_THRESHOLD} (dlib ResNet distance), never across a recorded "
+                           "'different'; tracks without a face stay apart (the body embedding is too weak to "
+                           "join people)",
+        "contradictions": contradictions,
         "stale_judgments": stale,
-        "refused_joins": graph.refused,
-        "certificate": None if blocked else certificate(graph, result, by_ref),
-        "suggestions": suggestions(graph, result, by_ref, skip),
-        "identities": _identities(graph.nodes, result.clusters),
+        "refused_joins": certified_graph.refused,
+        "certificate": None if blocked else certificate(certified_graph, certified),
+        "proposals": [] if blocked else proposals.rank(records, certified_graph, certified, proposed_graph,
+                                                       proposed),
+        "suggestions": pairs.different(certified_graph, certified, skip, 20)
+        + pairs.same(proposed_graph, proposed, skip, 20),
+        "identities": _identities(proposed_graph.nodes, proposed.clusters),
         "seconds": round(time.perf_counter() - started, 3),
     }
     out["headline"] = headline(out)
-    if out["certificate"] is not None:
-        with case.session() as s:
-            case_id = s.scalar(select(CaseInfo.value).where(CaseInfo.key == "case_id"))
-        out["certificate"].update(case=case_id, computed_at=utcnow().isoformat(),
-                                  include_unreviewed=scope.include_unreviewed, scope=scope.to_json())
+    with case.session() as s:
+        case_id = s.scalar(select(CaseInfo.value).where(CaseInfo.key == "case_id"))
+    for cert in (out["certificate"], proposed_cert):
+        if cert is not None:
+            cert.update(case=case_id, computed_at=utcnow().isoformat(),
+                        include_unreviewed=scope.include_unreviewed, scope=scope.to_json())
     if save:
+        n_proposed = out["proposed"]["at_least"] if out["proposed"] else None
         with case.session() as s:
-            s.add(TallyRow(at=utcnow(), by=case.actor, at_least=out["at_least"], estimate=out["estimate"],
-                           at_most=out["at_most"], optimal=out["optimal"], scope=scope.to_json(), result=out))
-            audit.record(s, case.actor, "tally.compute", None, at_least=out["at_least"],
+            s.add(TallyRow(at=utcnow(), by=case.actor, at_least=out["at_least"], proposed=n_proposed,
+                           estimate=out["estimate"], at_most=out["at_most"], optimal=out["optimal"],
+                           scope=scope.to_json(), result=out))
+            audit.record(s, case.actor, "tally.compute", None, at_least=out["at_least"], proposed=n_proposed,
                          estimate=out["estimate"], at_most=out["at_most"], optimal=out["optimal"],
                          scope=scope.to_json())
     return out
@@ -249,8 +326,20 @@ def headline(result: dict[str, Any]) -> str:
     bound = "" if result["optimal"] else (f" (the search stopped: no set of more than "
                                           f"{result['clique_upper_bound']} is possible; a longer search may "
                                           "raise N)")
-    return (f"at least {result['at_least']} (certified){bound}, about {result['estimate']} (estimated), "
-            f"at most {result['at_most']} distinct people in {whose}")
+    proposed = result["proposed"]
+    rest = (f"; {proposed['at_least']} proposed, resting on {proposed['machine_calls']} open proposal(s) of "
+            f"the machine; about {result['estimate']} (estimated), at most {result['at_most']}")
+    if result.get("count_machine_calls"):
+        return (f"at least {proposed['at_least']} distinct people in {whose}, COUNTING "
+                f"{proposed['machine_calls']} MACHINE CALL(S) NO REVIEWER CONFIRMED (not certified: "
+                f"{MACHINE_ERROR}); certified: at least {result['at_least']}{bound}; about "
+                f"{result['estimate']} (estimated), at most {result['at_most']}")
+    return f"at least {result['at_least']} distinct people in {whose} (certified){bound}{rest}"
+
+
+# What bench/faces.py and bench/people.py measured of the calls a machine-counted headline rests on.
+MACHINE_ERROR = ("a face-distance call is wrong for some pairs of photos of one person taken years apart, "
+                 "and a detection may be no person at all; see bench/faces.py and bench/people.py")
 
 
 def history(case: Case, limit: int = 50) -> list[dict[str, Any]]:

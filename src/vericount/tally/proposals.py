@@ -1,0 +1,212 @@
+"""Proposals ranked by certified people gained per reviewer action.
+
+Nothing here counts: each proposal is a question for a reviewer, with the tracks it concerns, what the
+certified N would gain if the answer is yes, how many actions that takes (a page of people confirmed at once
+is one action, a group judgment is one) and the exact commands that record the answer. The machine's
+evidence (face distances, frames shared, the estimate's clusters) only orders them.
+
+- ``confirm``: the proposed people of one item, or of the whole scope, a page of up to ``PAGE`` at a time;
+- ``confirm+group``: confirm the people of one item and judge them different from the certified members;
+- ``group``: confirmed people of estimated persons the certificate does not hold yet, and the certified
+  members, all different people (one look at their faces side by side);
+- ``different``: one pair, judged different, adds a member (``pairs.different``);
+- ``same``: two estimated people that are likely one (lowers M; ``pairs.same``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from vericount.tally import pairs
+from vericount.tally.check import FACE_THRESHOLD
+from vericount.tally.graph import CERTIFIED, PROPOSED, Count, Graph, GroupData, Records, TrackData, build
+from vericount.tally.solve import max_clique
+
+PAGE = 48  # people a reviewer confirms, or compares, in one look
+REASON = "REASON"  # where a command needs the reviewer's own words
+
+
+def rank(records: Records, certified: Graph, counted: Count, proposed: Graph, estimated: Count,
+         budget: float = 3.0, limit: int = 12) -> list[dict[str, Any]]:
+    """The proposals, best first: most certified people per action, then most people."""
+    deadline = time.perf_counter() + budget
+    view = _View(records, certified, counted, proposed, estimated)
+    found: list[dict[str, Any]] = []
+    found += view.confirm_all(deadline)
+    found += view.confirm_items(deadline)
+    found += view.group()
+    skip = {frozenset((j.a, j.b)) for j in records.judgments}
+    for s in pairs.different(certified, counted, skip, limit):
+        k = s["judgments_needed"]
+        found.append(_proposal("different", [s["a"], s["b"]], [], 1 if k == 1 else 0, 1,
+                               s["why"] + ("" if k == 1 else f"; {k - 1} more pair(s) needed for +1"),
+                               [_judge(s["a"], s["b"], "different")]))
+    found = [p for p in found if p["gain"] > 0]
+    found.sort(key=lambda p: (-p["gain"] / p["actions"], -p["gain"], p["actions"], len(p["tracks"]),
+                             p["tracks"][:1]))
+    same = [_proposal("same", [s["a"], s["b"]], [], 0, 1, s["why"], [_judge(s["a"], s["b"], "same")],
+                      effect="M -1") for s in pairs.same(proposed, estimated, skip, limit)]
+    out = found[:limit] + same[:max(0, limit - len(found[:limit]))]
+    for k, p in enumerate(out, start=1):
+        p["rank"] = k
+    return out
+
+
+class _View:
+    def __init__(self, records: Records, certified: Graph, counted: Count, proposed: Graph,
+                 estimated: Count) -> None:
+        self.records, self.certified, self.counted = records, certified, counted
+        self.proposed, self.estimated = proposed, estimated
+        self.n = counted.at_least
+        self.open = [t for t in records.tracks if not t.rejected and not t.confirmed and not t.mark]
+        node_of = proposed.node_of()
+        self.cluster = {r: estimated.clusters[u] for r, u in node_of.items()}
+        self.members = [self._rep(certified, u) for u in counted.members]
+        self.represented = {self.cluster.get(r) for u in counted.members for r in certified.nodes[u]}
+
+    def _rep(self, graph: Graph, u: int) -> str:
+        refs = graph.nodes[u]
+        return max(refs, key=lambda r: (graph.tracks[r].face is not None and graph.tracks[r].face_ok,
+                                        graph.tracks[r].face is not None, len(graph.tracks[r].boxes), r))
+
+    def gain_if(self, confirm: set[str], groups: tuple[GroupData, ...] = ()) -> int:
+        tracks = [replace(t, confirmed={"review": None}) if t.ref in confirm else t
+                  for t in self.records.tracks]
+        graph = build(tracks, self.records.judgments, self.records.alignments,
+                      [*self.records.groups, *groups], CERTIFIED)
+        if graph.contradictions:
+            return 0
+        return len(max_clique(graph.adj, 1.0).members) - self.n
+
+    def confirm_all(self, deadline: float) -> list[dict[str, Any]]:
+        if not self.open or time.perf_counter() > deadline:
+            return []
+        refs = sorted(t.ref for t in self.open)
+        gain = self.gain_if(set(refs))
+        pages = math.ceil(len(refs) / PAGE)
+        items = len({t.item for t in self.open})
+        return [_proposal("confirm", refs, [], gain, pages,
+                          f"every proposed person of the scope: {len(refs)} track(s) in {items} item(s), "
+                          f"{pages} page(s) of up to {PAGE}; flip the few that are not a person",
+                          [_confirm(refs[k:k + PAGE]) for k in range(0, len(refs), PAGE)])]
+
+    def confirm_items(self, deadline: float) -> list[dict[str, Any]]:
+        by_item: dict[str, list[TrackData]] = defaultdict(list)
+        for t in self.open:
+            by_item[t.item].append(t)
+        if len(by_item) < 2 and self.n == 0:
+            return []  # confirm_all says the same
+        scored = []
+        for item, tracks in by_item.items():
+            clique = _frame_clique(tracks)
+            scored.append((len(clique), item, tracks, clique))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        out: list[dict[str, Any]] = []
+        for size, item, tracks, clique in scored[:PAGE]:
+            refs = sorted(t.ref for t in tracks)
+            if time.perf_counter() < deadline and len(out) < 4:
+                gain = self.gain_if(set(refs))
+                if gain > 0:
+                    out.append(_proposal("confirm", refs, [], gain, math.ceil(len(refs) / PAGE),
+                                         f"the {len(refs)} proposed people of item {item[:12]}, {size} of "
+                                         "them in one frame", [_confirm(refs)]))
+            new = [r for r in clique if self.cluster.get(r) not in self.represented]
+            if self.members and new:
+                why = (f"confirm the {len(refs)} proposed people of item {item[:12]}, then judge the "
+                       f"{len(new)} seen together in one frame different from the {len(self.members)} "
+                       "certified: "
+                       + self._faces_apart(new))
+                out.append(_proposal("confirm+group", refs, self.members, len(new), 2, why,
+                                     [_confirm(refs), _group([*new, *self.members])], group=new))
+        return out
+
+    def group(self) -> list[dict[str, Any]]:
+        """Confirmed people of estimated persons the certificate does not hold, one each, with the members."""
+        best: dict[int, tuple[tuple[bool, bool, int], str]] = {}
+        clique = set(self.counted.members)
+        for u in range(len(self.certified.nodes)):
+            if u in clique:
+                continue
+            ref = self._rep(self.certified, u)
+            c = self.cluster.get(ref)
+            if c is None or c in self.represented:
+                continue
+            t = self.certified.tracks[ref]
+            key = (t.face is not None and t.face_ok, t.face is not None, len(t.boxes))
+            if c not in best or key > best[c][0]:
+                best[c] = (key, ref)
+        new = sorted((ref for _, ref in best.values()),
+                     key=lambda r: (not self.certified.tracks[r].face_ok, r))
+        new = new[:PAGE]
+        if len(new) + len(self.members) < 2 or not new:
+            return []
+        everyone = [*new, *self.members]
+        gain = self.gain_if(set(), (GroupData(0, "different", everyone, [], "proposed", "", ""),))
+        why = (f"{len(new)} confirmed people the estimate takes for {len(new)} other persons, and the "
+               f"{len(self.members)} certified: all different people? " + self._faces_apart(new))
+        return [_proposal("group", new, self.members, max(gain, 0), 1, why, [_group(everyone)], group=new)]
+
+    def _faces_apart(self, refs: list[str]) -> str:
+        """How far the faces of ``refs`` are from each other and the members' (the machine's evidence)."""
+        faces = self.proposed.faces
+        if faces is None:
+            return "no faces to compare"
+        rows = [faces.track_row[r] for r in refs if r in faces.track_row]
+        others = [faces.track_row[r] for r in {*refs, *self.members} if r in faces.track_row]
+        if not rows or len(others) < 2:
+            return f"{len(refs) - len(rows)} without a face to compare"
+        d = faces.track[np.ix_(rows, others)]
+        d = d[np.isfinite(d) & (d > 0)]
+        if d.size == 0:
+            return "no two faces to compare"
+        closest = float(d.min())
+        flag = "" if closest > FACE_THRESHOLD else f" (some closer than {FACE_THRESHOLD}: look twice)"
+        missing = len(refs) - len(rows)
+        return (f"their faces are {closest:.2f}-{float(d.max()):.2f} from the others'{flag}"
+                + (f"; {missing} without a face" if missing else ""))
+
+
+def _frame_clique(tracks: list[TrackData]) -> list[str]:
+    """The largest set of an item's tracks seen pairwise in one frame, boxes apart (no model involved)."""
+    graph = build([replace(t, confirmed={"review": None}) for t in tracks], [], [], [], CERTIFIED)
+    found = max_clique(graph.adj, 0.5)
+    return sorted(graph.nodes[u][0] for u in found.members)
+
+
+def _proposal(kind: str, tracks: list[str], against: list[str], gain: int, actions: int, why: str,
+              commands: list[str], group: list[str] | None = None,
+              effect: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": kind, "tracks": tracks, "against": against, "gain": gain,
+                           "actions": actions, "per_action": round(gain / actions, 3) if actions else 0.0,
+                           "effect": effect or f"N +{gain}", "why": why, "commands": commands,
+                           "needs_reason": any(REASON in c for c in commands)}
+    if group is not None:
+        out["group"] = group
+    return out
+
+
+def _short(ref: str) -> str:
+    item, _, number = ref.rpartition(":")
+    return f"{item[:12]}:{number}"
+
+
+def _confirm(refs: list[str]) -> str:
+    return "vericount people confirm " + " ".join(_short(r) for r in refs)
+
+
+def _group(refs: list[str]) -> str:
+    return f"vericount judge-group different {' '.join(_short(r) for r in refs)} --reason {REASON}"
+
+
+def _judge(a: str, b: str, verdict: str) -> str:
+    tail = f" --reason {REASON}" if verdict == "different" else ""
+    return f"vericount judge {_short(a)} {_short(b)} {verdict}{tail}"
+
+
+__all__ = ["PAGE", "PROPOSED", "rank"]
