@@ -21,7 +21,7 @@ def different(graph: Graph, result: Count, skip: set[frozenset[str]], limit: int
     pairs different adds it to the clique (N + 1). Fewest judgments first, then the likeliest (faces
     farthest apart)."""
     clique = set(result.members)
-    found: list[tuple[int, float, str, str, str]] = []
+    found: list[tuple[int, float, str, str, str, int]] = []
     for v in range(len(graph.nodes)):
         if v in clique:
             continue
@@ -36,10 +36,10 @@ def different(graph: Graph, result: Count, skip: set[frozenset[str]], limit: int
         for u in missing:
             a, b, distance, why = _pair_view(graph, v, u)
             if frozenset((a, b)) not in skip:
-                found.append((len(missing), -distance, a, b, why))
+                found.append((len(missing), -distance, a, b, why, v))
     found.sort()
-    return [{"kind": "different", "a": a, "b": b, "gain": 1, "judgments_needed": k, "why": why}
-            for k, _, a, b, why in found[:limit]]
+    return [{"kind": "different", "a": a, "b": b, "gain": 1, "judgments_needed": k, "why": why, "node": v}
+            for k, _, a, b, why, v in found[:limit]]
 
 
 def same(graph: Graph, result: Count, skip: set[frozenset[str]], limit: int) -> list[dict[str, Any]]:

@@ -42,11 +42,20 @@ def rank(records: Records, certified: Graph, counted: Count, proposed: Graph, es
     found += view.confirm_items(deadline)
     found += view.group()
     skip = {frozenset((j.a, j.b)) for j in records.judgments}
-    for s in pairs.different(certified, counted, skip, limit):
-        k = s["judgments_needed"]
-        found.append(_proposal("different", [s["a"], s["b"]], [], 1 if k == 1 else 0, 1,
-                               s["why"] + ("" if k == 1 else f"; {k - 1} more pair(s) needed for +1"),
-                               [_judge(s["a"], s["b"], "different")]))
+    several: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for s in pairs.different(certified, counted, skip, 3 * limit):
+        if s["judgments_needed"] == 1:
+            found.append(_proposal("different", [s["a"], s["b"]], [], 1, 1, s["why"],
+                                   [_judge(s["a"], s["b"], "different")]))
+        else:
+            several[s["node"]].append(s)
+    for group in several.values():  # one person against the few members not yet proved other people
+        one = view._rep(certified, group[0]["node"])
+        against = sorted({s["b"] for s in group})
+        found.append(_proposal("group", [one], against, 1, 1,
+                               f"one confirmed person against the {len(against)} certified it is not yet "
+                               "proved different from: " + "; ".join(s["why"] for s in group),
+                               [_group([one], against)], group=[one]))
     found = [p for p in found if p["gain"] > 0]
     found.sort(key=lambda p: (-p["gain"] / p["actions"], -p["gain"], p["actions"], len(p["tracks"]),
                              p["tracks"][:1]))
@@ -200,8 +209,9 @@ def _confirm(refs: list[str]) -> str:
     return "vericount people confirm " + " ".join(_short(r) for r in refs)
 
 
-def _group(refs: list[str]) -> str:
-    return f"vericount judge-group different {' '.join(_short(r) for r in refs)} --reason {REASON}"
+def _group(refs: list[str], against: list[str] | None = None) -> str:
+    tail = f" --against {','.join(_short(r) for r in against)}" if against else ""
+    return f"vericount judge-group different {' '.join(_short(r) for r in refs)}{tail} --reason {REASON}"
 
 
 def _judge(a: str, b: str, verdict: str) -> str:
