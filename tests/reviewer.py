@@ -10,11 +10,23 @@ of a group (the same person as another in it) is one more.
 from __future__ import annotations
 
 import itertools
+import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from vericount.tally import proposals
-from vericount.tally.graph import CERTIFIED, PROPOSED, GroupData, JudgmentData, Records, count
+from vericount.tally.graph import (
+    CERTIFIED,
+    PROPOSED,
+    Alignment,
+    GroupData,
+    JudgmentData,
+    Records,
+    TrackData,
+    count,
+)
 
 
 @dataclass
@@ -129,3 +141,75 @@ class Reviewer:
 def _together(a: Any, b: Any) -> bool:
     times = {round(t, 3) for t, _ in a.boxes}
     return any(round(t, 3) in times for t, _ in b.boxes)
+
+
+def make_world(rng: random.Random, people: int, items: int, *, lookalike: float | None = None,
+               aged: bool = False, copy: bool | None = None, false_join: bool = False,
+               coats: float = 0.4, boxed_twice: float = 0.3
+               ) -> tuple[list[TrackData], dict[str, int | None], list[Alignment]]:
+    """A generated world with its truth: people in items, each seen in an item one track (sometimes cut in
+    two), in their own column of the frame so that boxes of a frame never overlap; faces near each person's
+    identity vector (same person within 0.3, different people about 1.06 apart, as a calibrated embedding
+    would be; poor faces anywhere up to 0.9 away), and the hard cases: a lookalike of person 0 (``lookalike``
+    apart), person 0 photographed years apart (faces 0.75 from each other), detections of no person (a coat:
+    ``coats``) and one person boxed twice in one frame (legs apart from the body: ``boxed_twice``); item1 a
+    mirrored repost of item0 (``copy``: True when a person confirmed the copies, False when only the
+    matcher), or (``false_join``, with a lookalike) the matcher taking photos of the two lookalikes for
+    copies."""
+    identity = np.eye(8, dtype=np.float32)[:people] * 0.75  # different people sqrt(2) * 0.75 ~ 1.06 apart
+    if lookalike is not None and people >= 2:
+        identity[1] = identity[0] + np.float32(lookalike / np.sqrt(2))
+    tracks: list[TrackData] = []
+    person: dict[str, int | None] = {}
+    for item in range(items):
+        times = [round(0.25 * k, 3) for k in range(rng.randint(1, 6))]
+        present = {p: [t for t in times if rng.random() < 0.6] for p in range(people)}
+        number = 0
+        for p, seen in present.items():
+            if not seen:
+                continue
+            parts = [seen] if len(seen) < 2 or rng.random() < 0.7 else [seen[:1], seen[1:]]
+            for part in parts:
+                number += 1
+                ref = f"item{item}:{number}"
+                box = (100.0 * p + 10, 20.0, 100.0 * p + 90, 200.0)
+                face, good = None, True
+                if rng.random() < 0.5:
+                    good = rng.random() < 0.7
+                    noise = np.asarray([rng.uniform(-1, 1) for _ in range(8)], np.float32)
+                    spread = rng.uniform(0, 0.3 if good else 0.9)
+                    if aged and p == 0 and item % 2:
+                        spread = 0.75
+                    face = identity[p] + noise / np.linalg.norm(noise) * np.float32(spread)
+                tracks.append(TrackData(ref, f"item{item}", [(t, box) for t in part], face, good,
+                                        best_t=part[0], best_box=box))
+                person[ref] = p
+        if times and rng.random() < coats:  # a coat on a chair, in the last column
+            number += 1
+            ref = f"item{item}:{number}"
+            tracks.append(TrackData(ref, f"item{item}", [(times[0], (710.0, 20.0, 790.0, 200.0))], score=0.4))
+            person[ref] = None
+        boxed = [t for t in tracks if t.item == f"item{item}"]
+        if boxed and rng.random() < boxed_twice:  # one person boxed twice: legs apart from the body
+            t = boxed[0]
+            number += 1
+            ref = f"item{item}:{number}"
+            legs = (t.best_box[0], 400.0, t.best_box[2], 560.0)
+            tracks.append(TrackData(ref, t.item, [(t.boxes[0][0], legs)], score=0.5))
+            person[ref] = person[t.ref]
+    alignments: list[Alignment] = []
+    if items >= 2 and copy is not None:  # item1 is a mirrored repost of item0: same people, same times
+        originals = [t for t in tracks if t.item == "item0"]
+        tracks = [t for t in tracks if t.item != "item1"]
+        for k, t in enumerate(originals, start=1):
+            ref = f"item1:{k}"
+            boxes = [(when, (800 - box[2], box[1], 800 - box[0], box[3])) for when, box in t.boxes]
+            tracks.append(TrackData(ref, "item1", boxes, t.face, t.face_ok, best_t=t.best_t,
+                                    best_box=boxes[0][1], score=t.score))
+            person[ref] = person[t.ref]
+        alignments.append(Alignment(7, "item0", "item1", 0.0, 2.0, 0.0, 1.0, (800, 600), (800, 600),
+                                    by_person=copy))
+    elif items >= 3 and lookalike is not None and false_join:
+        alignments.append(Alignment(8, "item1", "item2", 0.0, 2.0, 0.0, 1.0, (800, 600), (800, 600),
+                                    by_person=False))
+    return tracks, {t.ref: person[t.ref] for t in tracks}, alignments

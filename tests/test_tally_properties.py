@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.reviewer import Reviewer
+from tests.reviewer import Reviewer, make_world
 from vericount.tally import check as checker
 from vericount.tally import solve
 from vericount.tally.certificate import certificate
@@ -104,67 +104,12 @@ def worlds(draw: st.DrawFn) -> World:
     judged some pairs."""
     rng = random.Random(draw(st.integers(0, 2**32 - 1)))
     people = draw(st.integers(1, 7))
-    identity = np.eye(8, dtype=np.float32)[:people] * 0.75  # different people sqrt(2) * 0.75 ~ 1.06 apart
-    lookalikes = people >= 2 and draw(st.booleans())
-    if lookalikes:
-        identity[1] = identity[0] + np.float32(draw(st.sampled_from([0.05, 0.5, 0.75])) / np.sqrt(2))
-    aged = draw(st.booleans())  # person 0 in photos years apart: faces up to 0.75 from each other
     items = draw(st.integers(1, 4))
-    tracks: list[TrackData] = []
-    person: dict[str, int | None] = {}
-    for item in range(items):
-        times = [round(0.25 * k, 3) for k in range(rng.randint(1, 6))]
-        present = {p: [t for t in times if rng.random() < 0.6] for p in range(people)}
-        number = 0
-        for p, seen in present.items():
-            if not seen:
-                continue
-            parts = [seen] if len(seen) < 2 or rng.random() < 0.7 else [seen[:1], seen[1:]]
-            for part in parts:
-                number += 1
-                ref = f"item{item}:{number}"
-                box = (100.0 * p + 10, 20.0, 100.0 * p + 90, 200.0)
-                face, good = None, True
-                if rng.random() < 0.5:  # a face; a poor one (small, blurred) lies anywhere up to 0.9 away
-                    good = rng.random() < 0.7
-                    noise = np.asarray([rng.uniform(-1, 1) for _ in range(8)], np.float32)
-                    spread = rng.uniform(0, 0.3 if good else 0.9)
-                    if aged and p == 0 and item % 2:
-                        spread = 0.75
-                    face = identity[p] + noise / np.linalg.norm(noise) * np.float32(spread)
-                tracks.append(TrackData(ref, f"item{item}", [(t, box) for t in part], face, good,
-                                        best_t=part[0], best_box=box))
-                person[ref] = p
-        if times and rng.random() < 0.4:  # a coat on a chair, in the last column
-            number += 1
-            ref = f"item{item}:{number}"
-            box = (710.0, 20.0, 790.0, 200.0)
-            tracks.append(TrackData(ref, f"item{item}", [(times[0], box)], score=0.4))
-            person[ref] = None
-        boxed = [t for t in tracks if t.item == f"item{item}"]
-        if boxed and rng.random() < 0.3:  # one person boxed twice: legs apart from the body
-            t = boxed[0]
-            number += 1
-            ref = f"item{item}:{number}"
-            legs = (t.best_box[0], 600.0, t.best_box[2], 700.0)
-            tracks.append(TrackData(ref, t.item, [(t.boxes[0][0], legs)], score=0.5))
-            person[ref] = person[t.ref]
-    world = World(people, tracks, person)
-    if items >= 2 and draw(st.booleans()):  # item1 is a mirrored repost of item0: same people, same times
-        copies = [t for t in tracks if t.item == "item0"]
-        world.tracks = [t for t in tracks if t.item != "item1"]
-        for k, t in enumerate(copies, start=1):
-            ref = f"item1:{k}"
-            boxes = [(when, (800 - box[2], box[1], 800 - box[0], box[3])) for when, box in t.boxes]
-            world.tracks.append(TrackData(ref, "item1", boxes, t.face, t.face_ok, best_t=t.best_t,
-                                          best_box=boxes[0][1], score=t.score))
-            person[ref] = person[t.ref]
-        world.alignments.append(Alignment(7, "item0", "item1", 0.0, 2.0, 0.0, 1.0, (800, 600), (800, 600),
-                                          by_person=draw(st.booleans())))
-    elif items >= 3 and lookalikes and draw(st.booleans()):
-        # the matcher takes two different lookalike photos for copies (a machine's join, never a person's)
-        world.alignments.append(Alignment(8, "item1", "item2", 0.0, 2.0, 0.0, 1.0, (800, 600), (800, 600),
-                                          by_person=False))
+    lookalike = draw(st.sampled_from([None, 0.05, 0.5, 0.75])) if people >= 2 else None
+    copy = draw(st.sampled_from([None, True, False])) if items >= 2 else None
+    tracks, person, alignments = make_world(rng, people, items, lookalike=lookalike, aged=draw(st.booleans()),
+                                            copy=copy, false_join=draw(st.booleans()))
+    world = World(people, tracks, person, alignments=alignments)
     world.confirm(draw(st.sampled_from([0.0, 0.5, 1.0])), rng)
     refs = [t.ref for t in world.tracks]
     for a, b in itertools.combinations(refs, 2):
