@@ -171,3 +171,13 @@ def test_nms_and_model_loaded_once() -> None:
     assert _centerface(1) is _centerface(1)
     inputs = _centerface(1).get_inputs()
     assert [i.name for i in inputs] == ["input.1"] and inputs[0].shape == [1, 3, "H", "W"]
+
+
+def test_the_face_thresholds_are_one_value_each() -> None:
+    """people.faces documents the calibration; the standalone checker and the graph carry the same values."""
+    from vericount.people.faces import SAME_DISTANCE
+    from vericount.tally.check import DIFFERENT_FACE_DISTANCE
+    from vericount.tally.graph import SAME_FACE_DISTANCE
+
+    assert DIFFERENT_DISTANCE == DIFFERENT_FACE_DISTANCE and SAME_DISTANCE == SAME_FACE_DISTANCE
+    assert SAME_DISTANCE < DIFFERENT_DISTANCE

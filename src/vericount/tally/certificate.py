@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from vericount.tally.check import FACE_THRESHOLD, FORMAT_V2, MAX_OVERLAP, SAME_FRAME_WINDOW
+from vericount.tally.check import DIFFERENT_FACE_DISTANCE, FORMAT_V2, MAX_OVERLAP, SAME_FRAME_WINDOW
 from vericount.tally.graph import MACHINE_REASONS, Count, Graph, TrackData
 
 
@@ -42,7 +42,7 @@ def certificate(graph: Graph, result: Count) -> dict[str, Any]:
             machine += 1
         pairs.append(pair)
     return {"format": FORMAT_V2, "kind": graph.policy.name, "at_least": len(members),
-            "machine_calls": machine, "face_threshold": FACE_THRESHOLD,
+            "machine_calls": machine, "face_threshold": DIFFERENT_FACE_DISTANCE,
             "same_frame_window": SAME_FRAME_WINDOW, "max_overlap": MAX_OVERLAP, "members": members,
             "pairs": pairs}
 

@@ -33,10 +33,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from vericount.tally.check import FACE_THRESHOLD, MAX_OVERLAP, SAME_FRAME_WINDOW, overlap
+from vericount.tally.check import DIFFERENT_FACE_DISTANCE, MAX_OVERLAP, SAME_FRAME_WINDOW, overlap
 from vericount.tally.solve import max_clique
 
 Box = tuple[float, float, float, float]
+# Faces this close are likely one person: the estimate joins them (dlib's documented threshold). Between it
+# and DIFFERENT_FACE_DISTANCE the machine says nothing.
+SAME_FACE_DISTANCE = 0.6
 
 
 @dataclass
@@ -160,7 +163,7 @@ class Graph:
         if found is None and self._face is not None:
             a, b, distance = self._face.closest(self.nodes[u], self.nodes[v], good_only=True)
             found = Reason(a, b, "face_distance",
-                           {"distance": round(distance, 4), "threshold": FACE_THRESHOLD})
+                           {"distance": round(distance, 4), "threshold": DIFFERENT_FACE_DISTANCE})
         if found is None:
             raise KeyError(f"nodes {u} and {v} share no edge")
         return found
@@ -453,7 +456,7 @@ def _face_edges(graph: Graph, tracks: list[TrackData], node_of: dict[str, int], 
     if not calls:
         graph._faces_only = faces
         return
-    far = (node_dist > FACE_THRESHOLD) & np.isfinite(good_dist)
+    far = (node_dist > DIFFERENT_FACE_DISTANCE) & np.isfinite(good_dist)
     np.fill_diagonal(far, False)
     for i, n in enumerate(groups):
         graph.adj[int(n)].update(int(groups[j]) for j in np.flatnonzero(far[i]))
@@ -502,7 +505,7 @@ def estimate_clusters(graph: Graph) -> list[int]:
         with_face = [u for u in range(n) if index[u] >= 0]
         pos = np.array([index[u] for u in with_face], dtype=int)
         sub = node_dist[np.ix_(pos, pos)] if len(pos) else np.zeros((0, 0), np.float32)
-        ii, jj = np.nonzero(np.triu(sub <= FACE_THRESHOLD, k=1))
+        ii, jj = np.nonzero(np.triu(sub <= SAME_FACE_DISTANCE, k=1))
         for k in np.argsort(sub[ii, jj], kind="stable"):
             u, v = with_face[int(ii[k])], with_face[int(jj[k])]
             cu, cv = cluster[u], cluster[v]

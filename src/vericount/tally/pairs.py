@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from vericount.tally.check import FACE_THRESHOLD
-from vericount.tally.graph import Count, Graph, TrackData
+from vericount.tally.check import DIFFERENT_FACE_DISTANCE
+from vericount.tally.graph import SAME_FACE_DISTANCE, Count, Graph, TrackData
 
 MAX_NEEDED = 3  # judgments a suggestion may need to raise N by one
 FRAGMENT_GAP = 2.0  # seconds between the end of one track and the start of another to suggest joining them
@@ -90,16 +90,17 @@ def _fragments(by_ref: dict[str, TrackData]) -> list[tuple[int, float, str, str,
 
 
 def _near_faces(graph: Graph) -> list[tuple[int, float, str, str, str]]:
-    """Faces just over the threshold: called different by the machine, the likeliest such call to be wrong."""
+    """Faces the machine calls neither one person nor clearly different: the likeliest to be one person
+    among those the estimate keeps apart."""
     faces = graph.faces
     if faces is None:
         return []
     refs = sorted(faces.track_row)
     rows = np.array([faces.track_row[r] for r in refs], dtype=int)
     near = faces.track[np.ix_(rows, rows)]
-    ii, jj = np.nonzero(np.triu((near > FACE_THRESHOLD) & (near <= FACE_THRESHOLD + 0.1), k=1))
+    ii, jj = np.nonzero(np.triu((near > SAME_FACE_DISTANCE) & (near <= DIFFERENT_FACE_DISTANCE), k=1))
     return [(1, float(near[i, j]), refs[i], refs[j],
-             f"faces {float(near[i, j]):.3f} apart, just over the threshold {FACE_THRESHOLD}")
+             f"faces {float(near[i, j]):.3f} apart: neither clearly one person nor clearly two")
             for i, j in zip(ii.tolist(), jj.tolist(), strict=True)]
 
 

@@ -24,8 +24,17 @@ from typing import Any
 import numpy as np
 
 from vericount.tally import pairs
-from vericount.tally.check import FACE_THRESHOLD
-from vericount.tally.graph import CERTIFIED, PROPOSED, Count, Graph, GroupData, Records, TrackData, build
+from vericount.tally.graph import (
+    CERTIFIED,
+    PROPOSED,
+    SAME_FACE_DISTANCE,
+    Count,
+    Graph,
+    GroupData,
+    Records,
+    TrackData,
+    build,
+)
 from vericount.tally.solve import max_clique
 
 PAGE = 48  # people a reviewer confirms, or compares, in one look
@@ -175,7 +184,7 @@ class _View:
         if d.size == 0:
             return "no two faces to compare"
         closest = float(d.min())
-        flag = "" if closest > FACE_THRESHOLD else f" (some closer than {FACE_THRESHOLD}: look twice)"
+        flag = "" if closest > SAME_FACE_DISTANCE else f" (some closer than {SAME_FACE_DISTANCE}: look twice)"
         missing = len(refs) - len(rows)
         return (f"their faces are {closest:.2f}-{float(d.max()):.2f} from the others'{flag}"
                 + (f"; {missing} without a face" if missing else ""))

@@ -35,6 +35,7 @@ from vericount.tally.certificate import certificate
 from vericount.tally.graph import (
     CERTIFIED,
     PROPOSED,
+    SAME_FACE_DISTANCE,
     Alignment,
     GroupData,
     JudgmentData,
@@ -277,7 +278,7 @@ def tally(case: Case, scope: Scope | None = None, time_limit: float = TIME_LIMIT
         "judgments": len(records.judgments),
         "group_judgments": len(records.groups),
         "estimate_method": f"tracks nobody rejected, joined when their closest faces are within "
-                           f"{checker.FACE_THRESHOLD} (dlib ResNet distance), never across a recorded "
+                           f"{SAME_FACE_DISTANCE} (dlib ResNet distance), never across a recorded "
                            "'different'; tracks without a face stay apart (the body embedding is too weak to "
                            "join people)",
         "contradictions": contradictions,
