@@ -204,6 +204,7 @@ def main() -> int:
     parser.add_argument("--worlds", type=int, default=300)
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--skip-media", action="store_true", help="only the generated worlds")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the photos' case in this folder")
     args = parser.parse_args()
     command = "python bench/review.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     print(f"$ {command}")
@@ -213,7 +214,9 @@ def main() -> int:
             raise SystemExit(f"{args.data}/faces/identities.csv is absent; this benchmark reads "
                              "../shared/data")
         with tempfile.TemporaryDirectory() as tmp:
-            got = photos(args.data, Path(tmp), budget=200)
+            work = args.keep or Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            got = photos(args.data, work, budget=200)
         per = got["reached"] / got["people"] if got["reached"] is not None and got["people"] else None
         print(f"   reached N = truth ({got['people']}) after {got['reached']} actions "
               f"({'-' if per is None else f'{per:.2f}'} per person; floor 1.5); final N {got['final']}; "

@@ -53,7 +53,7 @@ TABLES = ("items", "item_names", "sources", "stage_states", "fingerprints", "mat
           "group_judgments", "tallies", "reports", "claims", "tags", "notes", AUDIT)
 # Tables added after the first export format: an export made before the schema that brought one has no
 # file for it, and reads as if the table were empty.
-SINCE = {"track_numbers": "0007", "track_reviews": "0009", "group_judgments": "0009"}
+SINCE = {"track_numbers": "0007", "track_reviews": "0008", "group_judgments": "0008"}
 NOT_EXPORTED = ("users", "web_sessions", "case_info")  # password hashes, cookies; the case id: export.json
 GROUPS = "groups"
 GROUP_COLUMNS = ("item_id", "group", "earliest", "earliest_basis", "earliest_time")

@@ -109,10 +109,37 @@ class _View:
         gain = self.gain_if(set(refs))
         pages = math.ceil(len(refs) / PAGE)
         items = len({t.item for t in self.open})
-        return [_proposal("confirm", refs, [], gain, pages,
-                          f"every proposed person of the scope: {len(refs)} track(s) in {items} item(s), "
-                          f"{pages} page(s) of up to {PAGE}; flip the few that are not a person",
-                          [_confirm(refs[k:k + PAGE]) for k in range(0, len(refs), PAGE)])]
+        pages_of = [_confirm(refs[k:k + PAGE]) for k in range(0, len(refs), PAGE)]
+        out = [_proposal("confirm", refs, [], gain, pages,
+                         f"every proposed person of the scope: {len(refs)} track(s) in {items} item(s), "
+                         f"{pages} page(s) of up to {PAGE}; flip the few that are not a person", pages_of)]
+        new = self._one_per_person(self.proposed, set(refs))
+        if len(new) + len(self.members) >= 2 and len(new) > gain:
+            out.append(_proposal(
+                "confirm+group", refs, self.members, len(new), pages + 1,
+                f"confirm every proposed person of the scope ({len(refs)} tracks, {pages} page(s)), then "
+                f"judge one of each of the {len(new)} persons the estimate sees beyond the certified "
+                f"{len(self.members)} all different people: " + self._faces_apart(new),
+                [*pages_of, _group([*new, *self.members])], group=new))
+        return out
+
+    def _one_per_person(self, graph: Graph, allowed: set[str]) -> list[str]:
+        """One track (the best face) of each estimated person the certificate does not hold, among the
+        confirmed tracks and ``allowed``."""
+        best: dict[int, tuple[tuple[bool, bool, int], str]] = {}
+        for refs in graph.nodes:
+            for ref in refs:
+                t = graph.tracks[ref]
+                if t.face is None or not (t.confirmed or t.mark or ref in allowed):
+                    continue  # a group is judged by comparing faces side by side
+                c = self.cluster.get(ref)
+                if c is None or c in self.represented:
+                    continue
+                key = (t.face is not None and t.face_ok, t.face is not None, len(t.boxes))
+                if c not in best or key > best[c][0]:
+                    best[c] = (key, ref)
+        chosen = sorted((ref for _, ref in best.values()), key=lambda r: (not graph.tracks[r].face_ok, r))
+        return chosen[:PAGE]
 
     def confirm_items(self, deadline: float) -> list[dict[str, Any]]:
         by_item: dict[str, list[TrackData]] = defaultdict(list)
@@ -146,22 +173,7 @@ class _View:
 
     def group(self) -> list[dict[str, Any]]:
         """Confirmed people of estimated persons the certificate does not hold, one each, with the members."""
-        best: dict[int, tuple[tuple[bool, bool, int], str]] = {}
-        clique = set(self.counted.members)
-        for u in range(len(self.certified.nodes)):
-            if u in clique:
-                continue
-            ref = self._rep(self.certified, u)
-            c = self.cluster.get(ref)
-            if c is None or c in self.represented:
-                continue
-            t = self.certified.tracks[ref]
-            key = (t.face is not None and t.face_ok, t.face is not None, len(t.boxes))
-            if c not in best or key > best[c][0]:
-                best[c] = (key, ref)
-        new = sorted((ref for _, ref in best.values()),
-                     key=lambda r: (not self.certified.tracks[r].face_ok, r))
-        new = new[:PAGE]
+        new = self._one_per_person(self.certified, set())
         if len(new) + len(self.members) < 2 or not new:
             return []
         everyone = [*new, *self.members]
