@@ -61,6 +61,25 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def limit_lock_waits(engine: Engine, seconds: float) -> None:
+    """Make every later connection of ``engine`` wait at most ``seconds`` for another transaction's lock
+    (SQLite's busy timeout, PostgreSQL's lock_timeout; else 30 s and no limit), then fail with an
+    OperationalError the caller can answer "busy". Connections already pooled are closed."""
+    ms = max(1, int(seconds * 1000))
+
+    def _set(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        if engine.dialect.name == "sqlite":
+            cur.execute(f"PRAGMA busy_timeout={ms}")
+        else:
+            cur.execute(f"SET lock_timeout = {ms}")
+            dbapi_conn.commit()  # a SET in a transaction rolled back later would be undone with it
+        cur.close()
+
+    event.listen(engine, "connect", _set)
+    engine.dispose()
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
