@@ -1,7 +1,9 @@
 """The desk's actions (every POST that changes the case) and the files it serves.
 
 Each action's work runs in a worker thread, never on the event loop: a write that waits for the case
-database's lock (desk.guard.LOCK_WAIT_S at most, then 503) holds up no other request.
+database's lock (desk.guard.LOCK_WAIT_S at most, then 503) holds up no other request. Within one process
+the actions take turns (a mutex, waited for at most WRITER_WAIT_S, then 503), so they queue in order
+instead of polling the database's lock against each other.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import mimetypes
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from vericount.case import Case
 from vericount.desk import files, images, pages
 from vericount.desk.common import SECURITY_HEADERS, Redirect, Refused, item_ref, local
+from vericount.desk.guard import LOCK_WAIT_S, Busy
 from vericount.desk.users import Viewer
 from vericount.store.schema import Item
 
@@ -27,6 +31,7 @@ Acting = Callable[[Request, str], Awaitable[tuple[Viewer, Case, dict[str, str]]]
 ViewerOf = Callable[[Request], Viewer]
 Action = Callable[[Case, dict[str, str], str], str]  # (the user's case, the form, the item id) -> where next
 MARK_FIELD = 8000  # characters of a mark's points (50 points of [x, y] take about 2,000)
+WRITER_WAIT_S = 2 * LOCK_WAIT_S
 MAX_TIME = 1e6  # seconds: a frame or mark time past this is refused (no footage is 11 days long)
 PLACEHOLDER = (b'<svg xmlns="http://www.w3.org/2000/svg" width="160" height="90"><rect width="160" '
                b'height="90" fill="#ddd"/><text x="80" y="50" font-size="14" text-anchor="middle" '
@@ -34,13 +39,14 @@ PLACEHOLDER = (b'<svg xmlns="http://www.w3.org/2000/svg" width="160" height="90"
 
 
 def routes(app: FastAPI, acting: Acting) -> None:
+    writer = threading.Lock()
 
     def post(path: str, role: str) -> Callable[[Action], Action]:
         def register(action: Action) -> Action:
             async def handler(request: Request) -> Response:
                 _, acase, form = await acting(request, role)
                 item_id = request.path_params.get("item_id")
-                where = await run_in_threadpool(action, acase, form,
+                where = await run_in_threadpool(_in_turn, writer, action, acase, form,
                                                 item_ref(item_id) if item_id is not None else "")
                 raise Redirect(where)
             handler.__name__ = action.__name__
@@ -119,6 +125,15 @@ def routes(app: FastAPI, acting: Acting) -> None:
 
         tally(acase)
         return _back(form, "/tally")
+
+
+def _in_turn(writer: threading.Lock, action: Action, acase: Case, form: dict[str, str], item_id: str) -> str:
+    if not writer.acquire(timeout=WRITER_WAIT_S):
+        raise Busy("busy with other changes: try again in a moment")
+    try:
+        return action(acase, form, item_id)
+    finally:
+        writer.release()
 
 
 def file_routes(app: FastAPI, case: Case, viewer_of: ViewerOf) -> None:

@@ -4,9 +4,9 @@ A JPEG is decoded at a reduced scale (Pillow's draft: 1/2 to 1/8 of the side). O
 HEIC, TIFF...) cannot be decoded small: they are decoded once, reduced at once (box averaging) and the full
 picture dropped, so one costs about its decoded size (4 bytes a pixel for RGB, at most MAX_IMAGE_PIXELS),
 not the several full-size copies that turning and converting it first would make (only a palette, alpha,
-CMYK or 16-bit picture is converted at full size once, as reduce() needs). At most DECODE_SLOTS decodes run at once across every process serving the case (lock files
-under derived/.locks/, held with flock); a request that finds none free within DECODE_WAIT_S is answered
-503 busy.
+CMYK or 16-bit picture is converted at full size once, as reduce() needs). At most DECODE_SLOTS decodes run
+at once across every process serving the case (lock files under derived/.locks/, held with flock); a
+request that finds none free within DECODE_WAIT_S is answered 503 busy.
 """
 
 from __future__ import annotations
