@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -16,6 +17,15 @@ from vericount.values import check_lat_lon, one_line, parse_status, parse_when
 
 HEX = re.compile(r"^[0-9a-fA-F]{6,64}$")
 NEEDS_NOTE = ("verified", "rejected")
+MAX_TEXT = 20_000  # characters of a note or a status note
+MAX_METHOD = 2_000  # characters of how a place or a date was found
+MAX_TAGS = 20  # tags added at once
+
+
+def _text(value: str | None, what: str, limit: int) -> str | None:
+    if value is not None and len(value) > limit:
+        raise InvalidValue(f"{what} has {len(value):,} characters; the limit is {limit:,}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,7 @@ def show(case: Case, ref: str) -> ItemView:
 
 def set_status(case: Case, ref: str, status: str, note: str | None) -> ItemView:
     status = parse_status(status)
-    note = (note or "").strip() or None
+    note = _text((note or "").strip() or None, "the note", MAX_TEXT)
     if status in NEEDS_NOTE and not note:
         raise InvalidValue(f"a note (--note) is required to mark an item {status}")
     with case.session() as s:
@@ -137,7 +147,8 @@ def set_status(case: Case, ref: str, status: str, note: str | None) -> ItemView:
 def locate(case: Case, ref: str, lat: float, lon: float, precision_m: float | None,
            method: str | None) -> ItemView:
     check_lat_lon(lat, lon)
-    if precision_m is not None and not precision_m > 0:
+    _text(method, "the method", MAX_METHOD)
+    if precision_m is not None and not (math.isfinite(precision_m) and precision_m > 0):
         raise InvalidValue(f"--precision must be a positive number of metres, not {precision_m}")
     with case.session() as s:
         item = resolve(s, ref)
@@ -150,6 +161,7 @@ def locate(case: Case, ref: str, lat: float, lon: float, precision_m: float | No
 
 
 def set_date(case: Case, ref: str, start: str, end: str | None, method: str | None) -> ItemView:
+    _text(method, "the method", MAX_METHOD)
     start_iso = parse_when(start, "FROM")
     end_iso = parse_when(end, "TO") if end else None
     if end_iso is not None and end_iso[:10] < start_iso[:10]:
@@ -183,6 +195,8 @@ def add_tags(case: Case, ref: str, tags: list[str]) -> list[str]:
     from vericount.store.schema import Tag, utcnow
 
     clean = [t.strip() for t in tags if t.strip()]
+    if len(clean) > MAX_TAGS:
+        raise InvalidValue(f"{len(clean)} tags at once: at most {MAX_TAGS}")
     for tag in clean:
         if not TAG.match(tag):
             raise InvalidValue(f"tag {one_line(tag)!r}: letters, digits, spaces and . : / # + - only "
@@ -216,8 +230,7 @@ def add_note(case: Case, ref: str, text: str) -> None:
     text = text.strip()
     if not text:
         raise InvalidValue("the note is empty")
-    if len(text) > 20_000:
-        raise InvalidValue(f"the note has {len(text):,} characters; the limit is 20,000")
+    _text(text, "the note", MAX_TEXT)
     with case.session() as s:
         item = resolve(s, ref)
         s.add(Note(item_id=item.id, text=text, by=case.actor, at=utcnow()))

@@ -18,29 +18,37 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes (one per core serves a busy team best).")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME[:PORT]",
+              help="Also answer requests for this host name (repeatable): the name a TLS proxy in front "
+                   "passes on. Without it only localhost, 127.0.0.1, [::1] and --host, on --port, are "
+                   "answered; any other Host gets 400 (no DNS rebinding).")
 @pass_ctx
-def serve(ctx: Context, host: str, port: int, workers: int) -> None:
+def serve(ctx: Context, host: str, port: int, workers: int, allow_hosts: tuple[str, ...]) -> None:
     """The review desk: a web app where a team reviews items, judges people and watches the tally.
 
     Sign in with an account made by `vericount user add`. Every asset is served locally; nothing is
     fetched from the internet.
     """
+    import json
     import os
 
     import uvicorn
 
     from vericount.desk.app import create_app
+    from vericount.desk.guard import allowed_hosts
     from vericount.desk.users import list_users
 
+    hosts = allowed_hosts(host, port, allow_hosts)
     with ctx.open_case() as case:
         if not list_users(case):
             say("no desk users yet: add one with `vericount user add NAME --role admin`", err=True)
         say(f"vericount desk for {case.root} on http://{host}:{port}/ (Ctrl-C stops it)")
         if workers == 1:
-            uvicorn.run(create_app(case), host=host, port=port, log_level="warning")
+            uvicorn.run(create_app(case, hosts=hosts), host=host, port=port, log_level="warning")
             return
         os.environ["VERICOUNT_CASE"] = str(case.root)
         os.environ["VERICOUNT_ACTOR"] = case.actor
+        os.environ["VERICOUNT_DESK_HOSTS"] = json.dumps(sorted(hosts, key=str))
     uvicorn.run("vericount.desk.app:from_environment", factory=True, workers=workers, host=host, port=port,
                 log_level="warning")
 

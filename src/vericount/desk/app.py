@@ -4,15 +4,14 @@ from the package; nothing is fetched from the internet.
 
 Every state-changing request is a POST carrying the session's CSRF token; roles are checked here, on the
 server. Item edits carry the item's revision: a save made against an older revision is refused with the
-other person's change shown (HTTP 409), never applied over it.
+other person's change shown (HTTP 409), never applied over it. What guards the app as a whole (Host
+allowlist, body limit, sign-in throttling, busy answers) is in guard.py; the actions are in actions.py.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
-import mimetypes
-import re
+import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -21,35 +20,33 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 
 from vericount.case import Case
-from vericount.desk import pages, users
+from vericount.desk import actions, guard, pages, users
+from vericount.desk.common import SECURITY_HEADERS, Redirect, Refused, item_ref, local, read_form
 from vericount.desk.users import Viewer
 from vericount.errors import VericountError
-from vericount.store.schema import Item
+from vericount.store import db
+from vericount.store.schema import utcnow
 
 HERE = Path(__file__).parent
 COOKIE = "vericount_session"
 LOGIN_COOKIE = "vericount_login"
-ITEM_ID = re.compile(r"^[0-9a-f]{64}$")
 STATIC = {"desk.js": "text/javascript", "desk.css": "text/css"}
 
 
-class Redirect(Exception):  # a control-flow signal: answered with a 303
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-
-class Refused(Exception):  # answered with the refusal page
-    def __init__(self, status: int, message: str, detail: dict[str, Any] | None = None) -> None:
-        self.status, self.message, self.detail = status, message, detail or {}
-
-
-def create_app(case: Case) -> FastAPI:
+def create_app(case: Case, hosts: guard.HostRule | None = None, clock: guard.Clock = utcnow) -> FastAPI:
+    """The desk over ``case``. ``hosts``: the Host headers it answers (guard.allowed_hosts; by default the
+    loopback names on any port). ``clock``: the time the sign-in throttle reads (tests move it)."""
     app = FastAPI(title="vericount desk", docs_url=None, redoc_url=None, openapi_url=None)
+    db.limit_lock_waits(case.engine, guard.LOCK_WAIT_S)
+    throttle = guard.Throttle(case, clock)
+    app.state.throttle = throttle
 
     @app.middleware("http")
     async def timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -57,27 +54,30 @@ def create_app(case: Case) -> FastAPI:
         response = await call_next(request)
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         return response
+
+    app.add_middleware(guard.BodyLimit)
+    app.add_middleware(guard.HostGuard, rules=hosts if hosts is not None else guard.allowed_hosts())
     env = Environment(loader=FileSystemLoader(HERE / "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["short"] = lambda s: (s or "")[:12]
     env.globals["urlencode"] = urlencode
 
     def render(request: Request, viewer: Viewer | None, template: str, status: int = 200,
-               **context: Any) -> HTMLResponse:
+               headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
         html = env.get_template(template).render(request=request, viewer=viewer, path=request.url.path,
                                                  **context)
-        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+        return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
 
     def viewer_of(request: Request) -> Viewer:
         viewer = users.session_user(case, request.cookies.get(COOKIE))
         if viewer is None:
-            raise Redirect("/login?" + urlencode({"next": _local(str(request.url.path))}))
+            raise Redirect("/login?" + urlencode({"next": local(str(request.url.path))}))
         return viewer
 
     async def acting(request: Request, role: str) -> tuple[Viewer, Case, dict[str, str]]:
         """The signed-in user, allowed ``role``, with a valid CSRF token; their case and the form."""
         viewer = viewer_of(request)
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        form = await read_form(request)
         token = request.headers.get("x-csrf-token") or form.get("csrf", "")
         if not hmac.compare_digest(token.encode(), viewer.csrf.encode()):
             raise Refused(403, "the form's security token is missing or stale: reload the page and try again")
@@ -85,25 +85,47 @@ def create_app(case: Case) -> FastAPI:
             raise Refused(403, f"{viewer.name} is a {viewer.role}; this needs a {role}")
         return viewer, case.as_actor(viewer.name), form
 
+    def refusal(request: Request, status: int, message: str, headers: dict[str, str] | None = None,
+                **detail: Any) -> Response:
+        try:
+            viewer = users.session_user(case, request.cookies.get(COOKIE))
+        except OperationalError:
+            viewer = None
+        return render(request, viewer, "refused.html", status=status, headers=headers, message=message,
+                      **detail)
+
     @app.exception_handler(Redirect)
     async def _redirect(request: Request, exc: Redirect) -> Response:
         return RedirectResponse(exc.url, status_code=303)
 
     @app.exception_handler(Refused)
     async def _refused(request: Request, exc: Refused) -> Response:
-        viewer = users.session_user(case, request.cookies.get(COOKIE))
-        return render(request, viewer, "refused.html", status=exc.status, message=exc.message, **exc.detail)
+        return refusal(request, exc.status, exc.message, **exc.detail)
 
     @app.exception_handler(VericountError)
     async def _invalid(request: Request, exc: VericountError) -> Response:
-        viewer = users.session_user(case, request.cookies.get(COOKIE))
-        return render(request, viewer, "refused.html", status=400, message=str(exc))
+        return refusal(request, 400, str(exc))
 
-    _sign_in_routes(app, case, render, acting)
+    @app.exception_handler(RequestValidationError)
+    async def _malformed(request: Request, exc: RequestValidationError) -> Response:
+        where = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors()) or "the request"
+        return refusal(request, 400, f"{where}: not a valid value")
+
+    @app.exception_handler(guard.Busy)
+    async def _busy(request: Request, exc: guard.Busy) -> Response:
+        return refusal(request, 503, exc.message, {"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(OperationalError)
+    async def _locked(request: Request, exc: OperationalError) -> Response:
+        if not guard.is_lock_wait(exc):
+            raise exc
+        return refusal(request, 503, "busy, try again: the case database is held by another change",
+                       {"Retry-After": str(guard.BUSY_RETRY_S)})
+
+    _sign_in_routes(app, case, render, acting, throttle)
     _page_routes(app, case, render, viewer_of)
-    _action_routes(app, case, acting)
-    _people_routes(app, case, acting)
-    _file_routes(app, case, viewer_of)
+    actions.routes(app, acting)
+    actions.file_routes(app, case, viewer_of)
     return app
 
 
@@ -112,26 +134,36 @@ Acting = Callable[[Request, str], Awaitable[tuple[Viewer, Case, dict[str, str]]]
 ViewerOf = Callable[[Request], Viewer]
 
 
-def _sign_in_routes(app: FastAPI, case: Case, render: Render, acting: Acting) -> None:
+def _sign_in_routes(app: FastAPI, case: Case, render: Render, acting: Acting,
+                    throttle: guard.Throttle) -> None:
 
     @app.get("/login")
     def login_page(request: Request, next: str = "/") -> Response:
         token = secrets.token_urlsafe(24)
-        response = render(request, None, "login.html", next=_local(next), login_csrf=token)
+        response = render(request, None, "login.html", next=local(next), login_csrf=token)
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_tls(request))
         return response
 
     @app.post("/login")
     async def login(request: Request) -> Response:
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        form = await read_form(request)
         expected = request.cookies.get(LOGIN_COOKIE, "")
         if not expected or not hmac.compare_digest(form.get("csrf", "").encode(), expected.encode()):
             raise Refused(403, "the sign-in form is stale: reload it and try again")
-        token = users.sign_in(case, form.get("name", "").strip(), form.get("password", ""))
+        address = request.client.host if request.client is not None else "?"
+        try:
+            token = await run_in_threadpool(throttle.sign_in, form.get("name", "").strip()[:200],
+                                            form.get("password", ""), address)
+        except guard.Throttled as exc:
+            return render(request, None, "login.html", status=429,
+                          headers={"Retry-After": str(exc.retry_after)}, next=local(form.get("next", "/")),
+                          login_csrf=expected,
+                          error=f"too many failed sign-ins for this name or from this address: try again in "
+                                f"{_duration(exc.retry_after)}")
         if token is None:
-            return render(request, None, "login.html", status=401, next=_local(form.get("next", "/")),
+            return render(request, None, "login.html", status=401, next=local(form.get("next", "/")),
                           login_csrf=expected, error="wrong name or password")
-        response = RedirectResponse(_local(form.get("next", "/")), status_code=303)
+        response = RedirectResponse(local(form.get("next", "/")), status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=_tls(request),
                             max_age=users.SESSION_DAYS * 86400)
         response.delete_cookie(LOGIN_COOKIE)
@@ -140,7 +172,7 @@ def _sign_in_routes(app: FastAPI, case: Case, render: Render, acting: Acting) ->
     @app.post("/logout")
     async def logout(request: Request) -> Response:
         await acting(request, "viewer")
-        users.sign_out(case, request.cookies.get(COOKIE, ""))
+        await run_in_threadpool(users.sign_out, case, request.cookies.get(COOKIE, ""))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE)
         return response
@@ -148,9 +180,9 @@ def _sign_in_routes(app: FastAPI, case: Case, render: Render, acting: Acting) ->
     @app.post("/settings")
     async def settings(request: Request) -> Response:
         viewer, _, form = await acting(request, "viewer")
-        users.save_settings(case, viewer.name, {k: form.get(k) == "on" for k in users.SETTINGS})
-        raise Redirect(_local(form.get("next", "/")))
-
+        await run_in_threadpool(users.save_settings, case, viewer.name,
+                                {k: form.get(k) == "on" for k in users.SETTINGS})
+        raise Redirect(local(form.get("next", "/")))
 
 
 def _page_routes(app: FastAPI, case: Case, render: Render, viewer_of: ViewerOf) -> None:
@@ -171,7 +203,7 @@ def _page_routes(app: FastAPI, case: Case, render: Render, viewer_of: ViewerOf) 
     @app.get("/items/{item_id}")
     def item_page(request: Request, item_id: str) -> Response:
         viewer = viewer_of(request)
-        return render(request, viewer, "item.html", **pages.item_page(case, _item_id(item_id),
+        return render(request, viewer, "item.html", **pages.item_page(case, item_ref(item_id),
                                                                       dict(request.query_params)))
 
     @app.get("/tally/certificate.json")
@@ -184,208 +216,20 @@ def _page_routes(app: FastAPI, case: Case, render: Render, viewer_of: ViewerOf) 
             "Content-Disposition": 'attachment; filename="vericount-certificate.json"'})
 
 
-
-def _action_routes(app: FastAPI, case: Case, acting: Acting) -> None:
-
-    @app.post("/items/{item_id}/status")
-    async def set_status(request: Request, item_id: str) -> Response:
-        _, acase, form = await acting(request, "reviewer")
-        item_id = _item_id(item_id)
-        _check_revision(case, item_id, form)
-        from vericount.items import set_status as apply
-
-        apply(acase, item_id, form.get("status", ""), form.get("note"))
-        raise Redirect(_back(form, f"/items/{item_id}"))
-
-    @app.post("/items/{item_id}/place")
-    async def set_place(request: Request, item_id: str) -> Response:
-        _, acase, form = await acting(request, "reviewer")
-        item_id = _item_id(item_id)
-        _check_revision(case, item_id, form)
-        from vericount.items import locate, set_date
-
-        if form.get("lat", "").strip() or form.get("lon", "").strip():
-            locate(acase, item_id, _number(form, "lat"), _number(form, "lon"),
-                   _number(form, "precision") if form.get("precision", "").strip() else None,
-                   form.get("geo_method", "").strip() or None)
-        if form.get("date_from", "").strip():
-            set_date(acase, item_id, form["date_from"], form.get("date_to", "").strip() or None,
-                     form.get("date_method", "").strip() or None)
-        raise Redirect(f"/items/{item_id}")
-
-    @app.post("/items/{item_id}/tags")
-    async def tags(request: Request, item_id: str) -> Response:
-        _, acase, form = await acting(request, "reviewer")
-        from vericount.items import add_tags, remove_tag
-
-        if form.get("remove"):
-            remove_tag(acase, _item_id(item_id), form["remove"])
-        else:
-            add_tags(acase, _item_id(item_id), form.get("tags", "").split(","))
-        raise Redirect(f"/items/{item_id}")
-
-    @app.post("/items/{item_id}/notes")
-    async def notes(request: Request, item_id: str) -> Response:
-        _, acase, form = await acting(request, "reviewer")
-        from vericount.items import add_note
-
-        add_note(acase, _item_id(item_id), form.get("text", ""))
-        raise Redirect(f"/items/{item_id}")
-
-
-
-def _people_routes(app: FastAPI, case: Case, acting: Acting) -> None:
-    @app.post("/items/{item_id}/mark")
-    async def mark(request: Request, item_id: str) -> Response:
-        _, acase, form = await acting(request, "reviewer")
-        from vericount.people.service import mark as apply
-
-        try:
-            points = [(float(x), float(y)) for x, y in json.loads(form.get("points", "[]"))]
-            t = float(form.get("t", "0"))
-        except (ValueError, TypeError) as exc:
-            raise Refused(400, f"points: a list of [x, y] fractions is expected ({exc})") from exc
-        apply(acase, _item_id(item_id), t, points)
-        pages.recompute_if_cheap(acase)
-        raise Redirect(f"/items/{item_id}?t={t:g}")
-
-    @app.post("/judge")
-    async def judge(request: Request) -> Response:
-        _, acase, form = await acting(request, "reviewer")
-        from vericount.tally.service import judge as apply
-
-        verdict = form.get("verdict", "").replace("-", "_")
-        apply(acase, form.get("a", ""), form.get("b", ""), verdict, form.get("reason"),
-              undo=form.get("undo") == "1")
-        pages.recompute_if_cheap(acase)
-        raise Redirect(_back(form, "/people"))
-
-    @app.post("/tally/compute")
-    async def compute(request: Request) -> Response:
-        _, acase, form = await acting(request, "reviewer")
-        from vericount.tally.service import tally
-
-        tally(acase)
-        raise Redirect(_back(form, "/tally"))
-
-
-
-def _file_routes(app: FastAPI, case: Case, viewer_of: ViewerOf) -> None:
-
-    @app.get("/media/{item_id}")
-    def media(request: Request, item_id: str) -> Response:
-        viewer_of(request)
-        item_id = _item_id(item_id)
-        with case.reading() as s:
-            item = s.get(Item, item_id)
-            if item is None:
-                raise Refused(404, "no such item")
-            media_type = item.media_type
-        if media_type.startswith("text/html") or "xml" in media_type or "svg" in media_type:
-            media_type = "text/plain; charset=utf-8"  # a report's markup is shown, never run
-        return FileResponse(case.evidence.path(item_id), media_type=media_type,
-                            headers={**SECURITY_HEADERS, "Cache-Control": "private, max-age=86400"})
-
-    @app.get("/thumb/{item_id}")
-    def thumb(request: Request, item_id: str) -> Response:
-        viewer_of(request)
-        path = pages.thumbnail(case, _item_id(item_id))
-        if path is None:
-            return Response(PLACEHOLDER, media_type="image/svg+xml", headers=SECURITY_HEADERS)
-        return FileResponse(path, media_type="image/jpeg",
-                            headers={"Cache-Control": "private, max-age=86400"})
-
-    @app.get("/frame/{item_id}")
-    def frame(request: Request, item_id: str, t: float = 0.0) -> Response:
-        viewer_of(request)
-        return Response(pages.frame_jpeg(case, _item_id(item_id), t), media_type="image/jpeg",
-                        headers=SECURITY_HEADERS)
-
-    @app.get("/derived/{rel:path}")
-    def derived(request: Request, rel: str) -> Response:
-        viewer_of(request)
-        root = case.derived.resolve()
-        target = (root / rel).resolve()
-        if not target.is_relative_to(root) or not target.is_file():
-            raise Refused(404, "no such file")
-        media_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        if not media_type.startswith("image/") or media_type == "image/svg+xml":
-            raise Refused(404, "no such file")
-        return FileResponse(target, media_type=media_type, headers=SECURITY_HEADERS)
-
-    @app.get("/static/{name}")
-    def static(name: str) -> Response:
-        if name not in STATIC:
-            raise Refused(404, "no such file")
-        return FileResponse(HERE / "static" / name, media_type=STATIC[name],
-                            headers={"Cache-Control": "public, max-age=3600"})
-
-
 def from_environment() -> FastAPI:
-    """The app for the case named by $VERICOUNT_CASE, acting as $VERICOUNT_ACTOR: the factory uvicorn calls
-    in each worker process of `vericount serve --workers N`."""
+    """The app for the case named by $VERICOUNT_CASE, acting as $VERICOUNT_ACTOR, answering the Host
+    names in $VERICOUNT_DESK_HOSTS: the factory uvicorn calls in each worker of `serve --workers N`."""
+    import json
     import os
 
-    return create_app(Case.open(Path(os.environ["VERICOUNT_CASE"]), os.environ.get("VERICOUNT_ACTOR")))
-
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; "
-                               "style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
-                               "form-action 'self'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
-PLACEHOLDER = (b'<svg xmlns="http://www.w3.org/2000/svg" width="160" height="90"><rect width="160" '
-               b'height="90" fill="#ddd"/><text x="80" y="50" font-size="14" text-anchor="middle" '
-               b'fill="#666">text</text></svg>')
-
-
-def _item_id(value: str) -> str:
-    if not ITEM_ID.match(value):
-        raise Refused(404, "no such item")
-    return value
-
-
-def _local(url: str) -> str:
-    """Only paths on this site as redirect targets (no "//evil.example", no "https://...")."""
-    return url if url.startswith("/") and not url.startswith("//") and "\\" not in url else "/"
-
-
-def _back(form: dict[str, str], default: str) -> str:
-    return _local(form.get("back", "")) if form.get("back") else default
+    hosts = frozenset((name, port) for name, port in json.loads(os.environ["VERICOUNT_DESK_HOSTS"]))
+    return create_app(Case.open(Path(os.environ["VERICOUNT_CASE"]), os.environ.get("VERICOUNT_ACTOR")),
+                      hosts=hosts)
 
 
 def _tls(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
 
 
-def _number(form: dict[str, str], key: str) -> float:
-    try:
-        return float(form.get(key, ""))
-    except ValueError as exc:
-        raise Refused(400, f"{key}: a number is expected, not {form.get(key, '')[:40]!r}") from exc
-
-
-def _check_revision(case: Case, item_id: str, form: dict[str, str]) -> None:
-    """Refuse a save made on an older view of the item, showing what changed since."""
-    try:
-        seen = int(form.get("revision", ""))
-    except ValueError as exc:
-        raise Refused(400, "the form has no item revision: reload the page") from exc
-    with case.reading() as s:
-        item = s.get(Item, item_id)
-        if item is None:
-            raise Refused(404, "no such item")
-        if item.revision == seen:
-            return
-        from vericount.store.schema import AuditEvent
-
-        changes = s.scalars(select(AuditEvent).where(AuditEvent.item_id == item_id)
-                            .order_by(AuditEvent.id.desc()).limit(max(1, item.revision - seen))).all()
-        shown = [{"actor": e.actor, "at": e.at.isoformat(timespec="seconds"), "action": e.action,
-                  "detail": {k: v for k, v in e.detail.items() if k != "before"}} for e in changes]
-    raise Refused(409, "someone else changed this item after you opened it; nothing was saved. "
-                       "Their change is below: reload the item and decide again.",
-                  {"changes": shown, "item_id": item_id})
+def _duration(seconds: int) -> str:
+    return f"{seconds} s" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
@@ -28,7 +27,7 @@ PAGE = 50
 STATUSES = schema.STATUSES
 SORTS = {"added": Item.added_at, "status": Item.status, "kind": Item.kind, "size": Item.size}
 RECOMPUTE_TRACKS = 3000  # at most this many tracks: a judgment or a mark recomputes the tally at once
-THUMB_SIDE = 240
+MAX_PAGE = 1_000_000  # a page number past this is refused (50 million items is more than any case)
 
 
 def latest_tally(case: Case) -> dict[str, Any] | None:
@@ -86,11 +85,12 @@ def _event(e: AuditEvent) -> dict[str, Any]:
             "item": e.item_id, "detail": detail}
 
 
-def _int(query: dict[str, str], key: str, default: int) -> int:
-    try:
-        return max(1, int(query.get(key, default)))
-    except ValueError:
-        return default
+def _page(query: dict[str, str]) -> int:
+    """The page number asked for: a whole number from 1 to MAX_PAGE, else refused with a plain message."""
+    text = query.get("page", "1").strip() or "1"
+    if not (text.isascii() and text.isdigit() and len(text) <= 7 and 1 <= int(text) <= MAX_PAGE):
+        raise InvalidValue(f"page {text[:20]!r}: a whole number from 1 to {MAX_PAGE:,} is expected")
+    return int(text)
 
 
 def items_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
@@ -123,7 +123,7 @@ def items_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
     sort = query.get("sort", "added")
     column = SORTS.get(sort.lstrip("-"), Item.added_at)
     order = column.desc() if sort.startswith("-") else column.asc()
-    page = _int(query, "page", 1)
+    page = _page(query)
     with case.reading() as s:
         total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
         rows = s.scalars(q.order_by(order, Item.id).offset((page - 1) * PAGE).limit(PAGE)).all()
@@ -205,6 +205,7 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
         t = float(query.get("t", "0"))
     except ValueError:
         t = 0.0
+    t = t if math.isfinite(t) and t >= 0 else 0.0  # where the page starts the video: a hint, not an error
     return {"item": shown, "revision": revision, "tracks": tracks, "tags": tags, "notes": notes,
             "history": history, "matches": matches, "before": before, "after": after, "t": t,
             "report": {"title": title} if has_report else None, "claims": claim_rows, "statuses": STATUSES,
@@ -302,7 +303,7 @@ def audit_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
         q = q.where(AuditEvent.item_id.startswith(item.lower()))
     if action:
         q = q.where(AuditEvent.action.startswith(action))
-    page = _int(query, "page", 1)
+    page = _page(query)
     with case.reading() as s:
         rows = [_event(e) for e in s.scalars(q.order_by(AuditEvent.id.desc()).offset((page - 1) * 100)
                                              .limit(100))]
@@ -310,49 +311,3 @@ def audit_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
         actions = sorted({a.split(".")[0] for (a,) in s.execute(select(AuditEvent.action).distinct())})
     keep = {k: v for k, v in query.items() if k != "page" and v}
     return {"events": rows, "actors": sorted(actors), "actions": actions, "query": keep, "page": page}
-
-
-# -- images -------------------------------------------------------------------------------------------
-
-
-def thumbnail(case: Case, item_id: str) -> Any:
-    """derived/thumbs/<id>.jpg, made on first request from the image or the video's frame at 1 s."""
-    path = case.derived / "thumbs" / f"{item_id}.jpg"
-    if path.is_file():
-        return path
-    with case.reading() as s:
-        item = s.get(Item, item_id)
-        if item is None or item.kind not in ("image", "video"):
-            return None
-        kind = item.kind
-    try:
-        data = _jpeg(case, item_id, kind, 1.0 if kind == "video" else 0.0, THUMB_SIDE)
-    except Exception:  # noqa: BLE001 - an undecodable item gets the placeholder, not an error page
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
-
-
-def frame_jpeg(case: Case, item_id: str, t: float) -> bytes:
-    with case.reading() as s:
-        item = s.get(Item, item_id)
-        if item is None or item.kind not in ("image", "video"):
-            raise InvalidValue("this item has no frames")
-        kind = item.kind
-    return _jpeg(case, item_id, kind, max(0.0, t), 1280)
-
-
-def _jpeg(case: Case, item_id: str, kind: str, t: float, side: int) -> bytes:
-    from PIL import Image
-
-    from vericount.people.service import frame_at
-
-    _, frame = frame_at(case.evidence.path(item_id), kind, t)
-    image = Image.fromarray(frame)  # RGB, upright
-    image.thumbnail((side, side))
-    out = io.BytesIO()
-    image.convert("RGB").save(out, "JPEG", quality=85)
-    return out.getvalue()

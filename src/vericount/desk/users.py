@@ -7,11 +7,13 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from vericount.case import Case
 from vericount.errors import InvalidValue
@@ -92,14 +94,32 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def sign_in(case: Case, name: str, password: str) -> str | None:
-    """A new session token for the right password, else None (the same answer for an unknown name)."""
+def sign_in(case: Case, name: str, password: str,
+            failed: Callable[[Session, bool], None] | None = None,
+            succeeded: Callable[[Session], None] | None = None) -> str | None:
+    """A new session token for the right password, else None (the same answer for an unknown name).
+
+    The password is checked outside any transaction (scrypt takes about 64 ms: no lock is held meanwhile).
+    ``failed(session, known)`` and ``succeeded(session)`` run in the transaction that records the outcome
+    (the desk's throttle counts there). A failure by a real account is recorded in the custody log; one by
+    a name that is no account is not (anyone can type any name: the throttle counts those)."""
+    with case.reading() as s:
+        user = s.get(User, name) if name else None
+        stored = user.password if user is not None else None
+        usable = user is not None and not user.disabled
+    ok = check_password(password, stored or _unknown_user_hash()) and usable
     with case.session() as s:
-        user = s.get(User, name)
-        ok = check_password(password, user.password if user else _unknown_user_hash())
-        if user is None or user.disabled or not ok:
-            case.as_actor(name[:200] or "?").record(s, "user.sign_in_failed", None, user=name[:200])
+        if not ok:
+            if failed is not None:
+                failed(s, user is not None)
+            if user is not None:
+                case.as_actor(name).record(s, "user.sign_in_failed", None, user=name)
             return None
+        current = s.get(User, name)
+        if current is None or current.disabled or current.password != stored:
+            return None  # changed while the password was being checked
+        if succeeded is not None:
+            succeeded(s)
         token = secrets.token_urlsafe(32)
         now = utcnow()
         s.execute(delete(WebSession).where(WebSession.expires_at < now))

@@ -19,6 +19,8 @@ from vericount.people import numbering
 from vericount.people.stage import FRAME_SIDE, PeopleStage, _crop, _jpeg, people_folder
 from vericount.store.schema import PeopleItem, PersonTrack, utcnow
 
+MAX_MARKS = 50  # points in one mark: more people than this in one frame are a detector's job, not a click's
+
 if TYPE_CHECKING:
     from vericount.case import Case
 
@@ -113,6 +115,8 @@ def mark(case: Case, ref: str, t: float, points: list[tuple[float, float]]) -> l
     frame's width and height, 0,0 top left) becomes a one-frame track with a crop around it."""
     if not points:
         raise InvalidValue("give at least one X Y point to mark")
+    if len(points) > MAX_MARKS:
+        raise InvalidValue(f"{len(points)} points in one mark: at most {MAX_MARKS} at a time")
     for x, y in points:
         if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
             raise InvalidValue(f"point {x:g} {y:g}: X and Y are fractions of the frame (0 to 1)")

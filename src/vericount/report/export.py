@@ -54,7 +54,8 @@ TABLES = ("items", "item_names", "sources", "stage_states", "fingerprints", "mat
 # Tables added after the first export format: an export made before the schema that brought one has no
 # file for it, and reads as if the table were empty.
 SINCE = {"track_numbers": "0007", "track_reviews": "0008", "group_judgments": "0008"}
-NOT_EXPORTED = ("users", "web_sessions", "case_info")  # password hashes, cookies; the case id: export.json
+# Password hashes, cookies, the client addresses of failed sign-ins; the case id is in export.json.
+NOT_EXPORTED = ("users", "web_sessions", "sign_in_throttle", "case_info")
 GROUPS = "groups"
 GROUP_COLUMNS = ("item_id", "group", "earliest", "earliest_basis", "earliest_time")
 TALLY = "tally"  # tally.json: the latest tally's whole result, or null

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from vericount.errors import CaseError
 
 # The newest migration in store/migrations/versions; a test checks it against Alembic's own head.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 
 
 def normalise_url(url: str) -> str:
@@ -59,6 +59,25 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     return engine
+
+
+def limit_lock_waits(engine: Engine, seconds: float) -> None:
+    """Make every later connection of ``engine`` wait at most ``seconds`` for another transaction's lock
+    (SQLite's busy timeout, PostgreSQL's lock_timeout; else 30 s and no limit), then fail with an
+    OperationalError the caller can answer "busy". Connections already pooled are closed."""
+    ms = max(1, int(seconds * 1000))
+
+    def _set(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        if engine.dialect.name == "sqlite":
+            cur.execute(f"PRAGMA busy_timeout={ms}")
+        else:
+            cur.execute(f"SET lock_timeout = {ms}")
+            dbapi_conn.commit()  # a SET in a transaction rolled back later would be undone with it
+        cur.close()
+
+    event.listen(engine, "connect", _set)
+    engine.dispose()
 
 
 def sqlite_url(path: Path) -> str:

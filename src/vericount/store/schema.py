@@ -433,3 +433,17 @@ class Note(Base):
     text: Mapped[str] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SignInThrottle(Base):
+    """Failed desk sign-ins counted per account name ("user:NAME") and per client address
+    ("address:IP"), with the lock-out they earned (desk/guard.py). Forgotten a day after the last failure;
+    a sign-in that succeeds clears its name's row. Never exported (addresses are personal data)."""
+
+    __tablename__ = "sign_in_throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    unknown: Mapped[int] = mapped_column(Integer, default=0)  # of them, by names that are no account
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

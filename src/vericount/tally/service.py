@@ -68,7 +68,7 @@ class Scope:
 def parse_track(s: Session, ref: str) -> PersonTrack:
     """A track by ITEM:NUMBER, ITEM being a sha256 prefix or a file name."""
     item_ref, sep, number = ref.strip().rpartition(":")
-    if not sep or not item_ref or not number.isdigit():
+    if not sep or not item_ref or not (number.isascii() and number.isdigit() and len(number) <= 9):
         raise InvalidValue(f"track {ref!r}: give ITEM:NUMBER (a sha256 prefix or file name, a colon, the "
                            "track number that `vericount tracks ITEM` lists)")
     item = resolve(s, item_ref)
