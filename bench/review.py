@@ -75,18 +75,21 @@ def photos(data: Path, work: Path, budget: int) -> dict[str, Any]:
     started = time.perf_counter()
     case("people", "--jobs", "2")
     people_s = time.perf_counter() - started
-    by_name = {Path(r["file"]).name: r["identity"] for r in rows}
+    by_path = {str((data / r["file"]).resolve()): r["identity"] for r in rows}
     truth: dict[str, str | None] = {}
     for item in json.loads(case("items", "--json")):
-        name = item["names"][0] if isinstance(item.get("names"), list) else item.get("name", "")
+        who = {by_path.get(str(Path(p).resolve())) for p in item["paths"]} - {None}
+        if len(who) != 1:  # one photo under two names of two people: leave it out of the world
+            continue
+        person = who.pop()
         tracks = json.loads(case("tracks", item["id"], "--json"))["tracks"]
         if not tracks:
             continue
         subject = max(tracks, key=lambda t: (_area(t["face_box"]) if t["face_box"] else -1.0,
                                              _area(t["best_box"])))
         for t in tracks:
-            truth[f"{item['id']}:{t['number']}"] = by_name.get(Path(name).name) if t is subject else None
-        identity[item["id"]] = by_name.get(Path(name).name, "?")
+            truth[f"{item['id']}:{t['number']}"] = person if t is subject else None
+        identity[item["id"]] = person
     people = len({p for p in truth.values() if p})
     print(f"\n1. shared identity photos: {len(rows)} single-person photos, {people} named people with a "
           f"track, {len(truth)} tracks ({sum(p is None for p in truth.values())} not the named person); "

@@ -66,6 +66,8 @@ def rank(records: Records, certified: Graph, counted: Count, proposed: Graph, es
                                "proved different from: " + "; ".join(s["why"] for s in group),
                                [_group([one], against)], group=[one]))
     found = [p for p in found if p["gain"] > 0]
+    if not found:  # long shots: a confirmed face the estimate takes for a certified member's
+        found = view.against_members({s["node"] for group in several.values() for s in group}, limit)
     found.sort(key=lambda p: (-p["gain"] / p["actions"], -p["gain"], p["actions"], len(p["tracks"]),
                              p["tracks"][:1]))
     same = [_proposal("same", [s["a"], s["b"]], [], 0, 1, s["why"], [_judge(s["a"], s["b"], "same")],
@@ -181,6 +183,30 @@ class _View:
         why = (f"{len(new)} confirmed people the estimate takes for {len(new)} other persons, and the "
                f"{len(self.members)} certified: all different people? " + self._faces_apart(new))
         return [_proposal("group", new, self.members, max(gain, 0), 1, why, [_group(everyone)], group=new)]
+
+    def against_members(self, skip: set[int], limit: int) -> list[dict[str, Any]]:
+        """Each confirmed person outside the clique, with a face, against every certified member: the estimate
+        takes their face for a member's, so the machine expects "the same person" (then "same as" that
+        member is the answer, and the question is settled); a reviewer's "different" adds one."""
+        clique = set(self.counted.members)
+        faces = self.proposed.faces
+        if faces is None or not self.members:
+            return []
+        ranked = []
+        for v in range(len(self.certified.nodes)):
+            one = self._rep(self.certified, v)
+            if v in clique or v in skip or one not in faces.track_row:
+                continue
+            near = [float(faces.track[faces.track_row[one], faces.track_row[m]]) for m in self.members
+                    if m in faces.track_row]
+            ranked.append((-(min(near) if near else 9.0), one))  # the least like any member first
+        out: list[dict[str, Any]] = []
+        for _, one in sorted(ranked)[:limit]:
+            out.append(_proposal("group", [one], self.members, 1, 1,
+                                 f"the estimate takes this face for one of the {len(self.members)} "
+                                 "certified: the same person as one of them, or another? "
+                                 + self._faces_apart([one]), [_group([one], self.members)], group=[one]))
+        return out
 
     def _faces_apart(self, refs: list[str]) -> str:
         """How far the faces of ``refs`` are from each other and the members' (the machine's evidence)."""
