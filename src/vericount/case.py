@@ -156,8 +156,8 @@ class Case:
 
     def contains(self, path: Path) -> bool:
         """Whether ``path`` lies inside this case's folder (never ingest the case into itself)."""
-        try:  # "case/../file" is outside; a link is where it leads
-            path.resolve().relative_to(self.root.resolve())
+        try:  # "case/../file" is outside; a link is where it leads (realpath: a link loop never raises)
+            Path(os.path.realpath(path)).relative_to(os.path.realpath(self.root))
         except ValueError:
             return False
         return True
