@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -145,6 +146,40 @@ def test_a_file_that_turns_into_a_pipe_or_link_after_listing_is_refused(case: Ca
     with pytest.raises(IngestError, match="became a symbolic link after it was listed"):
         _store_one(case, _Found(link, 0, follow=False), None)
     assert list(case.evidence.stored_hashes()) == []
+
+
+def test_what_the_bytes_are_decides_not_the_name(cli: Cli, case: Case, tmp_path: Path) -> None:
+    folder = tmp_path / "renamed"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "archive.jpg", "w") as archive:
+        archive.writestr("payload.txt", "not a photo")
+    (folder / "tool.jpg").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(500))
+    (folder / "notes.txt").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(500))
+    photo = mg.make_image(tmp_path / "photo.jpg", size=(320, 240))
+    mg.truncate(photo, 0.4).rename(folder / "cut.jpg")  # starts as a JPEG: kept, with its failure
+    mg.copy_as(photo, "photo.bin").rename(folder / "photo.bin")  # a JPEG by any name
+
+    result = cli("add", str(folder))
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 4, lines
+
+    def line(name: str) -> str:
+        (found,) = [ln for ln in lines if name in ln]
+        return found
+
+    for name, ext, seen, label in (("archive.jpg", ".jpg", "ZIP archive (or an Office/ODF document)", "JPEG"),
+                                   ("tool.jpg", ".jpg", "ELF executable", "JPEG"),
+                                   ("notes.txt", ".txt", "ELF executable", "TXT")):
+        assert line(name).startswith(f"error: {folder / name}: unsupported file type ({ext}, content "
+                                     f"looks like {seen}, not {label}); vericount takes images")
+    assert line("cut.jpg").startswith("error: cut.jpg (")
+    assert "stored, but its metadata could not be read" in line("cut.jpg")
+    items = items_by_name(cli)
+    assert set(items) == {"cut.jpg", "photo.bin"}
+    assert items["photo.bin"]["media_type"] == "image/jpeg"
+    assert items["cut.jpg"]["stages"]["metadata"]["status"] == "failed"
+    assert len(list(case.evidence.stored_hashes())) == 2  # nothing stored for the refused files
 
 
 def test_an_old_failure_is_not_reported_by_every_later_add(cli: Cli, tmp_path: Path) -> None:
