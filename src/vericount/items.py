@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from vericount.case import Case
 from vericount.errors import AmbiguousItem, InvalidValue, ItemNotFound
 from vericount.store.schema import Item, ItemName
-from vericount.values import check_lat_lon, one_line, parse_status, parse_when
+from vericount.values import check_lat_lon, check_precision, one_line, parse_status, parse_when
 
 HEX = re.compile(r"^[0-9a-fA-F]{6,64}$")
 NEEDS_NOTE = ("verified", "rejected")
@@ -137,8 +137,7 @@ def set_status(case: Case, ref: str, status: str, note: str | None) -> ItemView:
 def locate(case: Case, ref: str, lat: float, lon: float, precision_m: float | None,
            method: str | None) -> ItemView:
     check_lat_lon(lat, lon)
-    if precision_m is not None and not precision_m > 0:
-        raise InvalidValue(f"--precision must be a positive number of metres, not {precision_m}")
+    check_precision(precision_m)
     with case.session() as s:
         item = resolve(s, ref)
         before = {"lat": item.lat, "lon": item.lon, "precision_m": item.geo_precision_m,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,11 +9,11 @@ from typing import Any
 
 import click
 
-from vericount.values import one_line
+from vericount.values import one_line, strict_json
 
 
 def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    click.echo(strict_json(value, indent=2, ensure_ascii=False, default=str))
 
 
 def error(message: str) -> None:

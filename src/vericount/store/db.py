@@ -52,13 +52,17 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    from vericount.values import strict_json
+
     url = normalise_url(url)
+    # JSON columns hold standard JSON only: SQLite would keep NaN (PostgreSQL refuses it), and it would
+    # come out again in exports and --json output.
     if url.startswith("sqlite"):
-        engine = create_engine(url)
+        engine = create_engine(url, json_serializer=strict_json)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, json_serializer=strict_json)
     return engine
 
 
