@@ -71,10 +71,10 @@ def test_a_non_finite_number_already_in_a_case_never_comes_out_as_json(
 
 
 def test_json_columns_refuse_nan(case: Case, item_id: str) -> None:
-    with pytest.raises((InvalidValue, StatementError), match="fps is nan, not a finite number"):
-        with case.session() as s:
-            item = s.scalars(select(Item).where(Item.id == item_id)).one()
-            item.media_meta = {"video": {"fps": math.nan}}
+    with pytest.raises((InvalidValue, StatementError), match="fps is nan, not a finite number"), \
+            case.session() as s:
+        item = s.scalars(select(Item).where(Item.id == item_id)).one()
+        item.media_meta = {"video": {"fps": math.nan}}
     with case.session() as s:
         assert s.scalars(select(Item.media_meta).where(Item.id == item_id)).one() != {
             "video": {"fps": math.nan}}
