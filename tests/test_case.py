@@ -151,3 +151,76 @@ def test_log_json_and_filters(case: Case, cli: Cli) -> None:
     assert [e["action"] for e in only] == ["item.status"]
     last = json.loads(cli("log", "--json", "--limit", "1").stdout)
     assert [e["action"] for e in last] == ["item.status"]
+
+
+def _point_case_json_at(case_dir: Path, url: str) -> None:
+    path = case_dir / "case.json"
+    info = json.loads(path.read_text())
+    info["db"] = url
+    path.write_text(json.dumps(info))
+
+
+def test_a_missing_database_is_refused_not_created(case_dir: Path, tmp_path: Path, backend: str) -> None:
+    missing = tmp_path / "gone" / ".." / "nothere.db"
+    if backend == "sqlite":
+        _point_case_json_at(case_dir, f"sqlite:///{missing}")
+        expected = r"case\.json: the SQLite database .*nothere\.db does not exist"
+    else:
+        url = json.loads((case_dir / "case.json").read_text())["db"]
+        _point_case_json_at(case_dir, url.rpartition("/")[0] + "/vc_never_created")
+        expected = r"case\.json: cannot open the case database: .*vc_never_created"
+    with pytest.raises(CaseError, match=expected):
+        Case.open(case_dir)
+    assert not (tmp_path / "nothere.db").exists()
+    result = Cli(case_dir)("items")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "error: " in result.stderr
+    assert not (tmp_path / "nothere.db").exists()
+
+
+def test_a_database_without_a_case_is_refused_and_left_untouched(case_dir: Path, tmp_path: Path,
+                                                                 backend: str) -> None:
+    from sqlalchemy import create_engine, inspect
+
+    from .conftest import fresh_database
+
+    if backend == "sqlite":
+        empty = tmp_path / "empty.db"
+        sqlite3.connect(empty).close()  # a valid, empty SQLite file
+        before = empty.read_bytes()
+        _point_case_json_at(case_dir, f"sqlite:///{empty}")
+        with pytest.raises(CaseError, match=r"holds no vericount case"):
+            Case.open(case_dir)
+        assert empty.read_bytes() == before
+        assert not Path(f"{empty}-wal").exists()
+        return
+    databases = fresh_database(backend)
+    url = next(databases)
+    assert url is not None
+    try:
+        _point_case_json_at(case_dir, url)
+        with pytest.raises(CaseError, match=r"holds no vericount case"):
+            Case.open(case_dir)
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect() as conn:
+            assert inspect(conn).get_table_names() == []  # nothing migrated into it
+        engine.dispose()
+    finally:
+        next(databases, None)
+
+
+def test_a_relative_sqlite_path_is_read_from_the_case_folder(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "case"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kept").mkdir()
+    Case.create(root, "sqlite:///kept/elsewhere.db").close()  # relative to where init ran
+    info = json.loads((root / "case.json").read_text())
+    assert info["db"] == f"sqlite:///{tmp_path / 'kept' / 'elsewhere.db'}"
+    _point_case_json_at(root, "sqlite:///../kept/elsewhere.db")  # hand-edited, relative to the case
+    other = tmp_path / "somewhere"
+    other.mkdir()
+    monkeypatch.chdir(other)
+    with Case.open(root) as case:
+        assert Path(case.engine.url.database or "") == root / ".." / "kept" / "elsewhere.db"
+    assert list(other.iterdir()) == []  # nothing created where the command ran

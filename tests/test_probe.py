@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from vericount.errors import ProbeError
+from vericount.errors import ProbeError, UnsupportedFile
 from vericount.media.probe import Probed, probe
 from vericount.media.sniff import HEAD_SIZE, Kind, sniff
 
@@ -216,9 +216,10 @@ def test_mkv_cut_in_its_header_is_refused(tmp_path: Path) -> None:
     assert refusal(mediagen.truncate(full, 0.05), "video").startswith("not a decodable video (")
 
 
-def test_random_bytes_named_mp4_are_accepted_by_sniff_then_refused_by_probe(tmp_path: Path) -> None:
+def test_random_bytes_named_mp4_are_refused_by_sniff_and_by_probe(tmp_path: Path) -> None:
     path = mediagen.random_bytes(tmp_path / "noise.mp4")
-    assert sniff(path.read_bytes()[:HEAD_SIZE], path.name).kind == "video"
+    with pytest.raises(UnsupportedFile, match="content looks like binary data, not MP4"):
+        sniff(path.read_bytes()[:HEAD_SIZE], path.name)
     assert refusal(path, "video") == "not a decodable video (Invalid data found when processing input)"
 
 
@@ -557,7 +558,8 @@ def test_html_by_content_and_without_title(tmp_path: Path) -> None:
 
 def test_binary_named_txt_is_refused(tmp_path: Path) -> None:
     path = mediagen.random_bytes(tmp_path / "notes.txt")
-    assert sniff(path.read_bytes()[:HEAD_SIZE], path.name).kind == "text"
+    with pytest.raises(UnsupportedFile, match="content looks like binary data, not TXT"):
+        sniff(path.read_bytes()[:HEAD_SIZE], path.name)
     assert refusal(path, "text") == "not text: binary data (NUL bytes) in the first 8 KiB"
 
 

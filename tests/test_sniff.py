@@ -122,24 +122,55 @@ def test_unknown_brand_falls_back_to_extension() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "kind", "media_type"),
-    [
-        ("x.mp4", "video", "video/mp4"),
-        ("X.MP4", "video", "video/mp4"),
-        ("clip.MoV", "video", "video/quicktime"),
-        ("a.webm", "video", "video/webm"),
-        ("a.3gp", "video", "video/3gpp"),
-        ("IMG_0001.JPG", "image", "image/jpeg"),
-        ("IMG_0001.HEIC", "image", "image/heic"),
-        ("scan.tiff", "image", "image/tiff"),
-    ],
-)
-def test_random_bytes_with_a_media_extension_take_the_extensions_kind(
-    tmp_path: Path, name: str, kind: str, media_type: str
+    ("name", "label"),
+    [("x.mp4", "MP4"), ("X.MP4", "MP4"), ("clip.MoV", "MOV"), ("a.webm", "WebM"), ("a.3gp", "3GP"),
+     ("IMG_0001.JPG", "JPEG"), ("IMG_0001.HEIC", "HEIC"), ("scan.tiff", "TIFF")],
+)  # fmt: skip
+def test_bytes_of_no_known_type_are_refused_whatever_the_extension(
+    tmp_path: Path, name: str, label: str
 ) -> None:
     path = mediagen.random_bytes(tmp_path / name)
-    found = sniff_file(path)
-    assert (found.kind, found.media_type) == (kind, media_type)
+    ext = Path(name).suffix.lower()
+    assert f"({ext}, content looks like binary data, not {label})" in _refusal(head_of(path), name)
+
+
+@pytest.mark.parametrize(
+    ("head", "seen"),
+    [(b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "ZIP archive (or an Office/ODF document)"),
+     (b"\x7fELF\x02\x01\x01" + bytes(57), "ELF executable"),
+     (b"%PDF-1.7\n", "PDF"),
+     (b"Ukraine said it captured 102 soldiers.\n", "text")],
+)  # fmt: skip
+@pytest.mark.parametrize(("name", "label"), [("photo.jpg", "JPEG"), ("clip.mp4", "MP4"), ("a.gif", "GIF")])
+def test_a_known_other_type_renamed_as_media_is_refused(head: bytes, seen: str, name: str,
+                                                        label: str) -> None:
+    ext = Path(name).suffix
+    assert f"({ext}, content looks like {seen}, not {label}); " in _refusal(head, name)
+
+
+@pytest.mark.parametrize(
+    ("head", "seen"),
+    [(b"PK\x03\x04\x14\x00", "ZIP archive (or an Office/ODF document)"),
+     (b"\x7fELF\x02\x01\x01" + bytes(57), "ELF executable"),
+     (b"\x00\x13\x37\x42binary\x00\x01", "binary data")],
+)  # fmt: skip
+def test_binary_named_as_a_text_report_is_refused(head: bytes, seen: str) -> None:
+    assert f"(.txt, content looks like {seen}, not TXT)" in _refusal(head, "notes.txt")
+    assert f"(.html, content looks like {seen}, not HTML)" in _refusal(head, "page.html")
+
+
+def test_text_in_other_encodings_is_a_text_report() -> None:
+    assert sniff("Україна заявила".encode("cp1251"), "report.txt").label == "TXT"
+    assert sniff("\ufeffUkraine said".encode("utf-16-le"), "report.txt").label == "TXT"
+    assert sniff("\ufeffUkraine said".encode("utf-16-be"), "report.text").label == "TXT"
+
+
+def test_quicktime_without_a_file_type_box_is_mov_unless_named_otherwise() -> None:
+    head = b"\x00\x00\x00\x08wide\x00\x10\x00\x00mdat" + bytes(64)
+    assert sniff(head, "old.mov").label == "MOV"
+    assert sniff(head, "old").label == "MOV"
+    assert sniff(head, "old.mp4").label == "MP4"
+    assert sniff(b"\x00\x00\x01\x00moov" + bytes(64), "old.qt").label == "MOV"
 
 
 @pytest.mark.parametrize(
@@ -221,19 +252,22 @@ def test_unknown_binary_is_refused(tmp_path: Path) -> None:
     assert "(.dat, content looks like binary data)" in _refusal(head_of(path), path.name)
 
 
-def test_empty_head_does_not_crash() -> None:
-    assert sniff(b"", "empty.mp4").kind == "video"
-    assert sniff(b"", "empty.txt").kind == "text"
+def test_empty_head_is_refused() -> None:
+    assert "(.mp4, content looks like empty, not MP4)" in _refusal(b"", "empty.mp4")
+    assert "(.txt, content looks like empty, not TXT)" in _refusal(b"", "empty.txt")
     assert "(.xyz, content looks like empty)" in _refusal(b"", "empty.xyz")
 
 
 @pytest.mark.parametrize(
-    "head",
-    [b"\xff", b"\x89PNG", b"RIFF", b"RIFF\x00\x00\x00\x00WE", b"\x00\x00\x00\x08ftyp", b"BM\x00",
-     b"GIF8"],
+    ("head", "name", "label"),
+    [(b"\xff", "x.jpg", "JPEG"), (b"\x89PNG", "x.png", "PNG"), (b"RIFF", "x.webp", "WebP"),
+     (b"RIFF\x00\x00\x00\x00WE", "x.avi", "AVI"), (b"\x00\x00\x00\x08ftyp", "x.mp4", "MP4"),
+     (b"BM\x00", "x.bmp", "BMP"), (b"GIF8", "x.gif", "GIF"), (b"\x1a\x45", "x.webm", "WebM")],
 )  # fmt: skip
-def test_short_heads_do_not_crash(head: bytes) -> None:
-    assert sniff(head, "x.mkv").kind == "video"
+def test_a_file_cut_inside_its_magic_is_its_type_when_the_name_agrees(head: bytes, name: str,
+                                                                     label: str) -> None:
+    assert sniff(head, name).label == label  # kept as evidence; the probe records the failure
+    _refusal(head, "x.mkv" if label != "WebM" else "x.png")  # the name disagrees: too little to tell
     with pytest.raises(UnsupportedFile):
         sniff(head, "x.unknown")
 

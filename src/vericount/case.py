@@ -48,7 +48,9 @@ class Case:
             raise CaseError(f"{root} is already a case")
         if root.exists() and not root.is_dir():
             raise CaseError(f"{root} exists and is not a folder")
-        url = db.normalise_url(db_url) if db_url else db.sqlite_url(root / "case.db")
+        # a relative SQLite path given here is read from the current folder, and kept absolute
+        url = db.resolve_sqlite(db.normalise_url(db_url), Path.cwd()) if db_url else db.sqlite_url(
+            root / "case.db")
         engine = db.make_engine(url)
         if db_url is not None:
             db.current_revision(engine)  # fail early, before anything is written, if unreachable
@@ -85,16 +87,20 @@ class Case:
             raise CaseNotFound(f"{root} is not a vericount case (no {CASE_FILE})") from None
         except (OSError, ValueError) as exc:
             raise CaseError(f"{root / CASE_FILE} is unreadable: {exc}") from exc
-        url = info.get("db") or db.sqlite_url(root / "case.db")
         if info.get("db") is None and not (root / "case.db").is_file():
             raise CaseError(f"{root / 'case.db'} is missing")
-        engine = db.make_engine(url)
-        db.migrate(engine)
+        # a relative SQLite path in case.json is read from the case folder, wherever the command runs
+        url = db.resolve_sqlite(str(info.get("db") or db.sqlite_url(root / "case.db")), root)
+        try:
+            engine = db.open_existing(url)  # never creates (or migrates) a database that is not a case
+        except CaseError as exc:
+            raise CaseError(f"{root / CASE_FILE}: {exc}") from None
         with engine.connect() as conn:
             stored = conn.execute(select(CaseInfo.value).where(CaseInfo.key == "case_id")).scalar()
         if stored != info.get("case_id"):
             engine.dispose()
             raise CaseError(f"the database of {root} belongs to another case ({stored})")
+        db.migrate(engine)
         return cls(root, engine, actor or audit.default_actor())
 
     @classmethod
@@ -156,8 +162,8 @@ class Case:
 
     def contains(self, path: Path) -> bool:
         """Whether ``path`` lies inside this case's folder (never ingest the case into itself)."""
-        try:  # "case/../file" is outside; a link is where it leads
-            path.resolve().relative_to(self.root.resolve())
+        try:  # "case/../file" is outside; a link is where it leads (realpath: a link loop never raises)
+            Path(os.path.realpath(path)).relative_to(os.path.realpath(self.root))
         except ValueError:
             return False
         return True

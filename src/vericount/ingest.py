@@ -1,7 +1,10 @@
 """Ingest: files and folders into the evidence store, with names, sources and metadata.
 
 Each file is read once: its first bytes decide whether vericount takes it at all (nothing is written
-for a refused file), and the same pass hashes it and copies it into the store. Database rows follow in
+for a refused file), and the same pass hashes it and copies it into the store. Inside folders, hidden
+files, symbolic links (unless ``follow_links``), pipes, devices and sockets are skipped, and each skip is
+reported with its reason; a link named by the caller is followed. Nothing is opened before it is known to
+be a regular file, and then without blocking, so a pipe never hangs the batch. Database rows follow in
 batches, after the evidence files they describe are durable, so a killed run leaves no row without its
 file; the next run finds the stored bytes by hash and completes the rows. Metadata is then read by the
 ``metadata`` stage on every item that still needs it.
@@ -9,6 +12,8 @@ file; the next run finds the stored bytes by hash and completes the rows. Metada
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import stat
 import threading
@@ -33,10 +38,20 @@ from vericount.run.stage import Task
 from vericount.sources import SourceInfo, SourceRow
 from vericount.stages import MetadataStage
 from vericount.store.evidence import Stored
-from vericount.store.schema import Item, ItemName, Source, utcnow
+from vericount.store.schema import Item, ItemName, Source, StageState, utcnow
 
 BATCH = 256
 IO_THREADS = 4
+
+# Why an entry found inside a folder was not taken (AddReport.skipped keys), and how a person reads it.
+HIDDEN, LINK, SPECIAL, CASE_FOLDER, SEEN = "hidden", "link", "special", "case", "seen"
+SKIP_REASONS = {
+    HIDDEN: "hidden",
+    LINK: "symbolic link not followed",
+    SPECIAL: "not a regular file (pipe, device or socket)",
+    CASE_FOLDER: "the case's own folder",
+    SEEN: "folder seen already (through a link)",
+}
 
 
 class IngestProgress(Protocol):
@@ -58,11 +73,27 @@ class AddReport:
     known: list[str] = field(default_factory=list)  # bytes the case already held
     failed: list[FileFailure] = field(default_factory=list)  # nothing stored for these
     metadata: StageReport | None = None
-    hidden_skipped: int = 0
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # reason (SKIP_REASONS) -> paths
+
+    @property
+    def own(self) -> set[str]:
+        """The items this batch's files are (new or already held)."""
+        return set(self.added) | set(self.known)
+
+    @property
+    def hidden_skipped(self) -> int:
+        return len(self.skipped.get(HIDDEN, []))
+
+    def metadata_failures(self, earlier: bool = False) -> list[tuple[str, str]]:
+        """Metadata failures of this batch's items (or, ``earlier``, of items an interrupted run left)."""
+        own = self.own
+        return [(i, m) for i, m in (self.metadata.failed if self.metadata else [])
+                if (i not in own) == earlier]
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not (self.metadata and self.metadata.failed)
+        """Every file of this batch stored and read (an earlier run's leftovers do not count)."""
+        return not self.failed and not self.metadata_failures()
 
 
 @dataclass(frozen=True)
@@ -72,41 +103,50 @@ class _Stored:
     filetype: FileType
 
 
+@dataclass(frozen=True)
+class _Found:
+    path: Path
+    size: int
+    follow: bool  # the path is a symbolic link to follow (else it must not be one when opened)
+
+
 def add(case: Case, paths: Iterable[Path], executor: Executor, *,
         source: SourceInfo | None = None, rows: list[SourceRow] | None = None,
-        progress: IngestProgress | None = None) -> AddReport:
+        progress: IngestProgress | None = None, follow_links: bool = False) -> AddReport:
+    """Store files and folders (recursively). Links given in ``paths`` are followed; links found inside
+    folders only with ``follow_links``."""
     report = AddReport()
     rows = rows or []
     used_rows: set[int] = set()
     case.evidence.clean_temporaries()
-    files = _collect(case, paths, report)
+    files = _collect(case, paths, report, follow_links)
     if report.failed:
         with case.session() as s:
             for failure in report.failed:
                 case.record(s, "add.failed", None, path=failure.path, error=failure.message)
     if progress:
-        progress.files(len(files), sum(size for _, size in files))
+        progress.files(len(files), sum(f.size for f in files))
     on_bytes = progress.bytes_done if progress else None
 
-    def store(path: Path) -> _Stored | FileFailure:
+    def store(found: _Found) -> _Stored | FileFailure:
         try:
-            return _store_one(case, path, on_bytes)
+            return _store_one(case, found, on_bytes)
         except VericountError as exc:
-            return FileFailure(str(path), str(exc))
+            return FileFailure(str(found.path), str(exc))
 
     # Metadata is read in worker processes while later files are still being stored.
     stage = MetadataStage()
     pipe = _Pipeline(case, stage, executor, progress)
     try:
         with ThreadPoolExecutor(IO_THREADS) as pool:
-            for batch in _batched(pool.map(store, [p for p, _ in files]), BATCH):
+            for batch in _batched(pool.map(store, files), BATCH):
                 with case.session() as s:
                     new = _register_batch(case, s, batch, source, rows, used_rows, report)
                 pipe.feed(new)
                 pipe.save_ready()
         _apply_leftover_rows(case, rows, used_rows, report)
-        with case.session() as s:  # items of earlier, interrupted runs that still need it
-            pipe.feed([task_for(case, item) for item in pending(s, stage)])
+        with case.session() as s:  # this batch's items that still need it, and an interrupted run's
+            pipe.feed([task_for(case, item) for item in _still_pending(s, stage, report.own)])
     finally:
         report.metadata = pipe.finish()
     return report
@@ -179,60 +219,116 @@ class _Pipeline:
         return self.report
 
 
-def _collect(case: Case, paths: Iterable[Path], report: AddReport) -> list[tuple[Path, int]]:
-    """Expand folders (recursively, following links once), skip hidden files inside folders and the
-    case's own folder; return (path, size) and record what cannot be read at all."""
-    out: list[tuple[Path, int]] = []
-    seen_dirs: set[tuple[int, int]] = set()
+def _still_pending(s: Session, stage: MetadataStage, own: set[str]) -> list[Item]:
+    """Items that need the stage: this batch's, and those an interrupted or older run left unread. An
+    earlier batch's item whose reading failed is not tried again (nor reported again) by an unrelated
+    batch; adding its file again retries it, and ``summary`` lists it."""
+    failed = set(s.scalars(select(StageState.item_id).where(
+        StageState.stage == stage.name, StageState.status == "failed",
+        StageState.version == stage.version, StageState.params_hash == stage.params_hash())))
+    return [item for item in pending(s, stage) if item.id in own or item.id not in failed]
 
-    def visit(path: Path, explicit: bool) -> None:
-        if case.contains(path):
-            return
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            if path.is_symlink():
-                target = path.readlink()
-                report.failed.append(FileFailure(str(path), f"broken symbolic link (to {target})"))
-            else:
-                report.failed.append(FileFailure(str(path), "no such file or folder"))
-            return
-        except OSError as exc:
-            report.failed.append(FileFailure(str(path), f"cannot read: {exc.strerror}"))
-            return
-        if stat.S_ISDIR(st.st_mode):
-            if (st.st_dev, st.st_ino) in seen_dirs:
-                return
-            seen_dirs.add((st.st_dev, st.st_ino))
-            try:
-                children = sorted(path.iterdir())
-            except OSError as exc:
-                report.failed.append(FileFailure(str(path), f"cannot list folder: {exc.strerror}"))
-                return
-            for child in children:
-                if child.name.startswith("."):
-                    report.hidden_skipped += 1
-                    continue
-                visit(child, explicit=False)
-        elif stat.S_ISREG(st.st_mode):
-            out.append((path, st.st_size))
-        elif explicit:
-            report.failed.append(FileFailure(str(path), "not a regular file (device, pipe or socket)"))
 
+def _collect(case: Case, paths: Iterable[Path], report: AddReport,
+             follow_links: bool) -> list[_Found]:
+    """Expand folders recursively; record what is skipped inside them (with the reason) and what cannot
+    be read at all. Only ``lstat``/``stat`` here: nothing is opened."""
+    collector = _Collector(case, report, follow_links)
     for p in paths:
-        if case.contains(Path(p)):
-            report.failed.append(FileFailure(str(p), "inside the case's own folder: not added"))
-            continue
-        visit(Path(p).absolute(), explicit=True)
-    return out
+        collector.visit(Path(p).absolute(), explicit=True)
+    return collector.found
 
 
-def _store_one(case: Case, path: Path, on_bytes: Callable[[int], None] | None) -> _Stored:
+class _Collector:
+    def __init__(self, case: Case, report: AddReport, follow_links: bool) -> None:
+        self.case, self.report, self.follow_links = case, report, follow_links
+        self.found: list[_Found] = []
+        self.seen_dirs: set[tuple[int, int]] = set()
+
+    def fail(self, path: Path, message: str) -> None:
+        self.report.failed.append(FileFailure(str(path), message))
+
+    def skip(self, reason: str, path: Path) -> None:
+        self.report.skipped.setdefault(reason, []).append(str(path))
+
+    def visit(self, path: Path, explicit: bool) -> None:
+        try:
+            st = path.lstat()
+            link = stat.S_ISLNK(st.st_mode)
+            if link and not (explicit or self.follow_links):
+                self.skip(LINK, path)
+                return
+            if link:
+                st = path.stat()
+        except OSError as exc:
+            self.fail(path, _stat_failure(path, exc))
+            return
+        if self.case.contains(path):
+            if explicit:
+                self.fail(path, "inside the case's own folder: not added")
+            else:
+                self.skip(CASE_FOLDER, path)
+        elif stat.S_ISDIR(st.st_mode):
+            self.folder(path, st)
+        elif stat.S_ISREG(st.st_mode):
+            self.found.append(_Found(path, st.st_size, follow=link))
+        elif explicit:
+            self.fail(path, "not a regular file (device, pipe or socket)")
+        else:
+            self.skip(SPECIAL, path)
+
+    def folder(self, path: Path, st: os.stat_result) -> None:
+        if (st.st_dev, st.st_ino) in self.seen_dirs:
+            self.skip(SEEN, path)
+            return
+        self.seen_dirs.add((st.st_dev, st.st_ino))
+        try:
+            children = sorted(path.iterdir())
+        except OSError as exc:
+            self.fail(path, f"cannot list folder: {exc.strerror}")
+            return
+        for child in children:
+            if child.name.startswith("."):
+                self.skip(HIDDEN, child)
+            else:
+                self.visit(child, explicit=False)
+
+
+def _stat_failure(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    if exc.errno == errno.ENOENT:
+        if path.is_symlink():
+            return f"broken symbolic link (to {path.readlink()})"
+        return "no such file or folder"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _open(found: _Found) -> int:
+    """A descriptor for reading a regular file. O_NONBLOCK: a pipe put in the file's place since it was
+    listed must not block the batch; O_NOFOLLOW: nor may a link that was not asked to be followed."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if found.follow else os.O_NOFOLLOW)
     try:
-        with path.open("rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise IngestError("not a regular file")
+        fd = os.open(found.path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise IngestError("symlink loop" if found.follow else
+                              "became a symbolic link after it was listed: not followed") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IngestError("not a regular file (device, pipe or socket)")
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _store_one(case: Case, found: _Found, on_bytes: Callable[[int], None] | None) -> _Stored:
+    path = found.path
+    try:
+        with os.fdopen(_open(found), "rb") as f:
             head = f.read(HEAD_SIZE)
             if not head:
                 raise IngestError("empty file (0 bytes): nothing to preserve")

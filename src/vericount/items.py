@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from vericount.case import Case
 from vericount.errors import AmbiguousItem, InvalidValue, ItemNotFound
 from vericount.store.schema import Item, ItemName
-from vericount.values import check_lat_lon, one_line, parse_status, parse_when
+from vericount.values import check_lat_lon, check_precision, one_line, parse_status, parse_when
 
 HEX = re.compile(r"^[0-9a-fA-F]{6,64}$")
 NEEDS_NOTE = ("verified", "rejected")
@@ -148,8 +147,7 @@ def locate(case: Case, ref: str, lat: float, lon: float, precision_m: float | No
            method: str | None) -> ItemView:
     check_lat_lon(lat, lon)
     _text(method, "the method", MAX_METHOD)
-    if precision_m is not None and not (math.isfinite(precision_m) and precision_m > 0):
-        raise InvalidValue(f"--precision must be a positive number of metres, not {precision_m}")
+    check_precision(precision_m)
     with case.session() as s:
         item = resolve(s, ref)
         before = {"lat": item.lat, "lon": item.lon, "precision_m": item.geo_precision_m,

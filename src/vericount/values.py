@@ -1,9 +1,12 @@
-"""Parsing and checking values that users give: times, dates, coordinates, statuses."""
+"""Parsing and checking values that users give: times, dates, coordinates, statuses; and JSON that is
+always standard (no NaN or Infinity, which Python's json writes unless told not to)."""
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, date, datetime
+from typing import Any
 
 from vericount.errors import InvalidValue
 from vericount.store.schema import STATUSES
@@ -55,11 +58,59 @@ def parse_status(value: str) -> str:
     return value
 
 
+# Half the Earth's circumference at the equator: no place on Earth is farther than this from a guess.
+MAX_PRECISION_M = 20_037_509.0
+
+
 def check_lat_lon(lat: float, lon: float) -> None:
-    if not (math.isfinite(lat) and -90 <= lat <= 90):
-        raise InvalidValue(f"latitude {lat} is outside -90..90")
-    if not (math.isfinite(lon) and -180 <= lon <= 180):
-        raise InvalidValue(f"longitude {lon} is outside -180..180")
+    for name, value, limit in (("latitude", lat, 90), ("longitude", lon, 180)):
+        if not math.isfinite(value):
+            raise InvalidValue(f"{name} {value} is not a number of degrees")
+        if not -limit <= value <= limit:
+            raise InvalidValue(f"{name} {value} is outside -{limit}..{limit}")
+
+
+def check_precision(precision_m: float | None) -> None:
+    """A geolocation's precision: a finite number of metres above 0, at most half the Earth round."""
+    if precision_m is None:
+        return
+    if not (math.isfinite(precision_m) and 0 < precision_m <= MAX_PRECISION_M):
+        raise InvalidValue(f"precision {precision_m} m: give a number of metres above 0 and at most "
+                           f"{MAX_PRECISION_M:,.0f} (half the Earth's circumference)")
+
+
+def strict_json(value: Any, **kwargs: Any) -> str:
+    """``json.dumps`` that refuses NaN and infinity (standard JSON has neither), naming where one is."""
+    try:
+        return json.dumps(value, allow_nan=False, **kwargs)
+    except ValueError:
+        found = _non_finite(value, "")
+        if found is None:
+            raise
+        where, number = found
+        raise InvalidValue(f"{where or 'the value'} is {number}, not a finite number: JSON cannot hold "
+                           "NaN or infinity") from None
+
+
+def strict_loads(text: str) -> Any:
+    """``json.loads`` that refuses NaN and Infinity (which Python reads, and standard JSON has not)."""
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidValue(f"holds {name}, which is not standard JSON (not a finite number)")
+
+
+def _non_finite(value: Any, where: str) -> tuple[str, float] | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return where, value
+    children: Any = value.items() if isinstance(value, dict) else (
+        enumerate(value) if isinstance(value, list | tuple) else ())
+    for key, child in children:
+        found = _non_finite(child, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def one_line(text: str) -> str:

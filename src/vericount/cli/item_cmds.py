@@ -60,15 +60,23 @@ class _AddProgress:
                                  "posted_at, notes (columns: docs/cli.md).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes for metadata (default: the number of cores).")
+@click.option("--follow-links", is_flag=True,
+              help="Follow symbolic links found inside folders (links named on the command line are "
+                   "always followed).")
+@click.option("-v", "--verbose", is_flag=True, help="List every entry skipped inside folders, with why.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 @pass_ctx
 def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform: str | None,
         account: str | None, posted_at: str | None, sources_csv: Path | None, jobs: int | None,
-        as_json: bool) -> None:
+        follow_links: bool, verbose: bool, as_json: bool) -> None:
     """Preserve files and folders (recursively) as evidence, with their sources and metadata.
 
-    Exit status 0 when every file was stored and read, 1 when any failed (one line each on stderr).
+    Inside folders, hidden entries, symbolic links (unless --follow-links), pipes, devices and sockets
+    are skipped and counted by reason (-v or --json lists them). A link named here is followed.
+    Exit status 0 when every file of this batch was stored and read, 1 when any failed (one line each
+    on stderr). An earlier batch's failures are not reported again (`vericount summary` lists them).
     """
+    from vericount.ingest import LINK, SKIP_REASONS
     from vericount.ingest import add as run_add
     from vericount.run.executors import get_executor
     from vericount.sources import read_sources_csv, source_from_options
@@ -79,11 +87,12 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
     rows = read_sources_csv(sources_csv) if sources_csv else []
     with ctx.open_case() as case, progress_bar(interactive() and not as_json) as bar:
         report = run_add(case, paths, get_executor("local", jobs), source=source, rows=rows,
-                         progress=_AddProgress(bar))
+                         progress=_AddProgress(bar), follow_links=follow_links)
         names = _names(case, report.metadata.failed + report.metadata.notes
                        if report.metadata else [])
     meta = report.metadata
-    meta_failed = meta.failed if meta else []
+    meta_failed = report.metadata_failures()
+    earlier = report.metadata_failures(earlier=True)
     notes = meta.notes if meta else []
     if as_json:
         emit_json({
@@ -91,7 +100,10 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
             "failed": [{"path": f.path, "error": f.message} for f in report.failed],
             "metadata_failed": [{"item": i, "names": names.get(i, []), "error": m}
                                 for i, m in meta_failed],
+            "earlier_metadata_failed": [{"item": i, "names": names.get(i, []), "error": m}
+                                        for i, m in earlier],
             "warnings": [{"item": i, "names": names.get(i, []), "warning": m} for i, m in notes],
+            "skipped": report.skipped,
             "hidden_skipped": report.hidden_skipped,
         })
     else:
@@ -99,14 +111,25 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
             error(f"{f.path}: {f.message}")
         for item_id, message in meta_failed:
             error(f"{_label(names, item_id)}: stored, but its metadata could not be read: {message}")
+        for item_id, message in earlier:
+            warning(f"{_label(names, item_id)} (left by an earlier, interrupted add): stored, but its "
+                    f"metadata could not be read: {message}")
         for item_id, message in notes:
             warning(f"{_label(names, item_id)}: {message}")
+        if verbose:
+            for reason, skipped in report.skipped.items():
+                for path in skipped:
+                    say(f"skipped {path}: {SKIP_REASONS[reason]}")
         known = len(set(report.known))
+        skips = ", ".join(f"{SKIP_REASONS[reason]}: {len(skipped)}"
+                          for reason, skipped in sorted(report.skipped.items()))
+        if LINK in report.skipped:
+            skips += " (--follow-links follows links)"
         say(f"added {len(report.added)} new item(s); {known} already held "
                    f"(names and sources recorded); {len(report.failed)} file(s) refused or "
                    f"unreadable; metadata read for {len(meta.done) if meta else 0}, failed for "
-                   f"{len(meta_failed)}" + (f"; {report.hidden_skipped} hidden file(s) skipped"
-                                           if report.hidden_skipped else ""))
+                   f"{len(meta_failed) + len(earlier)}"
+                   + (f"; skipped inside folders: {skips}" if skips else ""))
     sys.exit(0 if report.ok else 1)
 
 

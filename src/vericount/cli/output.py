@@ -9,7 +9,6 @@ never reads markup in a value (``[link=...]`` is printed as written). Print thro
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,14 +16,14 @@ from typing import Any
 
 import click
 
-from vericount.values import one_line
+from vericount.values import one_line, strict_json
 
 
 def emit_json(value: Any) -> None:
     """JSON on stdout. JSON escapes C0 controls itself; the other characters a terminal could act on (C1
     controls, bidirectional and invisible formatting) are escaped too, so the text stays valid JSON with the
     same value and is inert when shown."""
-    click.echo(inert_json(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
+    click.echo(inert_json(strict_json(value, indent=2, ensure_ascii=False, default=str)))
 
 
 def inert_json(text: str) -> str:

@@ -121,9 +121,10 @@ def tally(ctx: Context, as_json: bool, include_unreviewed: bool, date_from: str 
         scope = Scope(include_unreviewed, date_from, date_to, group, count_machine_calls)
         result = compute(case, scope, time_limit)
     if out_path is not None and result["certificate"] is not None:
-        import json
+        from vericount.values import strict_json
 
-        out_path.write_text(json.dumps(result["certificate"], indent=1, ensure_ascii=False), encoding="utf-8")
+        out_path.write_text(strict_json(result["certificate"], indent=1, ensure_ascii=False),
+                            encoding="utf-8")
     if as_json:
         emit_json(result)
     else:

@@ -1,9 +1,14 @@
-"""Decide what kind of file this is from its first bytes and its name.
+"""Decide what kind of file this is from its first bytes; the name only settles what the bytes leave open.
 
-Rules, in order: (1) magic bytes that identify a supported format decide; (2) otherwise a
-supported media extension decides the kind (the probe then checks the content); (3) otherwise
-a text-report extension (.txt, .text, .html, .htm) makes it text; (4) otherwise the file is
-refused with `UnsupportedFile`, naming the extension and what the content looks like.
+The content decides. Rules, in order: (1) magic bytes that identify a supported format decide, whatever
+the name; (2) bytes of a supported container that do not say which member of its family they are (an ISO
+media file of an unknown brand, a QuickTime file without a file-type box, a RIFF or ISO header cut short)
+take the type the extension names within that family; (3) a head shorter than a supported format's
+magic, which begins that magic, is that format when the extension agrees (a truncated file, kept as
+evidence; its probe then records the failure); (4) text (no NUL bytes, or a UTF-16/32 byte-order mark)
+with a .txt/.text/.html/.htm name is a text report; (5) everything else is refused with
+`UnsupportedFile`, naming the extension and what the content looks like: a ZIP archive or an ELF
+executable named .jpg is "content looks like ZIP archive, not JPEG", and nothing is stored for it.
 """
 
 from __future__ import annotations
@@ -132,22 +137,59 @@ _UNSUPPORTED_MAGIC: tuple[tuple[int, bytes, str], ...] = (
 )
 
 
+_TRUNCATED_ISO = "truncated ISO media"
+_QUICKTIME_NO_FTYP = "QuickTime media without a file-type box"
+_TRUNCATED_RIFF = "truncated RIFF data"
+_UNKNOWN_BRAND = "ISO media of brand"
+_ISO_FAMILY = frozenset({MP4, MOV, GP3, GP3_2, HEIC, HEIF, AVIF})
+# Atoms a QuickTime file may start with when it has no ftyp box (files written before ftyp existed).
+_QT_ATOMS = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"})
+_TRUNCATABLE: tuple[tuple[bytes, FileType], ...] = (
+    *_SIMPLE_MAGIC, (b"\x1a\x45\xdf\xa3", MKV), (b"\x1a\x45\xdf\xa3", WEBM), (b"BM", BMP))
+
+
+def _family(found: str) -> frozenset[FileType]:
+    """What a recognised container that does not say which of its formats it is may be (rule 2)."""
+    if found in (_TRUNCATED_ISO, _QUICKTIME_NO_FTYP) or found.startswith(_UNKNOWN_BRAND):
+        return _ISO_FAMILY
+    return frozenset({WEBP, AVI}) if found == _TRUNCATED_RIFF else frozenset()
+
+
+def _truncated_magic(head: bytes) -> set[FileType]:
+    """The formats whose magic ``head`` begins but is too short to hold (or, for BMP, to check)."""
+    return {ftype for magic, ftype in _TRUNCATABLE
+            if head and len(head) < (18 if ftype is BMP else len(magic))
+            and (magic.startswith(head) or head.startswith(magic))}
+
+
+def _is_text(head: bytes) -> bool:
+    """Text in some encoding: no NUL byte, or a UTF-16/UTF-32 byte-order mark (whose text has NULs)."""
+    return bool(head) and (b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")))
+
+
 def sniff(head: bytes, name: str) -> FileType:
     """Return the file type decided from `head` (the first bytes) and the file `name`.
 
-    Raises `UnsupportedFile` when neither the content nor the extension is a supported kind.
+    Raises `UnsupportedFile` when the content is not a supported kind, whatever the name says.
     """
     ext = PurePath(name).suffix.lower()
     found = _by_magic(head, ext)
     if isinstance(found, FileType):
         return found
-    if ext in MEDIA_EXTENSIONS:
-        return MEDIA_EXTENSIONS[ext]
-    if ext in TEXT_EXTENSIONS:
-        return TEXT_EXTENSIONS[ext]
+    named = MEDIA_EXTENSIONS.get(ext) or TEXT_EXTENSIONS.get(ext)
+    if found is not None and named in _family(found):
+        return named  # rule 2: the container does not say which of its formats; the name does
+    if found == _QUICKTIME_NO_FTYP:
+        return MOV
+    if found is None and named is not None and named.kind == "text" and _is_text(head):
+        return named
+    if found is None and named in _truncated_magic(head):
+        return named
     seen = found or _describe_unknown(head)
     where = ext or "no extension"
-    raise UnsupportedFile(f"unsupported file type ({where}, content looks like {seen}); {ACCEPTED}")
+    mismatch = f", not {named.label}" if named is not None else ""
+    raise UnsupportedFile(f"unsupported file type ({where}, content looks like {seen}{mismatch}); "
+                          f"{ACCEPTED}")
 
 
 def looks_like_html(head: bytes) -> bool:
@@ -161,7 +203,7 @@ def _by_magic(head: bytes, ext: str) -> FileType | str | None:
     for magic, ftype in _SIMPLE_MAGIC:
         if head.startswith(magic):
             return ftype
-    for check in (_riff, _bmp, _bmff, _matroska, _html):
+    for check in (_riff, _bmp, _bmff, _quicktime, _matroska, _html):
         found = check(head, ext)
         if found is not None:
             return found
@@ -172,8 +214,10 @@ def _by_magic(head: bytes, ext: str) -> FileType | str | None:
 
 
 def _riff(head: bytes, _ext: str) -> FileType | str | None:
-    if head[:4] != b"RIFF" or len(head) < 12:
+    if head[:4] != b"RIFF":
         return None
+    if len(head) < 12:
+        return _TRUNCATED_RIFF
     fourcc = head[8:12]
     known: dict[bytes, FileType | str] = {b"WEBP": WEBP, b"AVI ": AVI, b"WAVE": "WAV audio"}
     return known.get(fourcc, f"RIFF data ({fourcc.decode('latin-1')!r})")
@@ -200,7 +244,7 @@ def _bmff(head: bytes, _ext: str) -> FileType | str | None:
     if head[4:8] != b"ftyp":
         return None
     if len(head) < 12:
-        return "truncated ISO media"
+        return _TRUNCATED_ISO
     major, compatible = _ftyp_brands(head)
     image_brands = set(compatible) & (_HEIC_BRANDS | _AVIF_BRANDS)
     for brand in (major, *compatible):
@@ -211,7 +255,14 @@ def _bmff(head: bytes, _ext: str) -> FileType | str | None:
             found = HEIF
         if found is not None:
             return found
-    return f"ISO media of brand {major.strip()!r}"
+    return f"{_UNKNOWN_BRAND} {major.strip()!r}"
+
+
+def _quicktime(head: bytes, _ext: str) -> str | None:
+    if len(head) < 8 or head[4:8] not in _QT_ATOMS:
+        return None
+    (size,) = struct.unpack_from(">I", head, 0)
+    return _QUICKTIME_NO_FTYP if size in (0, 1) or size >= 8 else None
 
 
 def _matroska(head: bytes, ext: str) -> FileType | None:

@@ -38,7 +38,7 @@ from vericount.store.schema import (
     StageState,
     utcnow,
 )
-from vericount.values import stored_time
+from vericount.values import stored_time, strict_json
 
 if TYPE_CHECKING:
     import numpy as np
@@ -88,7 +88,7 @@ def write_report(case: Case, out: Path, formats: tuple[str, ...] = FORMATS, blur
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
     cert = facts["tally"].get("certificate")
-    write_whole(out / "certificate.json", json.dumps(cert, indent=1).encode())
+    write_whole(out / "certificate.json", strict_json(cert, indent=1).encode())
     if "html" in formats:
         write_whole(out / "report.html", html.encode())
         files["html"] = str(out / "report.html")

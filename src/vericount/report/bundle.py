@@ -86,7 +86,8 @@ def make_bundle(case: Case, path: Path, with_originals: bool = False, blur: bool
         written = write_report(case, staging / "report", blur=blur)
         export_case(case, staging / "export", "json")
         custody, missing = _custody(case, staging / "export")
-        (staging / "custody.json").write_text(json.dumps(custody, indent=1, ensure_ascii=False), "utf-8")
+        (staging / "custody.json").write_text(
+            json.dumps(custody, indent=1, ensure_ascii=False, allow_nan=False), "utf-8")
         originals: list[tuple[str, Path]] = []
         if with_originals:
             for item in custody["items"]:
@@ -104,7 +105,7 @@ def make_bundle(case: Case, path: Path, with_originals: bool = False, blur: bool
                     "tool_version": __version__, "blurred": blur, "with_originals": with_originals,
                     "originals_missing": missing if with_originals else [], "at_least": written.at_least,
                     "files": entries}
-        manifest_bytes = json.dumps(manifest, indent=1, ensure_ascii=False).encode()
+        manifest_bytes = json.dumps(manifest, indent=1, ensure_ascii=False, allow_nan=False).encode()
         listed = [*entries, {"path": MANIFEST_JSON, "sha256": hashlib.sha256(manifest_bytes).hexdigest()}]
         sums = "".join(f"{e['sha256']}  {e['path']}\n" for e in listed).encode()
         readme = README.format(format=FORMAT, case=case_id, at=now.strftime("%Y-%m-%d %H:%M UTC"),

@@ -36,6 +36,7 @@ from vericount.report import sha256_file, write_whole
 from vericount.store.audit import check_events
 from vericount.store.db import SCHEMA_HEAD
 from vericount.store.schema import Base, CaseInfo, TallyRow, UTCDateTime, utcnow
+from vericount.values import strict_json, strict_loads
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -112,7 +113,7 @@ def _cell(value: Any, json_column: bool) -> str:
     if value is None:
         return ""
     if json_column:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return strict_json(value, ensure_ascii=False, separators=(",", ":"))
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -220,7 +221,7 @@ def write_export(case: Case, folder: Path, fmt: str) -> dict[str, Any]:
     manifest = {"format": FORMAT, "table_format": fmt, "case": case_id, "schema": SCHEMA_HEAD,
                 "tool_version": __version__, "exported_at": utcnow().isoformat(), "exported_by": case.actor,
                 "tables": files}
-    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    text = strict_json(manifest, indent=2, ensure_ascii=False) + "\n"
     (folder / MANIFEST).write_text(text, encoding="utf-8")
     return manifest
 
@@ -239,7 +240,7 @@ def _write_table(folder: Path, name: str, fmt: str, rows: Iterator[dict[str, Any
         if fmt == "json":
             f.write("[")
             for count, row in enumerate(rows, 1):
-                f.write(("\n" if count == 1 else ",\n") + json.dumps(row, ensure_ascii=False))
+                f.write(("\n" if count == 1 else ",\n") + strict_json(row, ensure_ascii=False))
             f.write("\n]\n" if count else "]\n")
         else:
             names = columns(name)
@@ -254,7 +255,7 @@ def _write_table(folder: Path, name: str, fmt: str, rows: Iterator[dict[str, Any
 
 
 def _write_json(path: Path, value: Any, rows: int) -> dict[str, Any]:
-    path.write_text(json.dumps(value, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(strict_json(value, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return {"file": path.name, "rows": rows, "sha256": sha256_file(path)}
 
 
@@ -394,7 +395,9 @@ def _read(path: Path) -> bytes:
 
 def _load_json(path: Path, content: bytes) -> Any:
     try:
-        return json.loads(content.decode("utf-8"))
+        return strict_loads(content.decode("utf-8"))
+    except InvalidValue as exc:
+        raise InvalidValue(f"{path}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise InvalidValue(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except json.JSONDecodeError as exc:

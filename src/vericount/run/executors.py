@@ -6,7 +6,12 @@ touching any stage: stages give a picklable function and picklable tasks.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sized
@@ -14,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from vericount.errors import InvalidValue, VericountError
@@ -82,6 +88,7 @@ class SerialExecutor(Executor):
 class LocalExecutor(Executor):
     """A pool of worker processes on this machine. A worker that dies (a decoder crash) costs only the
     task it was running: the pool is rebuilt and the tasks that were in flight are retried one at a time.
+    Workers end with the process that owns the pool, even when it is killed (see ``_die_with``).
     """
 
     name = "local"
@@ -123,7 +130,8 @@ def _pool_run(fn: Callable[[T], R], todo: Iterator[T], jobs: int, chunk: int, in
 
     chunks = iter(lambda: list(islice(todo, chunk)), [])
     ctx = multiprocessing.get_context("forkserver")  # no inherited threads or locks, unlike fork
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_die_with,
+                             initargs=(os.getpid(),)) as pool:
         running: dict[Future[list[Outcome[T, R]]], list[T]] = {}
 
         def fill() -> None:
@@ -150,6 +158,52 @@ def _pool_run(fn: Callable[[T], R], todo: Iterator[T], jobs: int, chunk: int, in
                     rest.extend(tasks)
                 return
             fill()
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+WATCH_SECONDS = 0.25
+
+
+def _die_with(owner: int) -> None:
+    """Worker initializer: end this worker when the pool's owner ends, kill -9 included, rather than when
+    its current item is done (a long video: minutes). A worker's parent is the forkserver, which exits
+    when the owner does; on Linux the kernel then kills the worker (PR_SET_PDEATHSIG). A thread also
+    watches the owner and the parent, for other systems and for a parent that lingers."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent or not _alive(owner):  # gone before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch, args=(owner, parent), name="vericount-owner-watch",
+                     daemon=True).start()
+
+
+def _watch(owner: int, parent: int) -> None:
+    while os.getppid() == parent and _alive(owner):
+        time.sleep(WATCH_SECONDS)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, dead but not yet reaped, does not)."""
+    proc = Path("/proc")
+    if (proc / "self").exists():
+        try:
+            state = (proc / str(pid) / "stat").read_bytes().rpartition(b")")[2].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state not in (b"Z", b"X")
+    try:  # no /proc: ask the kernel
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 EXECUTORS: dict[str, Callable[[int | None], Executor]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +52,17 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    from vericount.values import strict_json
+
     url = normalise_url(url)
+    # JSON columns hold standard JSON only: SQLite would keep NaN (PostgreSQL refuses it), and it would
+    # come out again in exports and --json output.
     if url.startswith("sqlite"):
-        engine = create_engine(url)
+        engine = create_engine(url, json_serializer=strict_json)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, json_serializer=strict_json)
     return engine
 
 
@@ -82,6 +87,59 @@ def limit_lock_waits(engine: Engine, seconds: float) -> None:
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for another database)."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if not parsed.database or parsed.database == ":memory:" or parsed.query.get("uri"):
+        raise CaseError(f"database URL {url!r}: a case needs a SQLite file path "
+                        "(sqlite:////absolute/path.db), not an in-memory or URI database")
+    return Path(parsed.database).expanduser()
+
+
+def resolve_sqlite(url: str, base: Path) -> str:
+    """The URL with a relative SQLite path made absolute against ``base``; other URLs unchanged."""
+    path = sqlite_path(url)
+    if path is None or path.is_absolute():
+        return url
+    return make_url(normalise_url(url)).set(database=str(base / path)).render_as_string(
+        hide_password=False)
+
+
+def open_existing(url: str) -> Engine:
+    """An engine on a database that already holds a vericount schema. Nothing is created or written to
+    find out: a SQLite file is looked at read-only first (connecting would create a missing file, and
+    WAL mode would rewrite an empty one); a database without the schema is refused, not migrated."""
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise CaseError(f"the SQLite database {path} does not exist")
+    if path is not None and _sqlite_revision(path) is None:
+        raise CaseError(f"the database {path} holds no vericount case (no schema)")
+    engine = make_engine(url)
+    try:
+        if path is None and current_revision(engine) is None:
+            where = make_url(url).render_as_string(hide_password=True)
+            raise CaseError(f"the database {where} holds no vericount case (no schema)")
+    except CaseError:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _sqlite_revision(path: Path) -> str | None:
+    import sqlite3
+
+    try:
+        with closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if "no such table" in str(exc):
+            return None
+        raise CaseError(f"cannot open the case database {path}: {exc}") from exc
+    return str(row[0]) if row else None
 
 
 def current_revision(engine: Engine) -> str | None:
