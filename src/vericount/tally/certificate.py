@@ -47,6 +47,17 @@ def certificate(graph: Graph, result: Count) -> dict[str, Any]:
             "pairs": pairs}
 
 
+def machine_calls(graph: Graph, result: Count) -> int:
+    """How many machine calls the clique's certificate would rest on, without writing it: members' tracks
+    nobody confirmed, joins across copies, and pairs with no reason but a face distance."""
+    members = set(result.members)
+    calls = sum(1 for u in members for r in graph.nodes[u]
+                if graph.tracks[r].confirmed is None and not graph.tracks[r].mark)
+    calls += sum(1 for u in members for j in graph.merges[u] if j.reason == "repost_copy")
+    explicit = sum(1 for u, v in graph._explicit if u in members and v in members)
+    return calls + len(members) * (len(members) - 1) // 2 - explicit
+
+
 def _confirmation(t: TrackData) -> dict[str, Any]:
     if t.confirmed is not None:
         return {"track": t.ref, **t.confirmed}

@@ -193,7 +193,10 @@ class Records:
 
 
 def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: list[Alignment],
-          groups: list[GroupData] | tuple[GroupData, ...] = (), policy: Policy = CERTIFIED) -> Graph:
+          groups: list[GroupData] | tuple[GroupData, ...] = (), policy: Policy = CERTIFIED,
+          faces: bool = True) -> Graph:
+    """The graph of ``policy``; without ``faces`` (a policy without face calls only), no face distances
+    are computed for the estimate and the proposals' evidence."""
     tracks = [t for t in tracks if not t.rejected and (t.mark or t.confirmed or not policy.confirmed_only)]
     by_ref = {t.ref: t for t in tracks}
     judgments = [j for j in judgments if j.a in by_ref and j.b in by_ref]
@@ -211,7 +214,7 @@ def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: li
     contradictions = [
         f"{r.a} and {r.b}: judged different ({_source(r)}), but a chain of 'same' judgments makes them one "
         "person" for r in different if find(r.a) == find(r.b)]
-    frame_pairs = _same_frame(tracks)
+    frame_pairs = same_frame(tracks)
     apart: dict[str, set[str]] = defaultdict(set)  # per root, the roots recorded as other people
     for a, b in [*frame_pairs, *((r.a, r.b) for r in different)]:
         apart[find(a)].add(find(b))
@@ -256,7 +259,8 @@ def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: li
         link(r)
     for (a, b), detail in frame_pairs.items():
         link(Reason(a, b, "same_frame", detail))
-    _face_edges(graph, tracks, node_of, policy.face_calls)
+    if faces or policy.face_calls:
+        _face_edges(graph, tracks, node_of, policy.face_calls)
     return graph
 
 
@@ -309,7 +313,7 @@ def _source(r: Reason) -> str:
     return f"{kind} by {r.detail['by']}: {r.detail.get('reason') or 'no reason'}"
 
 
-def _same_frame(tracks: list[TrackData]) -> dict[tuple[str, str], dict[str, Any]]:
+def same_frame(tracks: list[TrackData]) -> dict[tuple[str, str], dict[str, Any]]:
     """Pairs of tracks seen together in one frame of one item, with the frame where they overlap least."""
     sightings: dict[str, list[tuple[float, str, Box, bool]]] = defaultdict(list)
     for t in tracks:
@@ -458,8 +462,8 @@ def _face_edges(graph: Graph, tracks: list[TrackData], node_of: dict[str, int], 
         return
     far = (node_dist > DIFFERENT_FACE_DISTANCE) & np.isfinite(good_dist)
     np.fill_diagonal(far, False)
-    for i, n in enumerate(groups):
-        graph.adj[int(n)].update(int(groups[j]) for j in np.flatnonzero(far[i]))
+    for i, n in enumerate(groups.tolist()):
+        graph.adj[n].update(groups[np.flatnonzero(far[i])].tolist())
     graph._face = faces
 
 
@@ -487,9 +491,10 @@ class Count:
     seconds: float
 
 
-def count(graph: Graph, time_limit: float = 10.0) -> Count:
+def count(graph: Graph, time_limit: float = 10.0, estimate: bool = True) -> Count:
+    """The clique (at least N) and, with ``estimate``, the estimate's clusters (else one per node)."""
     clique = max_clique(graph.adj, time_limit)
-    clusters = estimate_clusters(graph)
+    clusters = estimate_clusters(graph) if estimate else list(range(len(graph.nodes)))
     return Count(len(clique.members), clique.members, clique.upper, clique.optimal,
                  len(set(clusters)), clusters, len(graph.nodes), clique.seconds)
 

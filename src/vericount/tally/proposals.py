@@ -34,6 +34,7 @@ from vericount.tally.graph import (
     Records,
     TrackData,
     build,
+    same_frame,
 )
 from vericount.tally.solve import max_clique
 
@@ -99,7 +100,7 @@ class _View:
         tracks = [replace(t, confirmed={"review": None}) if t.ref in confirm else t
                   for t in self.records.tracks]
         graph = build(tracks, self.records.judgments, self.records.alignments,
-                      [*self.records.groups, *groups], CERTIFIED)
+                      [*self.records.groups, *groups], CERTIFIED, faces=False)
         if graph.contradictions:
             return 0
         return len(max_clique(graph.adj, 1.0).members) - self.n
@@ -230,9 +231,13 @@ class _View:
 
 def _frame_clique(tracks: list[TrackData]) -> list[str]:
     """The largest set of an item's tracks seen pairwise in one frame, boxes apart (no model involved)."""
-    graph = build([replace(t, confirmed={"review": None}) for t in tracks], [], [], [], CERTIFIED)
-    found = max_clique(graph.adj, 0.5)
-    return sorted(graph.nodes[u][0] for u in found.members)
+    index = {t.ref: k for k, t in enumerate(tracks)}
+    adj: list[set[int]] = [set() for _ in tracks]
+    for a, b in same_frame(tracks):
+        adj[index[a]].add(index[b])
+        adj[index[b]].add(index[a])
+    found = max_clique(adj, 0.5)
+    return sorted(tracks[u].ref for u in found.members)
 
 
 def _proposal(kind: str, tracks: list[str], against: list[str], gain: int, actions: int, why: str,

@@ -31,7 +31,7 @@ from vericount.store.schema import (
 )
 from vericount.tally import check as checker
 from vericount.tally import pairs, proposals
-from vericount.tally.certificate import certificate
+from vericount.tally.certificate import certificate, machine_calls
 from vericount.tally.graph import (
     CERTIFIED,
     PROPOSED,
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 VERDICTS = ("same", "different", "cant_tell")
 TIME_LIMIT = 10.0  # seconds for the clique solver
+PROPOSED_PAIRS = 20_000  # the machine's reading gets a certificate of its own up to this many pairs
 
 
 @dataclass
@@ -252,18 +253,19 @@ def tally(case: Case, scope: Scope | None = None, time_limit: float = TIME_LIMIT
     started = time.perf_counter()
     records, stale, items = load(case, scope)
     certified_graph = records.graph(CERTIFIED)
-    certified = count(certified_graph, time_limit)
+    certified = count(certified_graph, time_limit, estimate=False)
     proposed_graph = records.graph(PROPOSED)
     proposed = count(proposed_graph, time_limit)
     blocked = bool(certified_graph.contradictions or proposed_graph.contradictions)
     contradictions = list(dict.fromkeys([*certified_graph.contradictions, *proposed_graph.contradictions]))
-    proposed_cert = None if blocked else certificate(proposed_graph, proposed)
+    small = proposed.at_least * (proposed.at_least - 1) // 2 <= PROPOSED_PAIRS
+    proposed_cert = None if blocked or not small else certificate(proposed_graph, proposed)
     skip = {frozenset((j.a, j.b)) for j in records.judgments}
     out: dict[str, Any] = {
         "at_least": None if blocked else certified.at_least,
         "proposed": None if blocked else {
-            "at_least": proposed.at_least, "machine_calls": proposed_cert["machine_calls"] if proposed_cert
-            else 0, "optimal": proposed.optimal, "certificate": proposed_cert},
+            "at_least": proposed.at_least, "machine_calls": machine_calls(proposed_graph, proposed),
+            "optimal": proposed.optimal, "certificate": proposed_cert},
         "estimate": proposed.estimate,
         "at_most": proposed.at_most,
         "optimal": certified.optimal and not blocked,
