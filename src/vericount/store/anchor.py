@@ -206,8 +206,8 @@ class Seen:
 def check_heads(heads: Iterable[tuple[str, Head]], by_id: dict[int, Seen], count: int,
                 last_id: int | None) -> list[str]:
     """Each anchored head (with where it was read) against the chain: ``by_id`` holds what the chain pass
-    saw at the heads' ids, ``count`` and ``last_id`` what it ends with. One line per kind of problem: the
-    earliest head that shows it, and how many more do."""
+    saw at the heads' ids, ``count`` and ``last_id`` what it ends with. One line per kind of problem (the
+    head that shows it best, and how many more do)."""
     found: dict[str, list[str]] = {}
     for where, head in sorted(heads, key=lambda wh: (wh[1].count, wh[1].id)):
         seen = by_id.get(head.id)
@@ -230,9 +230,11 @@ def check_heads(heads: Iterable[tuple[str, Head]], by_id: dict[int, Seen], count
             continue
         found.setdefault(kind, []).append(line)
     out = []
-    for lines in found.values():
-        more = f" (and {len(lines) - 1} later anchored head(s) disagree too)" if len(lines) > 1 else ""
-        out.append(lines[0] + more)
+    for kind, lines in found.items():
+        # deleted: the newest head says how many events there were; otherwise the earliest says where
+        line, other = (lines[-1], "earlier") if kind == "deleted" else (lines[0], "later")
+        more = f" (and {len(lines) - 1} {other} anchored head(s) disagree too)" if len(lines) > 1 else ""
+        out.append(line + more)
     return out
 
 
