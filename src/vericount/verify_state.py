@@ -80,8 +80,10 @@ class _Item:
 
 
 class _Replay:
-    def __init__(self, report: StateReport, on_import: Callable[[Row], list[Row] | str] | None) -> None:
+    def __init__(self, report: StateReport, on_import: Callable[[Row], list[Row] | str] | None,
+                 where: str) -> None:
         self.report = report
+        self.where = where
         self.on_import = on_import
         self.items: dict[str, _Item] = {}
         self.judgments: dict[int, dict[str, Any]] = {}
@@ -201,13 +203,14 @@ class _Replay:
 
 
 def check_state(events: Iterable[Row], tables: Tables,
-                on_import: Callable[[Row], list[Row] | str] | None = None) -> StateReport:
+                on_import: Callable[[Row], list[Row] | str] | None = None,
+                where: str = "the database") -> StateReport:
     """Replay ``events`` (log order) and compare ``tables`` with what they set.
 
     ``on_import`` gives the source's events for a ``case.import`` event (or why it cannot): the imported
-    rows are checked against the source's log."""
+    rows are checked against the source's log. ``where`` names the rows' place in messages."""
     report = StateReport()
-    replay = _Replay(report, on_import)
+    replay = _Replay(report, on_import, where)
     replay.run(events)
     _compare_items(replay, tables)
     _compare_judgments(replay, tables.judgments)
@@ -236,8 +239,8 @@ def _compare_items(replay: _Replay, tables: Tables) -> None:  # noqa: PLR0912 - 
         item = replay.items.get(row["id"])
         if item is None:
             if not lenient:
-                replay.problem(row["id"], "is in the database but no event added it: it was inserted behind "
-                                          "the log's back")
+                replay.problem(row["id"], f"is in {replay.where} but no event added it: it was inserted "
+                                          "behind the log's back")
             continue
         for col, want in item.values.items():
             if not _same(row.get(col), want):
@@ -246,8 +249,8 @@ def _compare_items(replay: _Replay, tables: Tables) -> None:  # noqa: PLR0912 - 
                                           f"{want!r}: it was changed behind the log's back")
     for item_id, item in replay.items.items():
         if item_id not in present:
-            replay.problem(item_id, f"was added (event {item.event}) but its row is not in the database: it "
-                                    "was deleted behind the log's back")
+            replay.problem(item_id, f"was added (event {item.event}) but its row is not in {replay.where}: "
+                                    "it was deleted behind the log's back")
     names: dict[str, set[tuple[str, str, str]]] = {}
     for row in tables.item_names:
         names.setdefault(row["item_id"], set()).add((row["name"], row["path"], row["seen_by"]))
@@ -279,17 +282,17 @@ def _compare_items(replay: _Replay, tables: Tables) -> None:  # noqa: PLR0912 - 
         for table, rows in (("names", names), ("sources", sources), ("tags", tags), ("notes", notes),
                             ("marked people", marks)):
             for item_id in sorted(set(rows) - present):
-                replay.problem(item_id, f"has {table} in the database but is not an item")
+                replay.problem(item_id, f"has {table} in {replay.where} but is not an item")
 
 
 def _differ(replay: _Replay, item_id: str, what: str, actual: Iterable[Any], expected: Iterable[Any]) -> None:
     have, want = Counter(actual), Counter(expected)
     for value in sorted((want - have).elements(), key=repr):
-        replay.problem(item_id, f"the log records {what} {_show(value)} but the database does not have it: "
-                                "it was deleted or changed behind the log's back")
+        replay.problem(item_id, f"the log records {what} {_show(value)} but {replay.where} does not have "
+                                "it: it was deleted or changed behind the log's back")
     for value in sorted((have - want).elements(), key=repr):
-        replay.problem(item_id, f"{what} {_show(value)} is in the database but no event recorded it: it was "
-                                "added or changed behind the log's back")
+        replay.problem(item_id, f"{what} {_show(value)} is in {replay.where} but no event recorded it: it "
+                                "was added or changed behind the log's back")
 
 
 def _compare_judgments(replay: _Replay, rows: Sequence[Row]) -> None:
@@ -300,7 +303,7 @@ def _compare_judgments(replay: _Replay, rows: Sequence[Row]) -> None:
         want = replay.judgments.get(number)
         if want is None:
             if not replay.unreplayed:
-                replay.problem(row["a_item"], f"judgment {number} is in the database but no event "
+                replay.problem(row["a_item"], f"judgment {number} is in {replay.where} but no event "
                                               "recorded it")
             continue
         for col in ("a_item", "a_number", "b_item", "b_number", "verdict", "reason", "by", "undone_by"):
@@ -310,7 +313,7 @@ def _compare_judgments(replay: _Replay, rows: Sequence[Row]) -> None:
     for number, want in replay.judgments.items():
         if number not in seen:
             replay.problem(want["a_item"], f"judgment {number} was recorded (event {want['event']}) but is "
-                                           "not in the database: it was deleted behind the log's back")
+                                           f"not in {replay.where}: it was deleted behind the log's back")
 
 
 def _compare_matches(replay: _Replay, rows: Sequence[Row]) -> None:
@@ -323,7 +326,7 @@ def _compare_matches(replay: _Replay, rows: Sequence[Row]) -> None:
         if key not in replay.matches:
             if not replay.unreplayed:
                 replay.problem(row["a"], f"the match with {row['b'][:12]} is {row['state']} by "
-                                         f"{row['decided_by']!r} in the database but no event recorded it")
+                                         f"{row['decided_by']!r} in {replay.where} but no event recorded it")
             continue
         n, state, actor, reason = replay.matches[key]
         for col, want in (("state", state), ("decided_by", actor), ("reason", reason)):
@@ -333,14 +336,14 @@ def _compare_matches(replay: _Replay, rows: Sequence[Row]) -> None:
     for key, (n, state, _, _) in replay.matches.items():
         if key not in decided:
             a, b = sorted(key)
-            replay.problem(a, f"the match with {b[:12]} was {state} by a person (event {n}) but the database "
-                              "holds no such decision")
+            replay.problem(a, f"the match with {b[:12]} was {state} by a person (event {n}) but "
+                              f"{replay.where} holds no such decision")
 
 
 def _compare_tallies(replay: _Replay, rows: Sequence[Row]) -> None:
     ordered = sorted(rows, key=lambda r: int(r["id"]))
     if len(ordered) != len(replay.tallies) and not replay.unreplayed:
-        replay.problem(None, f"the database holds {len(ordered)} tallies but the log records "
+        replay.problem(None, f"{replay.where} holds {len(ordered)} tallies but the log records "
                              f"{len(replay.tallies)} (tally.compute)")
     for row, (n, detail) in zip(ordered, replay.tallies, strict=False):
         for col in ("at_least", "estimate", "at_most", "optimal"):
@@ -355,13 +358,14 @@ def _compare_users(replay: _Replay, rows: Sequence[Row]) -> None:
         present.add(row["name"])
         want = replay.users.get(row["name"])
         if want is None:
-            replay.problem(None, f"desk user {row['name']!r} is in the database but no event added them")
+            replay.problem(None, f"desk user {row['name']!r} is in {replay.where} but no event added "
+                                 "them")
         elif row.get("role") != want[1]:
             replay.problem(None, f"desk user {row['name']!r} is {row.get('role')!r} but the log (event "
                                  f"{want[0]}) says {want[1]!r}")
     for name, (n, _) in replay.users.items():
         if name not in present:
-            replay.problem(None, f"desk user {name!r} was added (event {n}) but is not in the database")
+            replay.problem(None, f"desk user {name!r} was added (event {n}) but is not in {replay.where}")
 
 
 def _pair(a: Any, b: Any) -> tuple[str, int, str, int] | None:

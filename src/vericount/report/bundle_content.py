@@ -114,7 +114,7 @@ def _check_state(export: Path, events: list[dict[str, Any]], check: BundleCheck)
                         matches=_rows(export, "matches"),
                         marks=[t for t in _rows(export, "tracks") if t.get("source") == "mark"],
                         tallies=_rows(export, "tallies"), users=None)
-        state = check_state(events, tables)
+        state = check_state(events, tables, where="the export")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return [f"export/: its tables are not readable ({exc})"]
     check.notes += [f"not checked against the log: {s}" for s in state.skipped if not s.startswith("users")]
