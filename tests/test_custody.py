@@ -260,3 +260,23 @@ def test_a_bad_expect_head_is_one_line(cli: Cli, value: str) -> None:
     result = cli("verify", "--expect-head", value)
     assert result.exit_code == 1 and result.stderr.startswith("error: --expect-head")
     assert result.stderr.count("\n") == 1
+
+
+def test_an_imported_case_is_checked_against_its_sources_log(cli: Cli, tmp_path: Path) -> None:
+    x, _ = _items(cli, tmp_path, 2)
+    assert cli("status", x, "verified", "--note", "seen").exit_code == 0
+    assert cli("export", "--out", str(tmp_path / "out")).exit_code == 0
+    Case.create(tmp_path / "new", None, actor="tester").close()
+    new = Cli(tmp_path / "new")
+    assert new("import", str(tmp_path / "out"), "--originals", str(cli.case_dir / "evidence")).exit_code == 0
+    code, out, _ = _verify(new)
+    assert code == 0 and "items" in out["state_checked"], _problems(out)  # type: ignore[operator]
+    with Case.open(tmp_path / "new") as case, case.engine.begin() as conn:
+        conn.execute(text("UPDATE items SET status = 'rejected' WHERE id = :x"), {"x": x})
+    code, out, _ = _verify(new)
+    assert code == 1 and any(p.startswith(f"{x}: state: status is 'rejected'") for p in _problems(out))
+    kept = next((tmp_path / "new" / "imported").glob("*/audit_events.json"))
+    kept.chmod(0o600)
+    kept.write_text("[]")
+    code, out, _ = _verify(new)
+    assert code == 1 and any("changed since the import" in p for p in _problems(out)), _problems(out)
