@@ -90,6 +90,7 @@ def test_deleting_the_last_events_is_named(cli: Cli, case_dir: Path, tmp_path: P
     assert any(f"but {head['count']} events were anchored" in p and "events were deleted" in p
                for p in problems), problems
     assert not any("audit: audit event" in p for p in problems), "the chain itself still checks out"
+    assert any(f"the case_info table counts {head['count']} events but the log holds" in p for p in problems)
     # the head recorded elsewhere says the same, even with anchors.log and case.json gone
     (case_dir / "anchors.log").unlink()
     code, out, _ = _verify(cli, "--expect-head", f"{head['count']}:{head['hash']}")

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from vericount.case import Case
 from vericount.signing import KEY_EVENTS, check_key
 from vericount.store import anchor
-from vericount.store.audit import STARTS_ANCHORING, Chain, check_events, event_rows, stamp
+from vericount.store.audit import COUNTER, STARTS_ANCHORING, Chain, check_events, event_rows, stamp
 from vericount.store.schema import (
+    CaseInfo,
     Item,
     ItemName,
     Judgment,
@@ -117,6 +118,10 @@ def verify(case: Case, jobs: int = 2, on_start: Callable[[int], None] | None = N
         tables = _tables(s)
         state = check_state(seen.events(event_rows(s)), tables, lambda ev: _imported(case, ev, report))
         key = check_key(case, s, seen.key_events)
+        counted = s.scalar(select(CaseInfo.value).where(CaseInfo.key == COUNTER))
+    if counted is not None and int(counted) != seen.count:
+        report.problems.append(Problem(None, "anchor", f"the case_info table counts {counted} events but the "
+                                       f"log holds {seen.count}: events were deleted or inserted in SQL"))
     items = [(row["id"], int(row["size"])) for row in tables.items]
     report.problems += [Problem(None, "audit", p) for p in seen.chain]
     last = seen.last

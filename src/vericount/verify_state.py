@@ -286,6 +286,8 @@ def _compare_items(replay: _Replay, tables: Tables) -> None:  # noqa: PLR0912 - 
 
 
 def _differ(replay: _Replay, item_id: str, what: str, actual: Iterable[Any], expected: Iterable[Any]) -> None:
+    if actual == expected:  # the common case, without building counters
+        return
     have, want = Counter(actual), Counter(expected)
     for value in sorted((want - have).elements(), key=repr):
         replay.problem(item_id, f"the log records {what} {_show(value)} but {replay.where} does not have "

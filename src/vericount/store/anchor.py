@@ -127,7 +127,7 @@ def write(root: Path, head: Head) -> None:
                 current["count"] >= head.count:
             return
         info["audit_head"] = head.to_json()
-        replace_json(path, info)
+        replace_json(path, info, sync=False)  # anchors.log, fsynced, is the record; this is its newest
 
 
 def update_case_file(root: Path, **values: Any) -> None:
@@ -148,14 +148,15 @@ def write_quietly(root: Path, head: Head) -> None:
         log.warning("the custody log's head (%s) could not be anchored in %s: %s", head.text, root, exc)
 
 
-def replace_json(path: Path, info: dict[str, Any]) -> None:
-    """Write a JSON file whole: a temporary file, fsynced, renamed over it."""
+def replace_json(path: Path, info: dict[str, Any], sync: bool = True) -> None:
+    """Write a JSON file whole: a temporary file (fsynced unless ``sync`` is False), renamed over it."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("w", encoding="utf-8") as f:
             f.write(json.dumps(info, indent=2) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

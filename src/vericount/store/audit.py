@@ -22,12 +22,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import String, event, func, insert, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
 from vericount import __version__
 from vericount.store import anchor
-from vericount.store.schema import AuditEvent, UTCDateTime, utcnow
+from vericount.store.schema import AuditEvent, CaseInfo, UTCDateTime, utcnow
 
 GENESIS = "0" * 64
 ANCHOR = "vericount.anchor_root"  # session.info: the case folder where the head is anchored
@@ -35,6 +35,7 @@ STARTS_ANCHORING = ("case.init", "case.anchor")  # events after which anchors.lo
 _LAST = "vericount.audit_last_hash"
 _PENDING = "vericount.audit_pending"
 _HEAD = "vericount.audit_head"
+COUNTER = "audit_count"  # case_info: how many events the log holds (for the anchored head's count)
 
 
 def default_actor() -> str:
@@ -95,9 +96,24 @@ def _write_pending(session: Session) -> None:
                    reason="no anchors.log in the case folder: the head is anchored from this event on")
     session.info.pop(_PENDING, None)
     session.execute(insert(AuditEvent), pending)
+    count = _count(session, len(pending))
     if root is not None:  # under the appenders' lock still: the count and the last id are this commit's
-        count, last_id = session.execute(select(func.count(), func.max(AuditEvent.id))).one()
+        last_id = int(session.scalar(select(func.max(AuditEvent.id))) or 0)
         session.info[_HEAD] = anchor.Head(count, last_id, pending[-1]["hash"], stamp(pending[-1]["at"]))
+
+
+def _count(session: Session, added: int) -> int:
+    """How many events the log holds with the ``added`` just inserted, from the counter kept in case_info
+    (one row read and written under the appenders' lock; counting the table would cost a scan per commit).
+    A case without the counter yet counts its log once."""
+    held = session.scalar(select(CaseInfo.value).where(CaseInfo.key == COUNTER))
+    if held is None:
+        count = int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+        session.execute(insert(CaseInfo).values(key=COUNTER, value=str(count)))
+    else:
+        count = int(held) + added
+        session.execute(update(CaseInfo).where(CaseInfo.key == COUNTER).values(value=str(count)))
+    return count
 
 
 @event.listens_for(Session, "after_commit")
@@ -128,10 +144,12 @@ def check_chain(session: Session) -> Iterator[ChainProblem]:
 
 
 def event_rows(session: Session) -> Iterator[Mapping[str, Any]]:
-    """Every event, oldest first, as a mapping of the table's columns (read in chunks)."""
+    """Every event, oldest first, as a mapping of the table's columns (read in chunks; ``at`` as the
+    stored text)."""
     table = AuditEvent.__table__
-    query = select(table).order_by(table.c.id).execution_options(yield_per=2000)
-    for row in session.execute(query).mappings():
+    cols = [type_coerce(c, String()).label("at") if c.name == "at" else c for c in table.c]
+    query = select(*cols).order_by(table.c.id).execution_options(yield_per=2000)
+    for row in session.execute(query).mappings():  # "at" as the stored text: what the hash covers
         yield dict(row)
 
 
