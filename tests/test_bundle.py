@@ -342,3 +342,19 @@ def test_the_public_key_file_and_case_folder_work_as_key(cli: Cli, case_dir: Pat
     with zipfile.ZipFile(path) as zf:
         assert "keys/case-ed25519.pem" not in zf.namelist()
         assert not any(b"PRIVATE KEY" in zf.read(n) for n in zf.namelist())
+
+
+def test_every_bundle_file_and_key_is_documented(cli: Cli, tmp_path: Path) -> None:
+    _add_items(cli, tmp_path, 1)
+    path = tmp_path / "case.zip"
+    _bundle(cli, path, "--with-originals")
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "export.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## The evidence bundle"):]
+    with zipfile.ZipFile(path) as zf:
+        tops = {n.split("/")[0] + ("/" if "/" in n else "") for n in zf.namelist()}
+        manifest = json.loads(zf.read("manifest.json"))
+        custody = json.loads(zf.read("custody.json"))
+    for name in tops:
+        assert f"\n{name}" in section, f"docs/export.md does not describe the bundle's {name}"
+    for key in (*manifest, *custody, *custody["items"][0]):
+        assert f"`{key}`" in section, f"docs/export.md does not describe the bundle's key {key}"
