@@ -109,7 +109,7 @@ def verify(case: Case, jobs: int = 2, on_start: Callable[[int], None] | None = N
     anchors = anchor.read(case.root)  # before the database: every head read here is in its snapshot
     heads = [(anchor.CASE_FILE, anchors.case_file)] if anchors.case_file else []
     heads += [(anchor.ANCHORS, h) for h in anchors.log or []]
-    report.problems += [Problem(None, "anchor", p) for p in anchors.problems or []]
+    report.problems += [Problem(None, "anchor", p) for p in anchors.problems]
     positions = {expect_head.count} if expect_head and expect_head.count else set()
     seen = _Pass({h.id for _, h in heads}, positions, expect_head.hash if expect_head else None)
     with case.reading() as s:

@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -88,19 +88,7 @@ class Anchors:
 
     case_file: Head | None = None  # case.json's audit_head
     log: list[Head] | None = None  # anchors.log's heads (None: no anchors.log)
-    problems: list[str] | None = None  # lines or entries that could not be read
-
-    @property
-    def heads(self) -> list[Head]:
-        out = list(self.log or [])
-        if self.case_file is not None:
-            out.append(self.case_file)
-        return out
-
-    @property
-    def any(self) -> bool:
-        return bool(self.heads)
-
+    problems: list[str] = field(default_factory=list)  # lines or entries that could not be read
 
 @contextmanager
 def _locked(root: Path) -> Iterator[TextIO]:
@@ -169,8 +157,7 @@ def last_logged(root: Path) -> Head | None:
 
 
 def read(root: Path) -> Anchors:
-    out = Anchors(problems=[])
-    assert out.problems is not None
+    out = Anchors()
     try:
         info = json.loads((root / CASE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
