@@ -30,7 +30,9 @@ _SETS = {
     "item.date": (("date_from", "date_from", "from"), ("date_to", "date_to", "to"),
                   ("date_method", "method", "method")),
 }
-_ADDED = (("kind", "kind"), ("size", "size"), ("media_type", "media_type"))
+# What item.add set that nothing changes later. Not the kind: the metadata stage corrects it (an animated
+# GIF sniffed as an image is a video) with no event per item.
+_ADDED = (("size", "size"), ("media_type", "media_type"))
 _SOURCE = ("url", "platform", "account", "posted_at", "notes")
 CHECKS = ("items", "names", "sources", "tags", "notes", "judgments", "match decisions", "marked people",
           "tallies", "users")
