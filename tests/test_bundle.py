@@ -28,6 +28,8 @@ def _case(cli: Cli, case_dir: Path, tmp_path: Path) -> list[str]:
         _track(case, y, 1, [[0.0, 10, 10, 100, 300]])
     for item in (x, y, z):
         assert cli("status", item, "verified", "--note", "checked").exit_code == 0
+    confirmed = cli("people", "confirm", f"{x}:1", f"{x}:2", f"{x}:3", f"{y}:1")  # a person saw them
+    assert confirmed.exit_code == 0, confirmed.output
     for number in (1, 2, 3):
         judged = cli("judge", f"{y}:1", f"{x}:{number}", "different", "--reason", "other uniform")
         assert judged.exit_code == 0
