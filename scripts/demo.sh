@@ -37,7 +37,7 @@ run vericount locate hamilton_short.mp4 38.8977 -77.0365 --precision 100 --metho
 run vericount date hamilton_short.mp4 2009-05-12 --method "event date from the White House schedule"
 run vericount log --limit 6
 
-say "7. Check every original against its hash, and the custody log's hash chain"
+say "7. Check every original against its hash, the custody log against its anchored heads, the tables against the log"
 run vericount verify
 
 say "8. Reposts: copies of the same footage, found by their frames (PDQ + ORB), not by name"
@@ -106,8 +106,12 @@ run vericount init "$case_dir/imported-case"
 run vericount --case "$case_dir/imported-case" import "$case_dir/export-json"
 run vericount --case "$case_dir/imported-case" tally
 
-say "18. The evidence bundle: report, export, custody and audit logs, originals, two manifests; checked"
+say "18. The evidence bundle: report, export, custody and audit logs, originals, manifests, signed; checked"
 run vericount export --bundle "$case_dir/bundle.zip" --with-originals
+fingerprint=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['key']['fingerprint'])" \
+  "$case_dir/case.json")
+run vericount verify-bundle "$case_dir/bundle.zip" --key "$fingerprint"
+printf '$ # without --key it can only say that the bundle agrees with itself:\n'
 run vericount verify-bundle "$case_dir/bundle.zip"
 printf '$ (cd a copy of the unzipped bundle && sha256sum -c MANIFEST.sha256 | tail -2)\n'
 unzipped="$case_dir/bundle-unzipped"

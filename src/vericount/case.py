@@ -1,7 +1,10 @@
 """A case: one investigation, in one folder.
 
-    DIR/case.json   what the case is: its id and, for PostgreSQL, the database URL
+    DIR/case.json   what the case is: its id, for PostgreSQL the database URL, its public key and the
+                    custody log's newest head (store/anchor.py)
     DIR/case.db     the SQLite database (when no --db was given)
+    DIR/anchors.log every head the custody log had after a commit, one JSON line each (store/anchor.py)
+    DIR/keys/       the case's Ed25519 key pair, which signs its evidence bundles (store/keys.py)
     DIR/evidence/   originals, content-addressed and read-only (store/evidence.py)
     DIR/derived/    thumbnails, crops and other files computed from the originals
 """
@@ -20,7 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vericount import __version__
 from vericount.errors import CaseError, CaseNotFound
-from vericount.store import audit, db
+from vericount.signing import KEY_INFO
+from vericount.store import anchor, audit, db, keys
 from vericount.store.evidence import EvidenceStore
 from vericount.store.schema import CaseInfo, utcnow
 
@@ -69,13 +73,18 @@ class Case:
             engine.dispose()
             raise
         case = cls(root, engine, actor)
+        public = keys.generate(root)
         with case.session() as s:
             s.add_all([CaseInfo(key="case_id", value=case_id),
-                       CaseInfo(key="created_at", value=utcnow().isoformat())])
+                       CaseInfo(key="created_at", value=utcnow().isoformat()),
+                       CaseInfo(key=KEY_INFO, value=json.dumps(public.to_json()))])
             audit.record(s, actor, "case.init", None, root=str(root), database=_safe_url(url),
-                         case_id=case_id)
+                         case_id=case_id, key=public.to_json(), anchors=anchor.ANCHORS)
+        head = anchor.last_logged(root)
         _write_case_file(root, {"format": 1, "case_id": case_id,
-                                "db": None if db_url is None else url, "created_by": __version__})
+                                "db": None if db_url is None else url, "created_by": __version__,
+                                "key": public.to_json(),
+                                "audit_head": head.to_json() if head is not None else None})
         return case
 
     @classmethod
@@ -142,6 +151,7 @@ class Case:
         """One transaction: committed when the block ends, rolled back if it raises."""
         with self._sessions() as s, s.begin():
             s.info["derived"] = self.derived  # where stages' save() writes crops and other files
+            s.info[audit.ANCHOR] = self.root  # where the log's head is anchored after the commit
             yield s
 
     @contextmanager

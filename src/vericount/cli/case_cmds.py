@@ -88,22 +88,41 @@ def _brief(detail: object) -> str:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--jobs", type=click.IntRange(min=1), default=2, help="Files hashed at once.")
+@click.option("--expect-head", default=None, metavar="COUNT:HASH",
+              help="The log's head as recorded elsewhere (what an earlier verify printed): the log must "
+                   "still hold that event at that position.")
 @pass_ctx
-def verify(ctx: Context, as_json: bool, jobs: int) -> None:
-    """Re-hash every stored original and check the audit log's hash chain; exit 1 on any problem."""
+def verify(ctx: Context, as_json: bool, jobs: int, expect_head: str | None) -> None:
+    """Re-hash every stored original, check the audit log's hash chain against the heads anchored in
+    anchors.log and case.json (and --expect-head), check every item, name, source, status, place, date,
+    tag, note, judgment, match decision, mark, tally and desk account against the events that made it, and
+    check the case key's records. Prints the log's head and the key's fingerprint for you to record
+    outside the case. Exit 1 on any problem."""
+    from vericount.store.anchor import parse_expected
     from vericount.verify import verify as run_verify
 
+    expected = parse_expected(expect_head) if expect_head else None
     with ctx.open_case() as case, progress_bar(interactive() and not as_json) as bar:
         report = run_verify(case, jobs, on_start=lambda total: bar.start("verifying", total),
-                            on_item=bar.advance)
+                            on_item=bar.advance, expect_head=expected)
     if as_json:
-        emit_json({"ok": report.ok, "checked": report.checked, "bytes": report.bytes,
-                   "problems": [vars(p) for p in report.problems]})
-    else:
-        for p in report.problems:
-            error(f"{p.item or 'audit log'}: {p.problem}: {p.detail}")
-        state = "intact" if report.ok else f"{len(report.problems)} problem(s)"
-        say(f"verified {report.checked} originals ({human_size(report.bytes)}): {state}")
+        emit_json(report.to_json())
+        sys.exit(0 if report.ok else 1)
+    for p in report.problems:
+        error(f"{p.item or 'audit log'}: {p.problem}: {p.detail}")
+    for note in report.notes:
+        say(f"note: {note}")
+    if report.head is not None:
+        say(f"audit log: {report.head.count} events, head {report.head.text} (event {report.head.id}, "
+            f"{report.head.at}); record it outside the case and check with --expect-head")
+        say(f"anchored heads compared: {report.anchored}")
+    if report.key_fingerprint:
+        say(f"case key: ed25519 fingerprint {report.key_fingerprint}")
+    say(f"state checked against the log: {', '.join(report.state_checked)}")
+    for skipped in report.state_skipped:
+        say(f"  not checked: {skipped}")
+    state = "intact" if report.ok else f"{len(report.problems)} problem(s)"
+    say(f"verified {report.checked} originals ({human_size(report.bytes)}): {state}")
     sys.exit(0 if report.ok else 1)
 
 

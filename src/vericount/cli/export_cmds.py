@@ -38,8 +38,10 @@ def export(ctx: Context, out: Path | None, fmt: str, bundle: Path | None, with_o
     describes every file and column.
 
     --bundle: one zip with the report (faces blurred unless --no-blur), the JSON export, custody.json,
-    the originals with --with-originals, manifest.json and MANIFEST.sha256 (`sha256sum -c` reads it);
-    `vericount verify-bundle FILE.zip` checks it. Both are recorded in the audit log.
+    the originals with --with-originals, manifest.json and MANIFEST.sha256 (`sha256sum -c` reads it),
+    signed with the case's Ed25519 key (signature.ed25519, public_key.pem; a case made before keys gets
+    one now, recorded in the log); `vericount verify-bundle FILE.zip --key FINGERPRINT` checks it. Both are
+    recorded in the audit log.
     """
     if (out is None) == (bundle is None):
         raise click.UsageError("give --out DIR or --bundle FILE.zip (one of them)")
@@ -73,6 +75,8 @@ def _print_bundle(made: dict[str, Any], as_json: bool) -> None:
     say(f"bundle written: {made['path']} ({made['files']} files, {made['originals']} originals, "
                f"{made['size']} bytes; {n})")
     say(f"sha256 {made['sha256']} (kept in the audit log)")
+    say(f"signed by the case key, fingerprint {made['key_fingerprint']}: check it with "
+        f"vericount verify-bundle FILE --key {made['key_fingerprint']}")
 
 
 def _print_export(result: dict[str, Any], as_json: bool) -> None:

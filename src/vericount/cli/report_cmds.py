@@ -52,27 +52,58 @@ def report(ctx: Context, out: Path, formats: tuple[str, ...], no_blur: bool, as_
 
 @click.command("verify-bundle")
 @click.argument("bundle", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--key", default=None, metavar="FILE|FINGERPRINT",
+              help="Who must have signed it: the case's public key (a PEM file, the case folder or its "
+                   "case.json) or its fingerprint as `vericount verify` prints it.")
+@click.option("--expect-sha256", default=None, metavar="HEX",
+              help="The bundle's own sha256, as `export --bundle` printed it and the case's log keeps it.")
+@click.option("--expect-head", default=None, metavar="COUNT:HASH",
+              help="A head of the case's log recorded earlier (`vericount verify` prints it): the bundled "
+                   "log must hold that event at that position.")
 @click.option("--json", "as_json", is_flag=True, help="Print the check as JSON.")
-def verify_bundle(bundle: Path, as_json: bool) -> None:
+def verify_bundle(bundle: Path, key: str | None, expect_sha256: str | None, expect_head: str | None,
+                  as_json: bool) -> None:
     """Check an evidence bundle (from `vericount export --bundle`): every file against its SHA-256 in the
-    manifest (changed, missing and unlisted files are named), the audit log's hash chain, and the
-    certificate against the bundled export. Needs no case. Exit status 1 when anything differs.
+    manifest (changed, missing and unlisted files are named), the signature, the audit log's hash chain,
+    the exported tables against the events that made them, custody.json, the audit head and the report
+    against the export, the originals against the items, and the certificate against the bundled export
+    (the "at least N" printed is the checked certificate's). Needs no case. Exit status 1 when anything
+    differs.
 
-    Without vericount: unzip it and run `sha256sum -c MANIFEST.sha256` in its folder.
+    Without --key or --expect-sha256 a passing bundle is only self-consistent: anyone can make one. Give
+    the case's key fingerprint (or the bundle's sha256) recorded from the case to check who made it.
+
+    Without vericount: unzip it and run `sha256sum -c MANIFEST.sha256` in its folder (README.txt in the
+    bundle shows the openssl commands for the signature).
     """
     import sys
 
-    from vericount.report.bundle import verify_bundle as check_bundle
+    from vericount.report.bundle_check import verify_bundle as check_bundle
+    from vericount.store.anchor import parse_expected
+    from vericount.store.keys import expected_fingerprint
 
-    check = check_bundle(bundle)
+    fingerprint = expected_fingerprint(key) if key else None
+    expected = parse_expected(expect_head) if expect_head else None
+    check = check_bundle(bundle, fingerprint, expect_sha256, expected)
     if as_json:
         emit_json(check.to_json())
-    else:
-        for problem in check.problems:
-            say(f"DIFFERENT {problem}")
-        n = "no certified count" if check.at_least is None else f"at least {check.at_least}"
-        verdict = "intact" if check.ok else f"{len(check.problems)} problem(s)"
-        say(f"{bundle}: {verdict}; {check.files} files, {check.bytes} bytes checked; certificate: {n}")
+        if not check.ok:
+            sys.exit(1)
+        return
+    for problem in check.problems:
+        say(f"DIFFERENT {problem}")
+    n = "no certified count" if check.at_least is None else f"at least {check.at_least}"
+    verdict = ("intact" if check.authenticated else "self-consistent") if check.ok else \
+        f"{len(check.problems)} problem(s)"
+    say(f"{bundle}: {verdict}; {check.files} files, {check.bytes} bytes checked; certificate: {n}")
+    say(f"sha256 {check.sha256}" + (" (as expected)" if check.sha256_checked else ""))
+    if check.signed_by:
+        whose = "the key given" if check.key_checked else "the bundle's own key: not checked against yours"
+        say(f"signed by ed25519 key {check.signed_by} ({whose})")
+    if check.audit_head:
+        say(f"audit log in the bundle: head {check.audit_head['count']}:{check.audit_head['hash']}")
+    for note in check.notes:
+        say(f"note: {note}")
     if not check.ok:
         sys.exit(1)
 

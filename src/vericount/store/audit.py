@@ -3,6 +3,11 @@
 Every change goes through :func:`record` inside the same transaction as the change itself. Each event
 carries the SHA-256 of the one before it and of its own content, so a gap or an edit anywhere in the log
 shows up in ``vericount verify``; the database also refuses UPDATE and DELETE on the table (triggers).
+
+A session that carries its case folder (``session.info[ANCHOR]``, as ``Case.session`` sets it) anchors the
+log's head there after it commits (store/anchor.py), so deleting the last events or rewriting the whole
+chain behind vericount's back contradicts the anchored heads. The first transaction that finds no
+anchors.log in the folder records a ``case.anchor`` event: from there on the head is anchored.
 """
 
 from __future__ import annotations
@@ -14,17 +19,23 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import String, event, func, insert, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
 from vericount import __version__
-from vericount.store.schema import AuditEvent, UTCDateTime, utcnow
+from vericount.store import anchor
+from vericount.store.schema import AuditEvent, CaseInfo, UTCDateTime, utcnow
 
 GENESIS = "0" * 64
+ANCHOR = "vericount.anchor_root"  # session.info: the case folder where the head is anchored
+STARTS_ANCHORING = ("case.init", "case.anchor")  # events after which anchors.log must exist
 _LAST = "vericount.audit_last_hash"
 _PENDING = "vericount.audit_pending"
+_HEAD = "vericount.audit_head"
+COUNTER = "audit_count"  # case_info: how many events the log holds (for the anchored head's count)
 
 
 def default_actor() -> str:
@@ -34,7 +45,7 @@ def default_actor() -> str:
         return f"uid:{os.getuid()}"
 
 
-def _stamp(at: datetime) -> str:
+def stamp(at: datetime) -> str:
     stamped = UTCDateTime().process_bind_param(at, None)  # type: ignore[arg-type]
     assert stamped is not None
     return stamped
@@ -64,7 +75,7 @@ def record(session: Session, actor: str, action: str, item_id: str | None = None
         prev = prev or GENESIS
     at = utcnow()
     clean = json.loads(json.dumps(detail, default=str))
-    digest = event_hash(prev, _stamp(at), actor, action, item_id, clean, __version__)
+    digest = event_hash(prev, stamp(at), actor, action, item_id, clean, __version__)
     session.info.setdefault(_PENDING, []).append(
         {"at": at, "actor": actor, "action": action, "item_id": item_id, "detail": clean,
          "tool_version": __version__, "prev_hash": prev, "hash": digest})
@@ -74,16 +85,51 @@ def record(session: Session, actor: str, action: str, item_id: str | None = None
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        session.execute(insert(AuditEvent), pending)
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    root: Path | None = session.info.get(ANCHOR)
+    if root is not None and not (root / anchor.ANCHORS).exists():
+        (root / anchor.ANCHORS).touch()  # under the appenders' lock: one transaction marks the start
+        if not any(e["action"] in STARTS_ANCHORING for e in pending):
+            record(session, pending[-1]["actor"], "case.anchor", None, log=anchor.ANCHORS,
+                   reason="no anchors.log in the case folder: the head is anchored from this event on")
+    session.info.pop(_PENDING, None)
+    session.execute(insert(AuditEvent), pending)
+    count = _count(session, len(pending))
+    if root is not None:  # under the appenders' lock still: the count and the last id are this commit's
+        last_id = int(session.scalar(select(func.max(AuditEvent.id))) or 0)
+        session.info[_HEAD] = anchor.Head(count, last_id, pending[-1]["hash"], stamp(pending[-1]["at"]))
+
+
+def _count(session: Session, added: int) -> int:
+    """How many events the log holds with the ``added`` just inserted, from the counter kept in case_info
+    (one row read and written under the appenders' lock; counting the table would cost a scan per commit).
+    A case without the counter yet counts its log once."""
+    held = session.scalar(select(CaseInfo.value).where(CaseInfo.key == COUNTER))
+    if held is None:
+        count = int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+        session.execute(insert(CaseInfo).values(key=COUNTER, value=str(count)))
+    else:
+        count = int(held) + added
+        session.execute(update(CaseInfo).where(CaseInfo.key == COUNTER).values(value=str(count)))
+    return count
 
 
 @event.listens_for(Session, "after_commit")
+def _anchor_head(session: Session) -> None:
+    head: anchor.Head | None = session.info.pop(_HEAD, None)
+    root: Path | None = session.info.get(ANCHOR)
+    _forget_last_hash(session)
+    if head is not None and root is not None:
+        anchor.write_quietly(root, head)
+
+
 @event.listens_for(Session, "after_rollback")
 def _forget_last_hash(session: Session) -> None:
     session.info.pop(_LAST, None)
     session.info.pop(_PENDING, None)
+    session.info.pop(_HEAD, None)
 
 
 @dataclass(frozen=True)
@@ -94,25 +140,45 @@ class ChainProblem:
 
 def check_chain(session: Session) -> Iterator[ChainProblem]:
     """Recompute the hash chain; yield every event that does not follow from the one before it."""
-    rows = session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()
-    yield from check_events({"id": ev.id, "at": ev.at, "actor": ev.actor, "action": ev.action,
-                             "item_id": ev.item_id, "detail": ev.detail, "tool_version": ev.tool_version,
-                             "prev_hash": ev.prev_hash, "hash": ev.hash} for ev in rows.yield_per(2000))
+    yield from check_events(event_rows(session))
+
+
+def event_rows(session: Session) -> Iterator[Mapping[str, Any]]:
+    """Every event, oldest first, as a mapping of the table's columns (read in chunks; ``at`` as the
+    stored text)."""
+    table = AuditEvent.__table__
+    cols = [type_coerce(c, String()).label("at") if c.name == "at" else c for c in table.c]
+    query = select(*cols).order_by(table.c.id).execution_options(yield_per=2000)
+    for row in session.execute(query).mappings():  # "at" as the stored text: what the hash covers
+        yield dict(row)
 
 
 def check_events(events: Iterable[Mapping[str, Any]]) -> Iterator[ChainProblem]:
     """The chain check on events as mappings of the table's columns, in log order (an export's
     audit_events rows: ``at`` a datetime or the stored text)."""
-    prev = GENESIS
+    chain = Chain()
     for ev in events:
-        if ev["prev_hash"] != prev:
-            yield ChainProblem(ev["id"], "does not follow the event before it (an event is missing)")
-        at = ev["at"] if isinstance(ev["at"], str) else _stamp(ev["at"])
+        yield from chain.feed(ev)
+
+
+class Chain:
+    """The chain check one event at a time (for a pass over the log that does other checks too)."""
+
+    def __init__(self) -> None:
+        self.prev = GENESIS
+
+    def feed(self, ev: Mapping[str, Any]) -> list[ChainProblem]:
+        problems = []
+        if ev["prev_hash"] != self.prev:
+            problems.append(ChainProblem(ev["id"],
+                                         "does not follow the event before it (an event is missing)"))
+        at = ev["at"] if isinstance(ev["at"], str) else stamp(ev["at"])
         expected = event_hash(ev["prev_hash"], at, ev["actor"], ev["action"], ev["item_id"], ev["detail"],
                               ev["tool_version"])
         if ev["hash"] != expected:
-            yield ChainProblem(ev["id"], "content does not match its hash (the event was altered)")
-        prev = ev["hash"]
+            problems.append(ChainProblem(ev["id"], "content does not match its hash (the event was altered)"))
+        self.prev = ev["hash"]
+        return problems
 
 
 def events(session: Session, item_id: str | None = None, actor: str | None = None,
