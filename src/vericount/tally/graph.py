@@ -37,6 +37,7 @@ from vericount.tally.check import DIFFERENT_FACE_DISTANCE, MAX_OVERLAP, SAME_FRA
 from vericount.tally.solve import max_clique
 
 Box = tuple[float, float, float, float]
+FramePairs = dict[tuple[str, str], dict[str, Any]]  # same-frame facts by pair of track refs
 # Faces this close are likely one person: the estimate joins them (dlib's documented threshold). Between it
 # and DIFFERENT_FACE_DISTANCE the machine says nothing.
 SAME_FACE_DISTANCE = 0.6
@@ -187,14 +188,27 @@ class Records:
     judgments: list[JudgmentData] = field(default_factory=list)
     alignments: list[Alignment] = field(default_factory=list)
     groups: list[GroupData] = field(default_factory=list)
+    _frames: tuple[frozenset[str], FramePairs] | None = None
 
-    def graph(self, policy: Policy) -> Graph:
-        return build(self.tracks, self.judgments, self.alignments, self.groups, policy)
+    def graph(self, policy: Policy, tracks: list[TrackData] | None = None,
+              groups: list[GroupData] | None = None, faces: bool = True) -> Graph:
+        """The graph of ``policy`` (over other confirmations or group judgments when given: the same
+        sightings, so the same-frame facts are computed once)."""
+        tracks = self.tracks if tracks is None else tracks
+        return build(tracks, self.judgments, self.alignments, self.groups if groups is None else groups,
+                     policy, faces, self.frame_pairs(tracks))
+
+    def frame_pairs(self, tracks: list[TrackData]) -> FramePairs:
+        """The same-frame facts between the tracks nobody rejected (cached while that set is the same)."""
+        alive = frozenset(t.ref for t in tracks if not t.rejected)
+        if self._frames is None or self._frames[0] != alive:
+            self._frames = (alive, same_frame([t for t in tracks if not t.rejected]))
+        return self._frames[1]
 
 
 def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: list[Alignment],
           groups: list[GroupData] | tuple[GroupData, ...] = (), policy: Policy = CERTIFIED,
-          faces: bool = True) -> Graph:
+          faces: bool = True, frame_pairs: FramePairs | None = None) -> Graph:
     """The graph of ``policy``; without ``faces`` (a policy without face calls only), no face distances
     are computed for the estimate and the proposals' evidence."""
     tracks = [t for t in tracks if not t.rejected and (t.mark or t.confirmed or not policy.confirmed_only)]
@@ -214,7 +228,8 @@ def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: li
     contradictions = [
         f"{r.a} and {r.b}: judged different ({_source(r)}), but a chain of 'same' judgments makes them one "
         "person" for r in different if find(r.a) == find(r.b)]
-    frame_pairs = same_frame(tracks)
+    frame_pairs = (same_frame(tracks) if frame_pairs is None
+                   else {k: v for k, v in frame_pairs.items() if k[0] in by_ref and k[1] in by_ref})
     apart: dict[str, set[str]] = defaultdict(set)  # per root, the roots recorded as other people
     for a, b in [*frame_pairs, *((r.a, r.b) for r in different)]:
         apart[find(a)].add(find(b))
@@ -313,7 +328,7 @@ def _source(r: Reason) -> str:
     return f"{kind} by {r.detail['by']}: {r.detail.get('reason') or 'no reason'}"
 
 
-def same_frame(tracks: list[TrackData]) -> dict[tuple[str, str], dict[str, Any]]:
+def same_frame(tracks: list[TrackData]) -> FramePairs:
     """Pairs of tracks seen together in one frame of one item, with the frame where they overlap least."""
     sightings: dict[str, list[tuple[float, str, Box, bool]]] = defaultdict(list)
     for t in tracks:

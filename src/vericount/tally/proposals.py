@@ -33,7 +33,6 @@ from vericount.tally.graph import (
     GroupData,
     Records,
     TrackData,
-    build,
     same_frame,
 )
 from vericount.tally.solve import max_clique
@@ -99,8 +98,7 @@ class _View:
     def gain_if(self, confirm: set[str], groups: tuple[GroupData, ...] = ()) -> int:
         tracks = [replace(t, confirmed={"review": None}) if t.ref in confirm else t
                   for t in self.records.tracks]
-        graph = build(tracks, self.records.judgments, self.records.alignments,
-                      [*self.records.groups, *groups], CERTIFIED, faces=False)
+        graph = self.records.graph(CERTIFIED, tracks, [*self.records.groups, *groups], faces=False)
         if graph.contradictions:
             return 0
         return len(max_clique(graph.adj, 1.0).members) - self.n
