@@ -85,6 +85,9 @@ def _build(cli: Cli, tmp_path: Path) -> list[str]:
     assert cli("judge", f"{z[:8]}:2", f"{y[:8]}:1", "same").exit_code == 0
     assert cli("judge", f"{z[:8]}:2", f"{x[:8]}:2", "cant-tell").exit_code == 0
     assert cli("judge", f"{z[:8]}:2", f"{x[:8]}:2", "cant-tell", "--undo").exit_code == 0
+    assert cli("people", "confirm", x, y, z).exit_code == 0
+    assert cli("judge-group", "different", f"{x[:8]}:2", "--against", f"{z[:8]}:1",
+               "--reason", "another face").exit_code == 0
     return [x, y, z]
 
 
@@ -115,7 +118,8 @@ def test_export_import_round_trip(cli: Cli, new_cli: Cli, tmp_path: Path) -> Non
     cert_path = tmp_path / "cert.json"
     before = _tally(cli, "--out", str(cert_path))
     assert before["at_least"] == 3
-    assert {p["reason"] for p in before["certificate"]["pairs"]} >= {"face_distance", "judged_different"}
+    assert {p["reason"] for p in before["certificate"]["pairs"]} == {"same_frame", "judged_different",
+                                                                     "group_different"}
     cli("user", "add", "ana", "--role", "admin", "--password-stdin", input="secret-password\n")
 
     out = tmp_path / "export"
@@ -130,6 +134,8 @@ def test_export_import_round_trip(cli: Cli, new_cli: Cli, tmp_path: Path) -> Non
     assert manifest["format"] == "vericount-export/1" and manifest["schema"] == SCHEMA_HEAD
     assert manifest["case"] == _case_id(cli) == done["case"] and manifest["exported_by"] == "tester"
     assert manifest["tables"]["items"]["rows"] == 3 and manifest["tables"]["judgments"]["rows"] == 3
+    assert manifest["tables"]["track_reviews"]["rows"] == 5
+    assert manifest["tables"]["group_judgments"]["rows"] == 1
     assert all(_sha(out / e["file"]) == e["sha256"] for e in manifest["tables"].values())
     tracks = json.loads((out / "tracks.json").read_text())
     assert base64.b64decode(tracks[1]["face_embedding"]) == _face(0)
