@@ -50,6 +50,11 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     for name in ("obama.jpg", "obama2.jpg", "biden.jpg", "obama_and_biden.jpg"):
         assert cli("status", name, "verified", "--note", "sample").exit_code == 0
     assert cli("people").exit_code == 0
+    out = json.loads(cli("tally", "--json").stdout)  # a reviewer accepts the proposals: people, one pair
+    for command in out["proposals"][0]["commands"]:
+        assert cli(*command.split()[1:]).exit_code == 0
+    pair = next(p for p in json.loads(cli("tally", "--json").stdout)["proposals"] if p["kind"] == "different")
+    assert cli("judge", *pair["tracks"], "different", "--reason", "two faces side by side").exit_code == 0
     assert cli("locate", "obama_and_biden.jpg", "50.45", "30.52", "--precision", "50").exit_code == 0
     assert cli("date", "obama.jpg", "2024-08-06").exit_code == 0
     added = cli("claims", "add", str(ROOT / "samples" / "reports" / "example_report.txt"), "--outlet",

@@ -106,6 +106,9 @@ def ledger(case: Case) -> dict[str, Any]:
 def compare(case: Case, tally: dict[str, Any]) -> list[dict[str, Any]]:
     """Each claim about people against the certified count: what the case's verified footage supports."""
     n = tally.get("at_least")
+    proposed = (tally.get("proposed") or {}).get("at_least")
+    open_note = (f"; the machine proposes {proposed}, not certified: reviewers can confirm more"
+                 if proposed is not None and n is not None and proposed > n else "")
     out = []
     for view in list_claims(case):
         if not view.counts_people:
@@ -119,6 +122,6 @@ def compare(case: Case, tally: dict[str, Any]) -> list[dict[str, Any]]:
             verdict = f"supported: the verified footage shows at least {n}"
         else:
             verdict = (f"not yet supported: the verified footage shows at least {n} of the {c.quantity} "
-                       "claimed")
-        out.append({**view.to_json(), "at_least": n, "verdict": verdict})
+                       f"claimed{open_note}")
+        out.append({**view.to_json(), "at_least": n, "proposed": proposed, "verdict": verdict})
     return out

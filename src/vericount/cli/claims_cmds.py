@@ -93,7 +93,9 @@ def claims_compare(ctx: Context, as_json: bool, include_unreviewed: bool) -> Non
         result = tally(case, Scope(include_unreviewed=include_unreviewed), save=False)
         rows = compare(case, result)
     if as_json:
-        emit_json({"tally": {k: result[k] for k in ("at_least", "estimate", "at_most", "headline")},
+        summary = {k: result[k] for k in ("at_least", "estimate", "at_most", "headline")}
+        summary["proposed"] = (result["proposed"] or {}).get("at_least")
+        emit_json({"tally": summary,
                    "claims": rows})
         return
     say(result["headline"])

@@ -54,6 +54,7 @@ STEP_TIME_LIMIT = 2.0  # seconds for each of those tallies' clique search
 REASONS = {
     "same_frame": "seen in the same frame",
     "judged_different": "judged different by a reviewer",
+    "group_different": "judged different by a reviewer (a group judgment)",
     "face_distance": "faces clearly different (machine, calibrated threshold)",
 }
 
@@ -350,7 +351,7 @@ def _methods(result: dict[str, Any], stage_rows: list[Any], detectors: list[str]
         "software": _versions(), "stages": stages, "models": models, "detectors": detectors, "marks": marks,
         "judgments": dict(judgments),
         "thresholds": [
-            ("clearly different faces (dlib ResNet distance above)",
+            ("faces proposed as different people (dlib ResNet distance above; never certified)",
              cert.get("face_threshold", DIFFERENT_DISTANCE)),
             ("faces used for that call: at least (pixels, shorter side)", checker.DISTINCT_FACE_SIZE),
             ("faces used for that call: sharpness at least (variance of the Laplacian)",
@@ -359,7 +360,10 @@ def _methods(result: dict[str, Any], stage_rows: list[Any], detectors: list[str]
             ("two boxes in one frame are one person above this overlap of the smaller",
              cert.get("max_overlap")),
             ("a reviewer's mark is compared with frames within (seconds)", cert.get("same_frame_window")),
-            ("machine 'clearly different' calls used", result.get("machine_distinct")),
+            ("tracks confirmed as people by a reviewer / rejected", f"{result.get('confirmed')} / "
+             f"{result.get('rejected')}"),
+            ("group judgments standing", result.get("group_judgments")),
+            ("headline counts machine calls (never by default)", bool(result.get("count_machine_calls"))),
             ("unreviewed items counted", result.get("include_unreviewed")),
             ("clique search optimal", result.get("optimal")),
         ],

@@ -330,8 +330,9 @@ def headline(result: dict[str, Any]) -> str:
                                           f"{result['clique_upper_bound']} is possible; a longer search may "
                                           "raise N)")
     proposed = result["proposed"]
-    rest = (f"; {proposed['at_least']} proposed, resting on {proposed['machine_calls']} open proposal(s) of "
-            f"the machine; about {result['estimate']} (estimated), at most {result['at_most']}")
+    more = (f"{proposed['at_least']} proposed, resting on {proposed['machine_calls']} open proposal(s) of "
+            "the machine" if proposed["machine_calls"] else "the machine proposes no more")
+    rest = f"; {more}; about {result['estimate']} (estimated), at most {result['at_most']}"
     if result.get("count_machine_calls"):
         return (f"at least {proposed['at_least']} distinct people in {whose}, COUNTING "
                 f"{proposed['machine_calls']} MACHINE CALL(S) NO REVIEWER CONFIRMED (not certified: "
