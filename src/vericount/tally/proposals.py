@@ -33,8 +33,8 @@ from vericount.tally.graph import (
     GroupData,
     Records,
     TrackData,
-    same_frame,
 )
+from vericount.tally.facts import same_frame
 from vericount.tally.solve import max_clique
 
 PAGE = 48  # people a reviewer confirms, or compares, in one look
