@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from vericount.tally import pairs
+from vericount.tally.facts import same_frame
 from vericount.tally.graph import (
     CERTIFIED,
     PROPOSED,
@@ -34,7 +35,6 @@ from vericount.tally.graph import (
     Records,
     TrackData,
 )
-from vericount.tally.facts import same_frame
 from vericount.tally.solve import max_clique
 
 PAGE = 48  # people a reviewer confirms, or compares, in one look
