@@ -21,8 +21,6 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from vericount.tally import pairs
 from vericount.tally.facts import same_frame
 from vericount.tally.graph import (
@@ -119,8 +117,8 @@ class _View:
             out.append(_proposal(
                 "confirm+group", refs, self.members, len(new), pages + 1,
                 f"confirm every proposed person of the scope ({len(refs)} tracks, {pages} page(s)), then "
-                f"judge one of each of the {len(new)} persons the estimate sees beyond the certified "
-                f"{len(self.members)} all different people: " + self._faces_apart(new),
+                f"judge one of each of the {len(new)} persons the estimate sees beyond the "
+                f"{_people(len(self.members))} certified all different people: " + self._faces_apart(new),
                 [*pages_of, _group([*new, *self.members])], group=new))
         return out
 
@@ -160,13 +158,14 @@ class _View:
                 gain = self.gain_if(set(refs))
                 if gain > 0:
                     out.append(_proposal("confirm", refs, [], gain, math.ceil(len(refs) / PAGE),
-                                         f"the {len(refs)} proposed people of item {item[:12]}, {size} of "
-                                         "them in one frame", [_confirm(refs)]))
+                                         f"{_people(len(refs))} proposed in item {item[:12]}, {size} of "
+                                         "them seen in one frame", [_confirm(refs)]))
             new = [r for r in clique if self.cluster.get(r) not in self.represented]
             if self.members and new:
-                why = (f"confirm the {len(refs)} proposed people of item {item[:12]}, then judge the "
-                       f"{len(new)} seen together in one frame different from the {len(self.members)} "
-                       "certified: "
+                seen = (f"the {len(new)} of them seen in one frame" if len(new) > 1
+                        else "the one" if len(refs) == 1 else "one of them")
+                why = (f"confirm {_people(len(refs))} proposed in item {item[:12]}, then judge {seen} "
+                       f"different from the {_people(len(self.members))} certified: "
                        + self._faces_apart(new))
                 out.append(_proposal("confirm+group", refs, self.members, len(new), 2, why,
                                      [_confirm(refs), _group([*new, *self.members])], group=new))
@@ -179,8 +178,9 @@ class _View:
             return []
         everyone = [*new, *self.members]
         gain = self.gain_if(set(), (GroupData(0, "different", everyone, [], "proposed", "", ""),))
-        why = (f"{len(new)} confirmed people the estimate takes for {len(new)} other persons, and the "
-               f"{len(self.members)} certified: all different people? " + self._faces_apart(new))
+        why = (f"{_people(len(new))} confirmed, whom the estimate takes for as many persons not yet counted, "
+               f"and the {_people(len(self.members))} certified: all different people? "
+               + self._faces_apart(new))
         return [_proposal("group", new, self.members, max(gain, 0), 1, why, [_group(everyone)], group=new)]
 
     def against_members(self, skip: set[int], limit: int) -> list[dict[str, Any]]:
@@ -210,20 +210,16 @@ class _View:
     def _faces_apart(self, refs: list[str]) -> str:
         """How far the faces of ``refs`` are from each other and the members' (the machine's evidence)."""
         faces = self.proposed.faces
-        if faces is None:
-            return "no faces to compare"
-        rows = [faces.track_row[r] for r in refs if r in faces.track_row]
-        others = [faces.track_row[r] for r in {*refs, *self.members} if r in faces.track_row]
-        if not rows or len(others) < 2:
-            return f"{len(refs) - len(rows)} without a face to compare"
-        d = faces.track[np.ix_(rows, others)]
-        d = d[np.isfinite(d) & (d > 0)]
-        if d.size == 0:
-            return "no two faces to compare"
-        closest = float(d.min())
+        row = faces.track_row if faces is not None else {}
+        others = sorted({*refs, *self.members} & row.keys())
+        d = [float(faces.track[row[r], row[o]]) for r in refs if r in row for o in others
+             if o != r] if faces is not None else []
+        missing = sum(r not in row for r in refs)
+        if not d:
+            return "no two faces to compare: look at the people" if refs else ""
+        closest = min(d)
         flag = "" if closest > SAME_FACE_DISTANCE else f" (some closer than {SAME_FACE_DISTANCE}: look twice)"
-        missing = len(refs) - len(rows)
-        return (f"their faces are {closest:.2f}-{float(d.max()):.2f} from the others'{flag}"
+        return (f"their faces are {closest:.2f}-{max(d):.2f} from the others'{flag}"
                 + (f"; {missing} without a face" if missing else ""))
 
 
@@ -248,6 +244,10 @@ def _proposal(kind: str, tracks: list[str], against: list[str], gain: int, actio
     if group is not None:
         out["group"] = group
     return out
+
+
+def _people(n: int) -> str:
+    return "1 person" if n == 1 else f"{n} people"
 
 
 def _short(ref: str) -> str:
