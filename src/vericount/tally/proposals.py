@@ -61,7 +61,7 @@ def rank(records: Records, certified: Graph, counted: Count, proposed: Graph, es
         against = sorted({s["b"] for s in group})
         found.append(_proposal("group", [one], against, 1, 1,
                                f"one confirmed person against the {len(against)} certified it is not yet "
-                               "proved different from: " + "; ".join(s["why"] for s in group),
+                               "proved different from: " + "; ".join(dict.fromkeys(s["why"] for s in group)),
                                [_group([one], against)], group=[one]))
     found = [p for p in found if p["gain"] > 0]
     if not found:  # long shots: a confirmed face the estimate takes for a certified member's

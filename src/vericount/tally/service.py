@@ -331,7 +331,7 @@ def headline(result: dict[str, Any]) -> str:
                                           "raise N)")
     proposed = result["proposed"]
     more = (f"{proposed['at_least']} proposed, resting on {proposed['machine_calls']} open proposal(s) of "
-            "the machine" if proposed["machine_calls"] else "the machine proposes no more")
+            "the machine" if proposed["machine_calls"] else "the machine's own reading finds no more")
     rest = f"; {more}; about {result['estimate']} (estimated), at most {result['at_most']}"
     if result.get("count_machine_calls"):
         return (f"at least {proposed['at_least']} distinct people in {whose}, COUNTING "
