@@ -21,6 +21,8 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from vericount.tally import pairs
 from vericount.tally.facts import same_frame
 from vericount.tally.graph import (
@@ -28,6 +30,7 @@ from vericount.tally.graph import (
     PROPOSED,
     SAME_FACE_DISTANCE,
     Count,
+    FaceDistances,
     Graph,
     GroupData,
     Records,
@@ -66,8 +69,8 @@ def rank(records: Records, certified: Graph, counted: Count, proposed: Graph, es
     found = [p for p in found if p["gain"] > 0]
     if not found:  # long shots: a confirmed face the estimate takes for a certified member's
         found = view.against_members({s["node"] for group in several.values() for s in group}, limit)
-    found.sort(key=lambda p: (-p["gain"] / p["actions"], -p["gain"], p["actions"], len(p["tracks"]),
-                             p["tracks"][:1]))
+    found.sort(key=lambda p: (-p["gain"] / p["actions"], -p["gain"], p["actions"], p["doubt"],
+                             len(p["tracks"]), p["tracks"][:1]))
     same = [_proposal("same", [s["a"], s["b"]], [], 0, 1, s["why"], [_judge(s["a"], s["b"], "same")],
                       effect="M -1") for s in pairs.same(proposed, estimated, skip, limit)]
     out = found[:limit] + same[:max(0, limit - len(found[:limit]))]
@@ -184,27 +187,33 @@ class _View:
         return [_proposal("group", new, self.members, max(gain, 0), 1, why, [_group(everyone)], group=new)]
 
     def against_members(self, skip: set[int], limit: int) -> list[dict[str, Any]]:
-        """Each confirmed person outside the clique, with a face, against every certified member: the estimate
+        """Each confirmed person outside the clique against every certified member: the estimate
         takes their face for a member's, so the machine expects "the same person" (then "same as" that
         member is the answer, and the question is settled); a reviewer's "different" adds one."""
         clique = set(self.counted.members)
         faces = self.proposed.faces
-        if faces is None or not self.members:
+        if not self.members:
             return []
+        if faces is None:
+            faces = FaceDistances(np.zeros((0, 0), np.float32), [], np.zeros((0, 0), np.float32), {}, set())
         ranked = []
         for v in range(len(self.certified.nodes)):
             one = self._rep(self.certified, v)
-            if v in clique or v in skip or one not in faces.track_row:
+            if v in clique or v in skip:
                 continue
             near = [float(faces.track[faces.track_row[one], faces.track_row[m]]) for m in self.members
-                    if m in faces.track_row]
-            ranked.append((-(min(near) if near else 9.0), one))  # the least like any member first
+                    if one in faces.track_row and m in faces.track_row]
+            # the least like any member first; no face to compare: after the unlike, before the alike
+            ranked.append((1.0 - (min(near) if near else SAME_FACE_DISTANCE + 0.01), one))
         out: list[dict[str, Any]] = []
-        for _, one in sorted(ranked)[:limit]:
+        for doubt, one in sorted(ranked)[:limit]:
+            faced = one in faces.track_row
+            ask = (f"the estimate takes this face for one of the {_people(len(self.members))} certified"
+                   if faced else f"no face to compare with the {_people(len(self.members))} certified")
             out.append(_proposal("group", [one], self.members, 1, 1,
-                                 f"the estimate takes this face for one of the {len(self.members)} "
-                                 "certified: the same person as one of them, or another? "
-                                 + self._faces_apart([one]), [_group([one], self.members)], group=[one]))
+                                 f"{ask}: the same person as one of them, or another? "
+                                 + (self._faces_apart([one]) if faced else "look at the people"),
+                                 [_group([one], self.members)], group=[one], doubt=round(doubt, 3)))
         return out
 
     def _faces_apart(self, refs: list[str]) -> str:
@@ -236,11 +245,12 @@ def _frame_clique(tracks: list[TrackData]) -> list[str]:
 
 def _proposal(kind: str, tracks: list[str], against: list[str], gain: int, actions: int, why: str,
               commands: list[str], group: list[str] | None = None,
-              effect: str | None = None) -> dict[str, Any]:
+              effect: str | None = None, doubt: float = 0.0) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": kind, "tracks": tracks, "against": against, "gain": gain,
                            "actions": actions, "per_action": round(gain / actions, 3) if actions else 0.0,
                            "effect": effect or f"N +{gain}", "why": why, "commands": commands,
-                           "needs_reason": any(REASON in c for c in commands)}
+                           "needs_reason": any(REASON in c for c in commands),
+                           "doubt": doubt}  # 0: the machine expects a yes; higher: a longer shot
     if group is not None:
         out["group"] = group
     return out
