@@ -1,0 +1,124 @@
+"""Proposal-level precision and recall of the people stage's detectors, and the crowd frames of the issue.
+
+    python bench/people_proposals.py [--data ../shared/data]
+
+Pictures are scaled as the stage samples them (longer side at most 1280). On the COCO, CrowdPose and
+MHP photos of people/counts.csv whose annotation JSON has boxes (bench/people.py's load_boxes): precision
+and recall at IoU 0.5 of every proposal (greedy by score), for each bundled model alone, the two fused
+(people/fuse.py), and with the mirrored pass, at the thresholds the stage uses. Then the number of
+proposals on five crowd frames against a count by eye, and whether it lies within 10%.
+Floors (issue 17): recall >= 0.92, precision >= 0.80, each crowd frame within 10%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from people import DEFAULT_DATA, load_boxes, match  # noqa: E402
+
+# (name, path under data/ (a glob), frame index, people counted by eye)
+CROWDS = (
+    ("overhead square",
+     "reposts/natural_pairs/NEGATIVE_same_name_vtest_crowd_overhead__lamminhthien.avi", 300, 38),
+    ("crowd walking 1080p", "video/crowd_walking_1080p.mp4", 60, 10),
+    ("PETS09 S2L1", "reposts/natural_pairs/pets09_s2l1_reencode_A_*.avi", 400, 3),
+    ("classroom", "video/intel_gifs/classroom.gif", 0, 4),
+    ("store aisle", "video/intel_gifs/store-aisle-detection.gif", 0, 3),
+)
+
+
+def _scaled(image: np.ndarray) -> tuple[np.ndarray, float]:
+    import cv2
+
+    scale = min(1.0, 1280 / max(image.shape[:2]))
+    if scale < 1:
+        image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+                           interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(image), scale
+
+
+def _frame(path: Path, index: int) -> np.ndarray:
+    import cv2
+
+    if path.suffix == ".gif":
+        return np.asarray(Image.open(path).convert("RGB"))
+    capture = cv2.VideoCapture(str(path))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+    ok, frame = capture.read()
+    if not ok:
+        raise SystemExit(f"{path}: cannot read frame {index}")
+    return np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = ap.parse_args()
+    data = args.data
+    if not (data / "people" / "counts.csv").is_file():
+        print(f"bench/people_proposals.py: {data} is absent; this benchmark reads ../shared/data")
+        return 2
+    from vericount.people.detect import Detection, NanoDet
+    from vericount.people.fuse import FusedDetector
+    from vericount.people.ssd import SsdMobileNet
+    from vericount.people.stage import _bundled
+
+    truth = load_boxes(data)
+    rows = [r for r in csv.DictReader((data / "people" / "counts.csv").open())
+            if r["kind"] == "complete" and r["file"] in truth]
+    photos = {r["file"]: _scaled(np.asarray(ImageOps.exif_transpose(Image.open(data / r["file"]))
+                                            .convert("RGB"))) for r in rows}
+    crowds = []
+    for name, pattern, index, by_eye in CROWDS:
+        paths = sorted(data.glob(pattern))
+        if paths:
+            crowds.append((name, _scaled(_frame(paths[0], index))[0], by_eye))
+    stage = _bundled()
+    nano, ssd = NanoDet(min_score=0.15), SsdMobileNet(min_score=0.15)
+    configs = [("NanoDet-m >= 0.25 (the old default)", FusedDetector([NanoDet()], flip=False, min_score=0.0)),
+               ("SSD-MobileNetV2 >= 0.25", FusedDetector([SsdMobileNet(min_score=0.25)], flip=False,
+                                                         min_score=0.0)),
+               ("fused, mirrored pass too", FusedDetector([nano, ssd], flip=True, min_score=stage.min_score)),
+               (f"fused (the stage's default: {stage.name}, fused >= {stage.min_score})", stage)]
+    print(f"$ python bench/people_proposals.py {' '.join(sys.argv[1:])}")
+    print(f"{len(rows)} photos with {sum(len(truth[r['file']]) for r in rows)} annotated boxes; "
+          f"{len(crowds)} crowd frames counted by eye\n")
+    print("| detector | proposals | precision@0.5 | recall@0.5 | " + " | ".join(
+        f"{n} (~{c})" for n, _, c in crowds) + " |")
+    print("|---|--:|--:|--:|" + "--:|" * len(crowds))
+    verdict = ""
+    for label, detector in configs:
+        tp = n_found = n_truth = 0
+        for file, (image, scale) in photos.items():
+            found = [Detection(tuple(v / scale for v in d.box), d.score) for d in detector.detect(image)]
+            tp += match(found, truth[file])
+            n_found += len(found)
+            n_truth += len(truth[file])
+        counts = [len(detector.detect(image)) for _, image, _ in crowds]
+        precision, recall = tp / max(1, n_found), tp / max(1, n_truth)
+        print(f"| {label} | {n_found} | {precision:.3f} ({tp}/{n_found}) | {recall:.3f} ({tp}/{n_truth}) | "
+              + " | ".join(str(c) for c in counts) + " |")
+        if detector is stage:
+            pairs = list(zip(counts, crowds, strict=True))
+            within = [abs(c - by_eye) <= 0.1 * by_eye for c, (_, _, by_eye) in pairs]
+            verdict = (f"\nthe stage's default: recall {recall:.3f} (floor >= 0.92: "
+                       f"{'PASS' if recall >= 0.92 else 'FAIL'}), precision {precision:.3f} (floor >= 0.80: "
+                       f"{'PASS' if precision >= 0.8 else 'FAIL'}); crowd frames within 10%: "
+                       f"{sum(within)} of {len(within)} ("
+                       + ", ".join(f"{n} {c} vs {e}" for c, (n, _, e) in pairs) + ")")
+    print(verdict)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
