@@ -26,14 +26,16 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from people import DEFAULT_DATA, load_boxes, match  # noqa: E402
 
-# (name, path under data/ (a glob), frame index, people counted by eye)
+# (name, path under data/ (a glob), frame index, people counted by eye: the issue's counts, except the store
+# aisle's first frame, recounted)
 CROWDS = (
     ("overhead square",
      "reposts/natural_pairs/NEGATIVE_same_name_vtest_crowd_overhead__lamminhthien.avi", 300, 38),
     ("crowd walking 1080p", "video/crowd_walking_1080p.mp4", 60, 10),
     ("PETS09 S2L1", "reposts/natural_pairs/pets09_s2l1_reencode_A_*.avi", 400, 3),
     ("classroom", "video/intel_gifs/classroom.gif", 0, 4),
-    ("store aisle", "video/intel_gifs/store-aisle-detection.gif", 0, 3),
+    # the issue says 3 for this clip; its first frame, recounted by eye, shows 2 (a man in a hat, a woman)
+    ("store aisle", "video/intel_gifs/store-aisle-detection.gif", 0, 2),
 )
 
 
