@@ -86,11 +86,11 @@ def main() -> int:
         if paths:
             crowds.append((name, _scaled(_frame(paths[0], index))[0], by_eye))
     stage = _bundled()
-    nano, ssd = NanoDet(min_score=0.15), SsdMobileNet(min_score=0.15)
     configs = [("NanoDet-m >= 0.25 (the old default)", FusedDetector([NanoDet()], flip=False, min_score=0.0)),
                ("SSD-MobileNetV2 >= 0.25", FusedDetector([SsdMobileNet(min_score=0.25)], flip=False,
                                                          min_score=0.0)),
-               ("fused, mirrored pass too", FusedDetector([nano, ssd], flip=True, min_score=stage.min_score)),
+               ("fused, mirrored pass too",
+                FusedDetector(stage.detectors, flip=True, min_score=stage.min_score)),
                (f"fused (the stage's default: {stage.name}, fused >= {stage.min_score})", stage)]
     print(f"$ python bench/people_proposals.py {' '.join(sys.argv[1:])}")
     print(f"{len(rows)} photos with {sum(len(truth[r['file']]) for r in rows)} annotated boxes; "

@@ -53,7 +53,7 @@ def test_fusion_averages_agreeing_boxes_and_discounts_a_lone_one() -> None:
 def test_the_fused_pair_finds_the_four_people_of_the_group_photo() -> None:
     from vericount.people.detect import NanoDet
 
-    detector = FusedDetector([NanoDet(min_score=0.15), SsdMobileNet(min_score=0.15)], flip=False,
+    detector = FusedDetector([NanoDet(min_score=0.15), SsdMobileNet(min_score=0.4)], flip=False,
                              min_score=0.175)
     assert len(detector.detect(_photo("obama_and_biden.jpg"))) == 4
     mirrored = FusedDetector([SsdMobileNet(min_score=0.5)], flip=True)
