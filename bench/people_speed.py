@@ -4,10 +4,11 @@ on a generated 10-minute video against a 1-minute one (it must not grow with len
     python bench/people_speed.py [--data ../shared/data] [--minutes 10]
 
 Speed: the stage's compute() on the videos of ../shared/data/video (the stage samples 4 frames a second)
-against the bare inference those frames need (NanoDet on the frame and its tiles, CenterFace every 0.5 s,
-the body and face embeddings of the tracks found), timed on the same frames decoded beforehand. The issue's
-floor: the stage costs at most 1.5x bare inference. Memory: peak RSS of a child process running compute()
-on a generated clip (moving shapes on a textured background, 640 x 360, 10 fps) of 1 and of N minutes.
+against the bare inference those frames need (NanoDet-m and SSD on the frame and their tiles, CenterFace
+every 0.5 s, the body and face embeddings of the tracks found), timed on the same frames decoded
+beforehand. The issue's floor: the stage costs at most 1.5x bare inference. Memory: peak RSS of a child
+process running compute() on a generated clip (moving shapes on a textured background, 640 x 360,
+10 fps) of 1 and of N minutes.
 """
 
 from __future__ import annotations
@@ -67,13 +68,12 @@ def peak_rss(path: Path) -> tuple[float, int]:
 
 def speed(videos: list[Path]) -> None:
     from vericount.people.body import BodyEmbedder
-    from vericount.people.detect import NanoDet, Tiler
     from vericount.people.faces import FaceDetector, FaceEmbedder
-    from vericount.people.stage import PeopleStage
+    from vericount.people.stage import PeopleStage, _bundled
     from vericount.run.stage import Task
 
     stage = PeopleStage()
-    detector, tiler, faces = NanoDet(), Tiler(), FaceDetector()
+    fused, faces = _bundled(), FaceDetector()
     body, face_embedder = BodyEmbedder(), FaceEmbedder()
     total_stage = total_bare = 0.0
     total_frames = 0
@@ -88,7 +88,8 @@ def speed(videos: list[Path]) -> None:
         start = time.perf_counter()
         next_face = 0.0
         for k, image in enumerate(frames):
-            tiler.detect(detector, image)
+            for detector, tiler in zip(fused.detectors, fused.tilers, strict=True):
+                tiler.detect(detector, image)
             t = k / stage.sampler.fps
             if t >= next_face:
                 next_face = t + stage.face_every

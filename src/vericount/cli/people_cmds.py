@@ -19,7 +19,7 @@ pass_ctx = click.make_pass_decorator(Context)
               help="Worker processes (default: the number of cores).")
 @click.option("--detector", "detector", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="A YOLO person detector in the ultralytics ONNX export layout, instead of the bundled "
-                   "NanoDet-m (a change runs every item again).")
+                   "NanoDet-m and SSD-MobileNetV2 (a change runs every item again; docs/models.md).")
 @click.option("--fps", type=click.FloatRange(min=0.1, max=30), default=None,
               help="Frames looked at per second of video (default 4).")
 @click.pass_context
