@@ -153,7 +153,7 @@ def test_people_photos_counted(cli: Cli, tmp_path: Path) -> None:
     code, out = _tally(cli)
     assert code == 0, out
     assert out["at_least"] == 0 and out["proposed"]["at_least"] == 4  # proposals only
-    # 8 tracks: one in each portrait, four in the group photo, and the blurred woman at obama2.jpg's right edge
+    # 8 tracks: one per portrait, four in the group photo, and the blurred woman at obama2.jpg's right edge
     assert out["at_most"] == 8 and out["proposed"]["at_least"] <= out["estimate"] < out["at_most"]
     assert out["proposals"][0]["kind"] == "confirm"
     for command in out["proposals"][0]["commands"]:
