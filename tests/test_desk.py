@@ -1,8 +1,10 @@
 """The review desk over HTTP (in process): sign-in, every page and action, roles, CSRF, conflicts, escaping,
-media (range requests, no path traversal)."""
+media (range requests, no path traversal), proposals accepted (a page of crops confirmed with flips, a group
+judgment) and two reviewers deciding on the same tracks."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -46,6 +48,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in PHOTOS:
         assert cli("status", name, "verified", "--note", "sample photo").exit_code == 0
     assert cli("people").exit_code == 0
+    assert cli("people", "confirm", *PHOTOS).exit_code == 0  # a reviewer looked: each track is a person
     assert cli("claims", "add", str(media / "report.txt"), "--outlet", "Example News").exit_code == 0
     assert cli("tally").exit_code == 0
     with Case.open(root / "case", actor="tester") as case:
@@ -104,6 +107,24 @@ def latest_tally(c: TestClient) -> dict[str, int]:
     return {k: int(m.group(1)) for k, m in numbers.items() if m is not None and m.group(1).isdigit()}
 
 
+def accept_form(c: TestClient, path: str = "/people") -> dict[str, str]:
+    """The hidden fields of the open proposal's form on the people page, as the browser would send them."""
+    page = c.get(path)
+    assert page.status_code == 200, page.text
+    form = re.search(r'<form method="post" action="/people/accept" id="accept-form">(.*?)</form>', page.text,
+                     re.S)
+    assert form is not None, "no open proposal on " + path
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value=(?:"([^"]*)"|\'([^\']*)\')',
+                        form.group(1))
+    return {name: html.unescape(dq or sq) for name, dq, sq in fields}
+
+
+def decisions(case: Case) -> dict[str, str]:
+    from vericount.tally.reviews import review_states
+
+    return {r["track"]: r["decision"] for r in review_states(case)}
+
+
 def test_unauthenticated_requests_go_to_sign_in(desk: Case) -> None:
     c = client(desk)
     photo = item_id(desk, "obama.jpg")
@@ -144,7 +165,7 @@ def test_sign_in_out_and_cookie(desk: Case) -> None:
 def test_every_page_renders_what_the_case_holds(desk: Case) -> None:
     c = client(desk, "vic")
     dashboard = c.get("/").text
-    assert "at least 4 (certified)" in dashboard and 'id="at-least">4<' in dashboard
+    assert "(certified)" in dashboard and 'id="at-least">3<' in dashboard and 'id="proposed">4<' in dashboard
     assert "40" in c.get("/claims").text and "Example News" in c.get("/claims").text
     items = c.get("/items").text
     assert all(name in items for name in ("obama.jpg", "clip.mp4", "report.txt"))
@@ -163,12 +184,15 @@ def test_every_page_renders_what_the_case_holds(desk: Case) -> None:
     sentence = "Officials said that 40 soldiers were captured in one day."
     assert re.search(rf'<mark id="sentence-\d+">{sentence}</mark>', report)  # where it stands in the report
     people = c.get("/people").text
-    assert "Suggested judgments" in people and "/derived/people/" in people
+    assert "Proposals" in people and 'id="focus"' in people and "/derived/people/" in people
+    assert 'action="/people/accept"' not in people  # a viewer sees the proposals, with no form to accept
     tally = c.get("/tally").text
-    assert "one proof crop per person" in tally and tally.count('class="crop"') == 4
+    assert "one proof crop per person" in tally and tally.count('class="crop"') == 3
+    assert 'id="at-least">3<' in tally and 'id="proposed">4<' in tally and 'id="at-most">7<' in tally
     cert = c.get("/tally/certificate.json")
     assert cert.headers["content-type"] == "application/json"
-    assert cert.json()["at_least"] == 4 and len(cert.json()["pairs"]) == 6
+    assert cert.json()["at_least"] == 3 and len(cert.json()["pairs"]) == 3
+    assert all(m["confirmed"] and m["confirmed"][0]["by"] == "tester" for m in cert.json()["members"])
     audit = c.get("/audit?actor=tester&action=item").text
     assert "item.status" in audit and "people.mark" not in audit
     assert c.get("/audit?item=" + item_id(desk, "obama.jpg")[:10]).text.count("<tr>") >= 2
@@ -184,6 +208,9 @@ def test_a_viewer_cannot_change_anything(desk: Case) -> None:
              (f"/items/{photo}/tags", {"tags": "x"}),
              (f"/items/{photo}/mark", {"t": "0", "points": "[[0.5, 0.5]]"}),
              ("/judge", {"a": f"{photo}:1", "b": f"{item_id(desk, 'biden.jpg')}:1", "verdict": "same"}),
+             ("/people/accept", {"page": f"{photo}:1", "seen": json.dumps({f"{photo}:1": 0})}),
+             ("/people/review/undo", {"track": f"{photo}:1", "verdict": "person"}),
+             ("/people/group/undo", {"group": "1"}),
              ("/tally/compute", {})]
     for path, data in posts:
         r = c.post(path, data={**data, "csrf": token}, follow_redirects=False)
@@ -203,6 +230,9 @@ def test_csrf_token_required(desk: Case) -> None:
     r = c.post(f"/items/{photo}/notes", data={"text": "by header"}, headers={"X-CSRF-Token": csrf(c)},
                follow_redirects=False)
     assert r.status_code == 303 and events(desk) == before + 1
+    form = accept_form(c)
+    r = c.post("/people/accept", data={**form, "reason": "faces side by side", "csrf": "forged"})
+    assert r.status_code == 403 and "security token" in r.text and events(desk) == before + 1
 
 
 def test_review_an_item(desk: Case) -> None:
@@ -295,31 +325,77 @@ def test_media_is_the_case_s_own_and_seekable(desk: Case) -> None:
     assert frame.status_code == 200 and frame.content[:2] == b"\xff\xd8"
 
 
-def test_judging_pairs_changes_the_tally(desk: Case) -> None:
+def test_a_group_judgment_raises_the_certified_count_and_undo_lowers_it(desk: Case) -> None:
     c = client(desk, "rey")
-    before = latest_tally(c)["at-least"]
-    first = re.search(r'class="pair" data-a="([^"]+)" data-b="([^"]+)"', c.get("/people").text)
-    assert first is not None
-    r = c.post("/judge", data={"a": first[1], "b": first[2], "verdict": "different", "reason": "",
-                               "csrf": csrf(c)})
-    assert r.status_code == 400 and "needs --reason" in r.text
-    judged = []
-    for _ in range(4):  # the suggestions' first pair each time, until the certified count moves
-        pair = re.search(r'class="pair" data-a="([^"]+)" data-b="([^"]+)"', c.get("/people").text)
-        assert pair is not None
-        judged.append(pair.groups())
-        r = c.post("/judge", data={"a": pair[1], "b": pair[2], "verdict": "different",
-                                   "reason": "different jackets", "csrf": csrf(c), "back": "/people"},
-                   follow_redirects=False)
-        assert r.status_code == 303 and r.headers["location"] == "/people"
-        if latest_tally(c)["at-least"] > before:
-            break
-    assert latest_tally(c)["at-least"] == before + 1
-    assert "different jackets" in c.get("/people").text
-    a, b = judged[-1]
-    r = c.post("/judge", data={"a": a, "b": b, "verdict": "different", "undo": "1", "csrf": csrf(c)},
+    assert latest_tally(c)["at-least"] == 3
+    form = accept_form(c)
+    steps = json.loads(form["steps"])
+    assert steps and steps[0]["do"] == "group" and not form["page"]  # the top proposal: one look at faces
+    r = c.post("/people/accept", data={**form, "csrf": csrf(c)})
+    assert r.status_code == 400 and "needs a reason" in r.text and latest_tally(c)["at-least"] == 3
+    r = c.post("/people/accept", data={**form, "reason": "faces side by side: another man", "csrf": csrf(c)},
                follow_redirects=False)
-    assert r.status_code == 303 and latest_tally(c)["at-least"] == before
+    assert r.status_code == 303 and r.headers["location"] == "/people"
+    assert latest_tally(c)["at-least"] == 4
+    people = c.get("/people").text
+    assert "faces side by side: another man" in people
+    group = re.search(r'name="group" value="(\d+)"', people)
+    assert group is not None
+    r = c.post("/people/group/undo", data={"group": group[1], "csrf": csrf(c)}, follow_redirects=False)
+    assert r.status_code == 303 and latest_tally(c)["at-least"] == 3
+    for bad in ({"steps": "{not json"}, {"seen": "[1, 2]"}, {"steps": "[]", "page": ""}):
+        r = c.post("/people/accept", data={**form, "reason": "x", **bad, "csrf": csrf(c)})
+        assert r.status_code == 400, bad
+    assert latest_tally(c)["at-least"] == 3
+
+
+def test_a_page_of_crops_confirmed_at_once_with_a_flip(desk: Case) -> None:
+    from vericount.tally.reviews import review
+
+    group = item_id(desk, "obama_and_biden.jpg")
+    refs = [f"{group}:{n}" for n in range(1, 5)]
+    review(desk, refs, "person", undo=True)  # the group photo's four people, not yet looked at
+    c = client(desk, "rey")
+    c.post("/tally/compute", data={"csrf": csrf(c)})
+    page = c.get(f"/items/{group}").text
+    assert "4 proposed by the detector" in page and f'href="/people?item={group}"' in page
+    form = accept_form(c, f"/people?item={group}")
+    assert form["page"].split(",") == refs and json.loads(form["seen"]) == dict.fromkeys(refs, 0)
+    r = c.post("/people/accept", data={**form, f"flip:{refs[3]}": "twice", "csrf": csrf(c)},
+               follow_redirects=False)
+    assert r.status_code == 303
+    states = decisions(desk)
+    assert [states[r] for r in refs] == ["person", "person", "person", "not_person"]
+    people = c.get("/people").text
+    assert "the same person boxed twice" in people  # listed among the rejections, with its undo
+    r = c.post("/people/review/undo", data={"track": refs[3], "verdict": "not_person", "csrf": csrf(c)},
+               follow_redirects=False)
+    assert r.status_code == 303 and decisions(desk)[refs[3]] == "open"
+    bad = c.post("/people/accept", data={**accept_form(c, f"/people?item={group}"), f"flip:{refs[3]}": "gone",
+                                         "csrf": csrf(c)})
+    assert bad.status_code == 400 and "flip:" in bad.text
+
+
+def test_two_reviewers_deciding_on_the_same_tracks_the_second_sees_a_conflict(desk: Case) -> None:
+    from vericount.tally.reviews import review
+
+    group = item_id(desk, "obama_and_biden.jpg")
+    refs = [f"{group}:{n}" for n in range(1, 5)]
+    review(desk, refs, "person", undo=True)
+    first, second = client(desk, "rey"), client(desk, "rex")
+    seen_first, seen_second = (accept_form(x, f"/people?item={group}") for x in (first, second))
+    r = first.post("/people/accept", data={**seen_first, f"flip:{refs[0]}": "not_person",
+                                           "flip_reason": "a poster", "csrf": csrf(first)},
+                   follow_redirects=False)
+    assert r.status_code == 303
+    before = events(desk)
+    r = second.post("/people/accept", data={**seen_second, "csrf": csrf(second)})
+    assert r.status_code == 409
+    assert "someone else decided on 4 of these tracks" in r.text and "rey" in r.text and "a poster" in r.text
+    states = decisions(desk)
+    assert states[refs[0]] == "not_person" and events(desk) == before  # nothing of the second was saved
+    again = accept_form(second, f"/people?item={group}")  # reloaded: nothing is left open on this item
+    assert again["page"] == ""
 
 
 def test_marking_a_missed_person_makes_a_track(desk: Case) -> None:
@@ -360,12 +436,31 @@ def test_the_desk_on_each_backend(cli: Cli, case_dir: Path, tmp_path: Path) -> N
                                   frame_width=64, frame_height=48, boxes=[[0.0, 1, 1, 30 + k, 40, 0.9]],
                                   best_t=0.0, best_box=[1, 1, 30 + k, 40], crop=None, created_at=utcnow()))
         add_user(case, "rey", "reviewer", PASSWORD)
-        c = client(case, "rey")
+        add_user(case, "rex", "reviewer", PASSWORD)
+        c, other = client(case, "rey"), client(case, "rex")
         c.post("/tally/compute", data={"csrf": csrf(c)})
-        assert latest_tally(c)["at-least"] == 1
+        assert latest_tally(c)["at-least"] == 0  # two detections nobody looked at: proposals, not people
+        form, stale = accept_form(c), accept_form(other)  # both open the top proposal: confirm one of them
+        first = form["page"]
+        assert first in {f"{i}:1" for i in ids}
+        r = c.post("/people/accept", data={**form, "csrf": csrf(c)}, follow_redirects=False)
+        assert r.status_code == 303 and latest_tally(c)["at-least"] == 1
+        r = other.post("/people/accept", data={**stale, f"flip:{first}": "not_person", "csrf": csrf(other)})
+        assert r.status_code == 409 and "rey" in r.text  # rex's rejection is refused, not applied over rey
+        form = accept_form(c)  # the next: confirm the other one and judge it different from the certified
+        assert form["page"] in {f"{i}:1" for i in ids} - {first}
+        assert [st["do"] for st in json.loads(form["steps"])] == ["group"]
+        r = c.post("/people/accept", data={**form, "reason": "one is a woman", "csrf": csrf(c)},
+                   follow_redirects=False)
+        assert r.status_code == 303
+        assert latest_tally(c)["at-least"] == 2
+        groups = json.loads(cli("judgments", "--json").stdout)["groups"]
+        assert [(g["verdict"], g["by"], g["reason"]) for g in groups] == [
+            ("different", "rey", "one is a woman")]
         r = c.post("/judge", data={"a": f"{ids[0]}:1", "b": f"{ids[1]}:1", "verdict": "different",
                                    "reason": "one is a woman", "csrf": csrf(c)}, follow_redirects=False)
         assert r.status_code == 303
         assert latest_tally(c)["at-least"] == 2
+        assert set(decisions(case).values()) == {"person"}
     judgments = json.loads(cli("judgments", "--json").stdout)["judgments"]
     assert [(j["verdict"], j["by"]) for j in judgments] == [("different", "rey")]

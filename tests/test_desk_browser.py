@@ -68,7 +68,14 @@ def server(template: Path, tmp_path: Path) -> Iterator[tuple[str, Case]]:  # noq
 def test_a_review_in_the_browser(server: tuple[str, Case]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    from vericount.items import show
+    from vericount.tally.reviews import review, review_states
+    from vericount.tally.service import tally
+
     url, case = server
+    group = show(case, "obama_and_biden.jpg").id
+    review(case, [group], "person", undo=True)  # its four people: proposals nobody has looked at yet
+    tally(case)
     shots = ARTIFACTS / "desk"
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -123,29 +130,41 @@ def test_a_review_in_the_browser(server: tuple[str, Case]) -> None:
         page.click("#mark-save")
         expect(page.locator("h2:text('People (1 tracks)')")).to_be_visible()
 
-        # judge pairs on the people page until the certified count moves
+        # confirm the people of the group photo as one page of crops, the first flipped: not a person
+        page.goto(url + f"/items/{group}")
+        page.click("#confirm-item")
+        expect(page.locator("#confirm-grid .crop")).to_have_count(4)
+        page.locator("#confirm-grid .crop").first.locator("img").click()
+        expect(page.locator("#confirm-grid .crop.flipped")).to_have_count(1)
+        page.screenshot(path=str(shots / "4-confirm-page.png"), full_page=True)
+        with page.expect_navigation():
+            page.keyboard.press("c")
+        states = {r["track"]: r["decision"] for r in review_states(case)}
+        assert [states[f"{group}:{n}"] for n in range(1, 5)] == ["not_person", "person", "person", "person"]
         page.goto(url + "/")
         before = int(page.locator("#at-least").inner_text())
-        for _ in range(4):
-            page.goto(url + "/people")
-            pair = page.locator(".pair").first
-            pair.locator(".reason").fill("different build and clothes")
-            page.keyboard.press("Escape")
-            with page.expect_navigation():
-                page.keyboard.press("d")
-            expect(page.locator("h1")).to_have_text("People")
-            page.goto(url + "/")
-            if int(page.locator("#at-least").inner_text()) > before:
-                break
+
+        # the top proposal now: a group judgment, one look at the faces side by side; c asks for the reason
+        page.goto(url + "/people")
+        expect(page.locator("#set-b .crop").first).to_be_visible()
+        page.keyboard.press("c")
+        expect(page.locator("#accept-reason")).to_be_focused()
+        page.keyboard.type("faces side by side: another man")
+        page.keyboard.press("Escape")
+        with page.expect_navigation():
+            page.keyboard.press("c")
+        expect(page.locator("h1")).to_have_text("People")
+        page.goto(url + "/")
         expect(page.locator("#at-least")).to_have_text(str(before + 1))
         page.screenshot(path=str(shots / "4-dashboard.png"), full_page=True)
         page.goto(url + "/people")
         page.screenshot(path=str(shots / "5-people.png"), full_page=True)
+        expect(page.locator("#groups")).to_contain_text("faces side by side: another man")
         page.goto(url + "/tally")
         expect(page.locator(".crop")).to_have_count(before + 1)
         page.screenshot(path=str(shots / "6-tally.png"), full_page=True)
         browser.close()
     assert not errors, errors
-    from vericount.tally.service import list_judgments
+    from vericount.tally.reviews import list_groups
 
-    assert {j["by"] for j in list_judgments(case)} == {"rey"}
+    assert [(g["by"], g["reason"]) for g in list_groups(case)] == [("rey", "faces side by side: another man")]

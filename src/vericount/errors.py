@@ -43,3 +43,12 @@ class DecodeError(VericountError):
 
 class FaceError(VericountError):
     """A face box cannot be embedded: empty once clipped to the image, or too small to mean anything."""
+
+
+class Conflict(VericountError):
+    """Someone else decided on the same thing after the user looked at it; nothing was saved.
+    ``changes``: what they decided (who, what, when), to show beside the refusal."""
+
+    def __init__(self, message: str, changes: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.changes = changes or []

@@ -38,6 +38,9 @@ PLACEHOLDER = (b'<svg xmlns="http://www.w3.org/2000/svg" width="160" height="90"
                b'fill="#666">text</text></svg>')
 
 
+Post = Callable[[str, str], Callable[[Action], Action]]
+
+
 def routes(app: FastAPI, acting: Acting) -> None:
     writer = threading.Lock()
 
@@ -53,6 +56,12 @@ def routes(app: FastAPI, acting: Acting) -> None:
             app.post(path)(handler)
             return action
         return register
+
+    _item_routes(post)
+    _people_routes(post)
+
+
+def _item_routes(post: Post) -> None:
 
     @post("/items/{item_id}/status", "reviewer")
     def set_status(acase: Case, form: dict[str, str], item_id: str) -> str:
@@ -109,6 +118,10 @@ def routes(app: FastAPI, acting: Acting) -> None:
         pages.recompute_if_cheap(acase)
         return f"/items/{item_id}?t={t:g}"
 
+
+
+def _people_routes(post: Post) -> None:
+
     @post("/judge", "reviewer")
     def judge(acase: Case, form: dict[str, str], _: str) -> str:
         from vericount.tally.service import judge as apply
@@ -119,12 +132,94 @@ def routes(app: FastAPI, acting: Acting) -> None:
         pages.recompute_if_cheap(acase)
         return _back(form, "/people")
 
+    @post("/people/accept", "reviewer")
+    def accept(acase: Case, form: dict[str, str], _: str) -> str:
+        """A proposal accepted as the reviewer left it: the page's crops confirmed but for the flipped ones
+        (rejected with their reason), then its group judgment or pair judgment, without the flipped."""
+        accept_proposal(acase, form)
+        pages.recompute_if_cheap(acase)
+        return _back(form, "/people")
+
+    @post("/people/review/undo", "reviewer")
+    def undo_review(acase: Case, form: dict[str, str], _: str) -> str:
+        from vericount.tally.reviews import review
+
+        review(acase, [form.get("track", "")], form.get("verdict", ""), undo=True)
+        pages.recompute_if_cheap(acase)
+        return _back(form, "/people")
+
+    @post("/people/group/undo", "reviewer")
+    def undo_group(acase: Case, form: dict[str, str], _: str) -> str:
+        from vericount.tally.reviews import undo_group as apply
+
+        text = form.get("group", "")
+        if not (text.isascii() and text.isdigit() and len(text) <= 12):
+            raise Refused(400, f"group {text[:20]!r}: a group judgment's number is expected")
+        apply(acase, int(text))
+        pages.recompute_if_cheap(acase)
+        return _back(form, "/people")
+
     @post("/tally/compute", "reviewer")
     def compute(acase: Case, form: dict[str, str], _: str) -> str:
         from vericount.tally.service import tally
 
         tally(acase)
         return _back(form, "/tally")
+
+
+def accept_proposal(case: Case, form: dict[str, str]) -> None:
+    """What /people/accept records. The form: ``page`` (the refs of the crops shown to confirm, comma
+    separated), ``seen`` (JSON: each ref's standing review id when the page was drawn), ``flip:REF``
+    (``not_person`` or ``twice``; ``flip_reason`` says more), ``steps`` (JSON: the proposal's group and
+    pair steps) and ``reason`` (the reviewer's words for a judgment)."""
+    from vericount.tally.reviews import group, review_page
+    from vericount.tally.service import judge
+
+    page = [r for r in form.get("page", "").split(",") if r]
+    seen = _json_field(form, "seen", {})
+    steps = _json_field(form, "steps", [])
+    if not isinstance(seen, dict) or not all(isinstance(v, int) for v in seen.values()):
+        raise Refused(400, "seen: the page's record of what it showed is malformed; reload it")
+    if not isinstance(steps, list) or not all(isinstance(st, dict) for st in steps):
+        raise Refused(400, "steps: the proposal's steps are malformed; reload the page")
+    flipped: dict[str, str] = {}
+    extra = form.get("flip_reason", "").strip()
+    for ref in page:
+        flip = form.get(f"flip:{ref}", "")
+        if flip and flip not in pages.FLIPS:
+            raise Refused(400, f"flip:{ref[:80]}: one of {', '.join(pages.FLIPS)} is expected")
+        if flip:
+            flipped[ref] = pages.FLIPS[flip] + (f": {extra}" if extra else "")
+    reason = form.get("reason", "").strip()
+    judged = [st for st in steps if st.get("do") in ("group", "judge")]
+    if any(st.get("verdict") == "different" for st in judged) and not reason:
+        raise Refused(400, "a judgment that they are different people needs a reason: what you compared "
+                           "and saw")
+    if not page and not judged:
+        raise Refused(400, "nothing to accept: the page shows no open proposal (reload it)")
+    if page:
+        review_page(case, [r for r in page if r not in flipped], flipped, seen)
+    for st in judged:
+        if st["do"] == "group":
+            a = [r for r in st.get("a", []) if r not in flipped]
+            b = [r for r in st.get("b", []) if r not in flipped]
+            if a and (b or len(a) > 1):
+                group(case, str(st.get("verdict", "")), a, b, reason)
+        elif st.get("a") not in flipped and st.get("b") not in flipped:
+            judge(case, str(st.get("a", "")), str(st.get("b", "")), str(st.get("verdict", "")),
+                  reason or None)
+
+
+def _json_field(form: dict[str, str], key: str, default: object) -> object:
+    text = form.get(key, "")
+    if not text:
+        return default
+    if len(text) > 400_000:
+        raise Refused(400, f"{key}: too long")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise Refused(400, f"{key}: not valid JSON ({str(exc)[:80]}); reload the page") from exc
 
 
 def _in_turn(writer: threading.Lock, action: Action, acase: Case, form: dict[str, str], item_id: str) -> str:

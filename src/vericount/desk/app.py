@@ -30,7 +30,7 @@ from vericount.case import Case
 from vericount.desk import actions, guard, pages, users
 from vericount.desk.common import SECURITY_HEADERS, Redirect, Refused, item_ref, local, read_form
 from vericount.desk.users import Viewer
-from vericount.errors import VericountError
+from vericount.errors import Conflict, VericountError
 from vericount.store import db
 from vericount.store.schema import utcnow
 
@@ -101,6 +101,10 @@ def create_app(case: Case, hosts: guard.HostRule | None = None, clock: guard.Clo
     @app.exception_handler(Refused)
     async def _refused(request: Request, exc: Refused) -> Response:
         return refusal(request, exc.status, exc.message, **exc.detail)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(request: Request, exc: Conflict) -> Response:
+        return refusal(request, 409, str(exc), changes=exc.changes, back="/people")
 
     @app.exception_handler(VericountError)
     async def _invalid(request: Request, exc: VericountError) -> Response:

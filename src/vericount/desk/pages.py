@@ -178,9 +178,14 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
             raise InvalidValue(f"no item {item_id[:12]}")
         shown = view(item)
         revision = item.revision
+        decided = {r.number: r.verdict for r in s.scalars(
+            select(schema.TrackReview).where(schema.TrackReview.item_id == item_id,
+                                             schema.TrackReview.undone_at.is_(None))
+            .order_by(schema.TrackReview.id))}
         tracks = [{"number": t.number, "source": t.source, "start": t.start, "end": t.end,
                    "width": t.frame_width, "height": t.frame_height, "boxes": t.boxes, "crop": t.crop,
-                   "face": t.face, "marked_by": t.marked_by}
+                   "face": t.face, "marked_by": t.marked_by,
+                   "decision": "mark" if t.source == "mark" else decided.get(t.number, "open")}
                   for t in s.scalars(select(PersonTrack).where(PersonTrack.item_id == item_id)
                                      .order_by(PersonTrack.number))]
         tags = sorted(s.scalars(select(Tag.tag).where(Tag.item_id == item_id)))
@@ -241,20 +246,93 @@ def _segment(span: list[float] | None) -> str:
     return "—" if span is None else f"{span[0]:.2f}–{span[1]:.2f} s"
 
 
+FLIPS = {"not_person": "not a person", "twice": "the same person boxed twice"}  # a crop flipped on a page
+
+
 def people(case: Case, query: dict[str, str]) -> dict[str, Any]:
-    """The latest tally's suggestions as pairs of crops, and its estimated identities as a gallery."""
+    """The latest tally's proposals, best first, with one of them open (``p``: its rank; ``item``: that
+    item's open tracks instead) as a page of crops to confirm at once; then the estimate's identities, the
+    pair suggestions, and the recent decisions with their undo."""
+    from vericount.tally.reviews import list_groups, seen_ids
+    from vericount.tally.service import list_judgments
+
     latest = latest_tally(case)
+    proposals = list((latest or {}).get("proposals") or [])
+    focus: dict[str, Any] | None = None
+    if query.get("item"):
+        focus = _item_proposal(case, query["item"])
+    elif proposals:
+        rank = query.get("p", "1")
+        if not (rank.isascii() and rank.isdigit() and 1 <= int(rank) <= len(proposals)):
+            raise InvalidValue(f"p {rank[:20]!r}: a proposal's rank from 1 to {len(proposals)} is expected")
+        focus = _opened(proposals[int(rank) - 1])
     refs: set[str] = set()
+    for p in proposals:
+        refs |= set(p["tracks"][:6])
+    if focus is not None:
+        refs |= set(focus["page"]) | set(focus["against"]) | set(focus["decided"])
     suggestions = (latest or {}).get("suggestions") or []
     identities = [ids for ids in (latest or {}).get("identities", []) if len(ids) > 1][:60]
-    for sug in suggestions:
+    for sug in suggestions[:40]:
         refs |= {sug["a"], sug["b"]}
     for ids in identities:
         refs |= set(ids[:12])
-    from vericount.tally.service import list_judgments
+    with case.reading() as s:
+        if focus is not None:
+            seen = seen_ids(s, focus["page"])
+            focus["seen"] = seen
+            decided_now = {r for r, rid in seen.items() if rid}
+            if focus["confirms"]:  # decided since the tally was computed: shown apart, not asked again
+                focus["decided"] = [*focus["decided"], *[r for r in focus["page"] if r in decided_now]]
+                focus["page"] = [r for r in focus["page"] if r not in decided_now]
+                focus["seen"] = dict.fromkeys(focus["page"], 0)
+        rejected = _recent_rejections(s)
+    return {"tally": latest, "proposals": proposals, "focus": focus, "flips": FLIPS,
+            "suggestions": suggestions[:40], "identities": identities,
+            "tracks": _track_cards(case, refs | {r["track"] for r in rejected}),
+            "judgments": list_judgments(case)[-30:][::-1], "groups": list_groups(case)[-20:][::-1],
+            "rejected": rejected}
 
-    return {"tally": latest, "suggestions": suggestions[:40], "identities": identities,
-            "tracks": _track_cards(case, refs), "judgments": list_judgments(case)[-30:][::-1]}
+
+def _opened(p: dict[str, Any]) -> dict[str, Any]:
+    """A proposal as the page opens it: the crops of its first page to confirm (a proposal of several
+    pages is accepted one page at a time) and the steps accepting records."""
+    steps = list(p.get("steps") or [])
+    confirms = [st for st in steps if st["do"] == "confirm"]
+    if len(confirms) > 1:
+        steps = [confirms[0]]
+    page = list(confirms[0]["tracks"]) if confirms else []
+    return {**p, "steps": steps, "page": page, "confirms": bool(confirms), "decided": [],
+            "pages": len(confirms), "shown": page or list(p["tracks"])}
+
+
+def _item_proposal(case: Case, ref: str) -> dict[str, Any]:
+    """The open tracks of one item as a page to confirm (the item page's "confirm its people")."""
+    from vericount.items import resolve
+    from vericount.tally.proposals import PAGE
+    from vericount.tally.reviews import standing
+
+    with case.reading() as s:
+        item_id = resolve(s, ref).id
+        tracks = [f"{t.item_id}:{t.number}" for t in s.scalars(
+            select(PersonTrack).where(PersonTrack.item_id == item_id, PersonTrack.source != "mark")
+            .order_by(PersonTrack.number)) if standing(s, t.item_id, t.number) is None]
+    page = tracks[:PAGE]
+    return _opened({"kind": "confirm", "tracks": page, "against": [], "gain": None, "actions": 1,
+                    "effect": "", "rank": None, "needs_reason": False, "item": item_id,
+                    "why": f"the {len(tracks)} open track(s) of this item" +
+                           (f", the first {PAGE}" if len(tracks) > PAGE else ""),
+                    "steps": [{"do": "confirm", "tracks": page}] if page else []})
+
+
+def _recent_rejections(s: Any, limit: int = 30) -> list[dict[str, Any]]:
+    from vericount.store.schema import TrackReview
+
+    rows = s.scalars(select(TrackReview).where(TrackReview.undone_at.is_(None),
+                                               TrackReview.verdict == "not_person")
+                     .order_by(TrackReview.id.desc()).limit(limit)).all()
+    return [{"track": f"{r.item_id}:{r.number}", "reason": r.reason, "by": r.by,
+             "at": r.at.isoformat(timespec="seconds")} for r in rows]
 
 
 def _track_cards(case: Case, refs: set[str]) -> dict[str, dict[str, Any]]:

@@ -244,11 +244,14 @@ def _frame_clique(tracks: list[TrackData]) -> list[str]:
 
 
 def _proposal(kind: str, tracks: list[str], against: list[str], gain: int, actions: int, why: str,
-              commands: list[str], group: list[str] | None = None,
+              steps: list[dict[str, Any]], group: list[str] | None = None,
               effect: str | None = None, doubt: float = 0.0) -> dict[str, Any]:
+    """``steps``: what accepting records, in order (``confirm`` tracks; a ``group`` judgment; a ``judge``d
+    pair), for the desk and scripts; ``commands``: the same steps as CLI commands."""
+    commands = [_command(step) for step in steps]
     out: dict[str, Any] = {"kind": kind, "tracks": tracks, "against": against, "gain": gain,
                            "actions": actions, "per_action": round(gain / actions, 3) if actions else 0.0,
-                           "effect": effect or f"N +{gain}", "why": why, "commands": commands,
+                           "effect": effect or f"N +{gain}", "why": why, "steps": steps, "commands": commands,
                            "needs_reason": any(REASON in c for c in commands),
                            "doubt": doubt}  # 0: the machine expects a yes; higher: a longer shot
     if group is not None:
@@ -265,18 +268,27 @@ def _short(ref: str) -> str:
     return f"{item[:12]}:{number}"
 
 
-def _confirm(refs: list[str]) -> str:
-    return "vericount people confirm " + " ".join(_short(r) for r in refs)
+def _confirm(refs: list[str]) -> dict[str, Any]:
+    return {"do": "confirm", "tracks": refs}
 
 
-def _group(refs: list[str], against: list[str] | None = None) -> str:
-    tail = f" --against {','.join(_short(r) for r in against)}" if against else ""
-    return f"vericount judge-group different {' '.join(_short(r) for r in refs)}{tail} --reason {REASON}"
+def _group(refs: list[str], against: list[str] | None = None) -> dict[str, Any]:
+    return {"do": "group", "verdict": "different", "a": refs, "b": against or []}
 
 
-def _judge(a: str, b: str, verdict: str) -> str:
-    tail = f" --reason {REASON}" if verdict == "different" else ""
-    return f"vericount judge {_short(a)} {_short(b)} {verdict}{tail}"
+def _judge(a: str, b: str, verdict: str) -> dict[str, Any]:
+    return {"do": "judge", "a": a, "b": b, "verdict": verdict}
+
+
+def _command(step: dict[str, Any]) -> str:
+    if step["do"] == "confirm":
+        return "vericount people confirm " + " ".join(_short(r) for r in step["tracks"])
+    if step["do"] == "group":
+        tail = f" --against {','.join(_short(r) for r in step['b'])}" if step["b"] else ""
+        return (f"vericount judge-group {step['verdict']} {' '.join(_short(r) for r in step['a'])}{tail} "
+                f"--reason {REASON}")
+    tail = f" --reason {REASON}" if step["verdict"] == "different" else ""
+    return f"vericount judge {_short(step['a'])} {_short(step['b'])} {step['verdict']}{tail}"
 
 
 __all__ = ["PAGE", "PROPOSED", "rank"]

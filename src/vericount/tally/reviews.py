@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from vericount.errors import InvalidValue
+from vericount.errors import Conflict, InvalidValue
 from vericount.items import resolve
 from vericount.store import audit
 from vericount.store.schema import GroupJudgment, PersonTrack, TrackReview, utcnow
@@ -83,9 +83,42 @@ def standing(s: Session, item_id: str, number: int) -> TrackReview | None:
 
 
 def review(case: Case, refs: list[str], verdict: str, reason: str | None = None,
-           exclude: list[str] | None = None, undo: bool = False) -> Decided:
+           exclude: list[str] | None = None, undo: bool = False,
+           seen: dict[str, int] | None = None) -> Decided:
     """Record that each named track shows one real person (``person``) or not (``not_person``, with a
-    reason), in one action; or undo the standing review of each (``undo``)."""
+    reason), in one action; or undo the standing review of each (``undo``). ``seen``: for each track, the
+    id of the standing review the reviewer saw (0: none); if another decision stands now, nothing is saved
+    and Conflict says whose."""
+    with case.session() as s:
+        return _review(case, s, refs, verdict, reason, exclude, undo, seen)
+
+
+def review_page(case: Case, confirm: list[str], reject: dict[str, str],
+                seen: dict[str, int] | None = None) -> list[Decided]:
+    """One page of crops decided in one transaction: ``confirm`` are people, each of ``reject`` is not
+    (with its reason: not a person, the same person boxed twice...). All or nothing, checked against
+    ``seen`` as review() does."""
+    both = set(confirm) & set(reject)
+    if both:
+        raise InvalidValue(f"{sorted(both)[0]}: confirmed and rejected at once")
+    out: list[Decided] = []
+    with case.session() as s:
+        if confirm:
+            out.append(_review(case, s, confirm, "person", None, None, False, seen))
+        for why, refs in _by_reason(reject).items():
+            out.append(_review(case, s, refs, "not_person", why, None, False, seen))
+    return out
+
+
+def _by_reason(reject: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for ref, why in reject.items():
+        out.setdefault(why, []).append(ref)
+    return out
+
+
+def _review(case: Case, s: Session, refs: list[str], verdict: str, reason: str | None,
+            exclude: list[str] | None, undo: bool, seen: dict[str, int] | None) -> Decided:
     if verdict not in REVIEW_VERDICTS:
         raise InvalidValue(f"verdict {verdict!r}: must be one of {', '.join(REVIEW_VERDICTS)}")
     reason = (reason or "").strip() or None
@@ -93,37 +126,65 @@ def review(case: Case, refs: list[str], verdict: str, reason: str | None = None,
         raise InvalidValue("rejecting a track needs --reason (what it shows instead: a coat, a poster...)")
     if not refs:
         raise InvalidValue("name the tracks (ITEM:NUMBER) or items (ITEM) to decide on")
-    with case.session() as s:
-        tracks = expand(s, refs, exclude, only_open=verdict == "person" and not undo)
-        done: list[str] = []
-        unchanged: list[str] = []
-        action: int | None = None
-        for track in tracks:
-            ref = f"{track.item_id}:{track.number}"
-            now = standing(s, track.item_id, track.number)
-            if undo:
-                if now is None or now.verdict != verdict:
-                    unchanged.append(ref)
-                    continue
-                now.undone_by, now.undone_at = case.actor, utcnow()
-                done.append(ref)
-                continue
-            if now is not None and now.verdict == verdict:
+    tracks = expand(s, refs, exclude, only_open=verdict == "person" and not undo and seen is None)
+    if seen is not None:
+        _check_seen(s, tracks, seen)
+    done: list[str] = []
+    unchanged: list[str] = []
+    action: int | None = None
+    for track in tracks:
+        ref = f"{track.item_id}:{track.number}"
+        now = standing(s, track.item_id, track.number)
+        if undo:
+            if now is None or now.verdict != verdict:
                 unchanged.append(ref)
                 continue
-            if now is not None:
-                now.undone_by, now.undone_at = case.actor, utcnow()  # the newest decision stands
-            row = TrackReview(item_id=track.item_id, number=track.number, verdict=verdict, reason=reason,
-                              action=action or 0, by=case.actor, at=utcnow())
-            s.add(row)
-            s.flush()
-            if action is None:
-                action = row.action = row.id
+            now.undone_by, now.undone_at = case.actor, utcnow()
             done.append(ref)
-        if done:
-            audit.record(s, case.actor, "track.unreview" if undo else "track.review", None, verdict=verdict,
-                         reason=reason, review_action=action, tracks=done)
-        return Decided(action, verdict, done, unchanged, undo)
+            continue
+        if now is not None and now.verdict == verdict:
+            unchanged.append(ref)
+            continue
+        if now is not None:
+            now.undone_by, now.undone_at = case.actor, utcnow()  # the newest decision stands
+        row = TrackReview(item_id=track.item_id, number=track.number, verdict=verdict, reason=reason,
+                          action=action or 0, by=case.actor, at=utcnow())
+        s.add(row)
+        s.flush()
+        if action is None:
+            action = row.action = row.id
+        done.append(ref)
+    if done:
+        audit.record(s, case.actor, "track.unreview" if undo else "track.review", None, verdict=verdict,
+                     reason=reason, review_action=action, tracks=done)
+    return Decided(action, verdict, done, unchanged, undo)
+
+
+def _check_seen(s: Session, tracks: list[PersonTrack], seen: dict[str, int]) -> None:
+    """Refuse (Conflict) when a track's standing review is not the one the reviewer saw."""
+    changes: list[dict[str, object]] = []
+    for t in tracks:
+        ref = f"{t.item_id}:{t.number}"
+        if ref not in seen:
+            raise InvalidValue(f"{ref}: the page did not say which decision on it you saw; reload it")
+        now = standing(s, t.item_id, t.number)
+        if (now.id if now is not None else 0) != seen[ref]:
+            if now is not None:
+                changes.append({"actor": now.by, "at": now.at.isoformat(timespec="seconds"),
+                                "action": "track.review",
+                                "detail": {"track": ref, "verdict": now.verdict, "reason": now.reason}})
+            else:
+                last = s.scalar(select(TrackReview).where(TrackReview.item_id == t.item_id,
+                                                          TrackReview.number == t.number)
+                                .order_by(TrackReview.id.desc()).limit(1))
+                changes.append({"actor": last.undone_by if last is not None else "?",
+                                "at": last.undone_at.isoformat(timespec="seconds")
+                                if last is not None and last.undone_at is not None else "",
+                                "action": "track.unreview",
+                                "detail": {"track": ref, "verdict": "open again (a decision was undone)"}})
+    if changes:
+        raise Conflict(f"someone else decided on {len(changes)} of these tracks after you opened the page; "
+                       "nothing was saved. Their decisions are below: reload and decide again.", changes)
 
 
 def group(case: Case, verdict: str, a: list[str], b: list[str] | None = None,
@@ -228,3 +289,21 @@ def review_states(case: Case, item: str | None = None) -> list[dict[str, Any]]:
                         "at": r.at.isoformat() if r else None, "reason": r.reason if r else None,
                         "review": r.id if r else None, "action": r.action if r else None})
         return out
+
+
+def seen_ids(s: Session, refs: list[str]) -> dict[str, int]:
+    """For each ``ITEM:NUMBER`` ref, the id of its standing review (0: none): what a page shows, and
+    sends back so that review() can tell whether someone else decided in between."""
+    wanted: dict[str, set[int]] = {}
+    for ref in refs:
+        item, _, number = ref.rpartition(":")
+        if number.isdigit():
+            wanted.setdefault(item, set()).add(int(number))
+    out = dict.fromkeys(refs, 0)
+    for item, numbers in wanted.items():
+        for r in s.scalars(select(TrackReview).where(TrackReview.item_id == item,
+                                                     TrackReview.number.in_(numbers),
+                                                     TrackReview.undone_at.is_(None))
+                           .order_by(TrackReview.id)):
+            out[f"{r.item_id}:{r.number}"] = r.id
+    return out

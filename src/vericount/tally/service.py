@@ -350,7 +350,8 @@ def history(case: Case, limit: int = 50) -> list[dict[str, Any]]:
     with case.session() as s:
         rows = s.scalars(select(TallyRow).order_by(TallyRow.id.desc()).limit(limit))
         return [{"id": r.id, "at": r.at.isoformat(), "by": r.by, "at_least": r.at_least,
-                 "estimate": r.estimate, "at_most": r.at_most, "optimal": r.optimal, "scope": r.scope}
+                 "proposed": r.proposed, "estimate": r.estimate, "at_most": r.at_most, "optimal": r.optimal,
+                 "scope": r.scope}
                 for r in rows]
 
 

@@ -140,7 +140,39 @@
     rows[current].scrollIntoView({ block: "nearest" });
   }
 
-  // -- the people page: s/d on the first pair -------------------------------------------------------------
+  // -- the people page: a page of crops confirmed with one key, the few wrong ones flipped -----------------
+  const crops = Array.from(document.querySelectorAll("#confirm-grid .flippable"));
+  let focused = -1;
+  function shade(fig) {
+    const flip = fig.querySelector("select.flip");
+    fig.classList.toggle("flipped", !!flip.value);
+    fig.dataset.flip = flip.value;
+  }
+  function flip(fig) {  // a person -> not a person -> the same person boxed twice -> a person
+    const select = fig.querySelector("select.flip");
+    select.selectedIndex = (select.selectedIndex + 1) % select.options.length;
+    shade(fig);
+  }
+  function focusCrop(n) {
+    if (!crops.length) return;
+    focused = Math.max(0, Math.min(crops.length - 1, (focused < 0 ? -1 : focused) + n));
+    crops[focused].focus();
+  }
+  for (const [k, fig] of crops.entries()) {
+    const img = fig.querySelector("img");
+    if (img) img.addEventListener("click", () => { focused = k; flip(fig); });
+    fig.querySelector("select.flip").addEventListener("change", () => shade(fig));
+    fig.addEventListener("focus", () => { focused = k; });
+  }
+  function accept() {
+    const form = $("#accept-form"), button = $("#accept");
+    if (!form || !button) return;
+    const reason = $("#accept-reason");
+    if (reason && !reason.value.trim()) { reason.focus(); reason.placeholder = "what did you compare and see? (required)"; return; }
+    form.requestSubmit(button);
+  }
+
+  // -- the people page: s/d on the first "possibly one person" pair ------------------------------------------
   function judge(verdict) {
     const form = document.querySelector(".pair .judge-form");
     if (!form) return;
@@ -163,12 +195,17 @@
       case "Enter": if (page === "items" && current >= 0) location.href = rows[current].dataset.href; else return; break;
       case "v": if (page === "item") setStatus("verified"); else return; break;
       case "r": if (page === "item") setStatus("rejected"); else return; break;
-      case "n": if (page === "item") setStatus("needs-info"); else return; break;
       case "m": if (page === "item") startMarking(); else return; break;
       case ",": step(-1); break;
       case ".": step(1); break;
       case "s": if (page === "people") judge("same"); else return; break;
       case "d": if (page === "people") judge("different"); else return; break;
+      case "c": if (page === "people") accept(); else return; break;
+      case "x": case " ": if (page === "people" && focused >= 0) flip(crops[focused]); else return; break;
+      case "ArrowRight": case "l": if (page === "people") focusCrop(1); else return; break;
+      case "ArrowLeft": case "h": if (page === "people") focusCrop(-1); else return; break;
+      case "n": if (page === "item") setStatus("needs-info"); else if (page === "people") go("#next-proposal"); else return; break;
+      case "p": if (page === "people") go("#prev-proposal"); else return; break;
       default: return;
     }
     e.preventDefault();
