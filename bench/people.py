@@ -87,13 +87,20 @@ def match(found: list[Any], truth: list[list[float]]) -> int:
     return hits
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def shared_data(doc: str, name: str) -> Path | None:
+    """The --data folder (../shared/data by default), or None, said in one line, when it is absent."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    args = ap.parse_args()
-    data = args.data
+    data: Path = ap.parse_args().data
     if not (data / "people" / "counts.csv").is_file():
-        print(f"bench/people.py: {data} is absent; this benchmark reads ../shared/data")
+        print(f"bench/{name}: {data} is absent; this benchmark reads ../shared/data")
+        return None
+    return data
+
+
+def main() -> int:
+    data = shared_data(__doc__ or "", "people.py")
+    if data is None:
         return 2
     from vericount.people.detect import NanoDet, Tiler
 

@@ -12,7 +12,6 @@ Floors (issue 17): recall >= 0.92, precision >= 0.80, each crowd frame within 10
 
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from people import DEFAULT_DATA, load_boxes, match  # noqa: E402
+from people import load_boxes, match, shared_data  # noqa: E402
 
 # (name, path under data/ (a glob), frame index, people counted by eye: the issue's counts, except the store
 # aisle's first frame, recounted)
@@ -63,12 +62,8 @@ def _frame(path: Path, index: int) -> np.ndarray:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    args = ap.parse_args()
-    data = args.data
-    if not (data / "people" / "counts.csv").is_file():
-        print(f"bench/people_proposals.py: {data} is absent; this benchmark reads ../shared/data")
+    data = shared_data(__doc__ or "", "people_proposals.py")
+    if data is None:
         return 2
     from vericount.people.detect import Detection, NanoDet
     from vericount.people.fuse import FusedDetector

@@ -270,7 +270,7 @@ def people(case: Case, query: dict[str, str]) -> dict[str, Any]:
     for p in proposals:
         refs |= set(p["tracks"][:6])
     if focus is not None:
-        refs |= set(focus["page"]) | set(focus["against"]) | set(focus["decided"])
+        refs |= set(focus["page"]) | set(focus["against"])
     suggestions = (latest or {}).get("suggestions") or []
     identities = [ids for ids in (latest or {}).get("identities", []) if len(ids) > 1][:60]
     for sug in suggestions[:40]:
@@ -278,14 +278,11 @@ def people(case: Case, query: dict[str, str]) -> dict[str, Any]:
     for ids in identities:
         refs |= set(ids[:12])
     with case.reading() as s:
-        if focus is not None:
+        if focus is not None:  # tracks decided since the tally was computed: shown apart, not asked again
             seen = seen_ids(s, focus["page"])
-            focus["seen"] = seen
-            decided_now = {r for r, rid in seen.items() if rid}
-            if focus["confirms"]:  # decided since the tally was computed: shown apart, not asked again
-                focus["decided"] = [*focus["decided"], *[r for r in focus["page"] if r in decided_now]]
-                focus["page"] = [r for r in focus["page"] if r not in decided_now]
-                focus["seen"] = dict.fromkeys(focus["page"], 0)
+            focus["decided"] = [r for r in focus["page"] if seen[r]]
+            focus["page"] = [r for r in focus["page"] if not seen[r]]
+            focus["seen"] = {r: seen[r] for r in focus["page"]}
         rejected = _recent_rejections(s)
     return {"tally": latest, "proposals": proposals, "focus": focus, "flips": FLIPS,
             "suggestions": suggestions[:40], "identities": identities,
@@ -299,11 +296,11 @@ def _opened(p: dict[str, Any]) -> dict[str, Any]:
     pages is accepted one page at a time) and the steps accepting records."""
     steps = list(p.get("steps") or [])
     confirms = [st for st in steps if st["do"] == "confirm"]
-    if len(confirms) > 1:
+    if len(confirms) > 1:  # several pages: this one alone, the judgment after the last
         steps = [confirms[0]]
     page = list(confirms[0]["tracks"]) if confirms else []
-    return {**p, "steps": steps, "page": page, "confirms": bool(confirms), "decided": [],
-            "pages": len(confirms), "shown": page or list(p["tracks"])}
+    return {**p, "page": page, "confirms": bool(confirms), "pages": len(confirms),
+            "judged": [st for st in steps if st["do"] != "confirm"], "shown": page or list(p["tracks"])}
 
 
 def _item_proposal(case: Case, ref: str) -> dict[str, Any]:

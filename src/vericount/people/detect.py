@@ -231,6 +231,14 @@ class Tiler:
         return out
 
 
+def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 def _inside(a: Detection, b: Detection) -> float:
     """Share of a's area inside b."""
     x0, y0 = max(a.box[0], b.box[0]), max(a.box[1], b.box[1])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vericount.people.detect import Detection, Detector, Tiler
+from vericount.people.detect import iou as box_iou
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -63,7 +64,7 @@ def fuse(sources: list[list[Detection]], iou: float = 0.55, min_score: float = 0
     for score, n, box in entries:
         target = None
         for cluster in clusters:
-            if _iou(cluster["box"], box) >= iou:
+            if box_iou(cluster["box"], box) >= iou:
                 target = cluster
                 break
         if target is None:
@@ -82,10 +83,3 @@ def fuse(sources: list[list[Detection]], iou: float = 0.55, min_score: float = 0
         if fused >= min_score:
             out.append(Detection(cluster["box"], float(fused)))
     return sorted(out, key=lambda d: -d.score)
-
-
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vericount.people.detect import Detection
+from vericount.people.detect import Detection, iou
 
 Box = tuple[float, float, float, float]
 
@@ -98,7 +98,7 @@ class TrackingRun:
         assigned: dict[int, int] = {}
         unmatched = list(self.live)
         for group, may_start in ((high, True), (low, False)):
-            pairs = sorted(((_iou(tr.predict(t), detections[i].box), n, i)
+            pairs = sorted(((iou(tr.predict(t), detections[i].box), n, i)
                             for n, tr in enumerate(unmatched) for i in group), reverse=True)
             used_tracks: set[int] = set()
             for overlap, n, i in pairs:
@@ -126,10 +126,3 @@ class TrackingRun:
         kept = [tr for tr in tracks if len(tr.sightings) >= cfg.min_sightings
                 or max(s.score for s in tr.sightings) >= cfg.single_score]
         return sorted(kept, key=lambda tr: (tr.start, tr.id))
-
-
-def _iou(a: Box, b: Box) -> float:
-    x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
