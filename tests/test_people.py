@@ -106,3 +106,20 @@ def test_a_confident_face_no_person_holds_is_a_person() -> None:
     (person,) = _people_from_faces([held, alone, unsure], [body], 800, 600)
     x0, y0, x1, y1 = person.box
     assert x0 < 500 < 540 < x1 and y0 < 50 and y1 > 100 and person.score == pytest.approx(0.9)
+
+
+def test_a_close_up_s_face_belongs_to_its_person_box_and_makes_no_second_person() -> None:
+    """A tight face crop: the detector's person box is the whole picture and the face's centre is in its
+    lower half. The face is that person's, not a second person boxed over the first."""
+    from vericount.people.detect import Detection
+    from vericount.people.faces import Face
+    from vericount.people.stage import _owner, _people_from_faces
+
+    landmarks = np.zeros((5, 2), np.float32)
+    whole = Detection((0.0, 0.0, 160.0, 160.0), 0.9)
+    face = Face((45.0, 50.0, 115.0, 130.0), 0.99, landmarks)  # centre at y = 90: below the box's middle
+    assert _people_from_faces([face], [whole], 160, 160) == []
+    assert _owner(face.box, [(7, whole.box)], 160, 160) == 7
+    far = Detection((400.0, 0.0, 560.0, 160.0), 0.9)  # a person elsewhere owns nothing of it
+    assert _owner(face.box, [(3, far.box)], 800, 160) is None
+    assert len(_people_from_faces([face], [far], 800, 160)) == 1

@@ -153,7 +153,8 @@ class PeopleStage(Stage[PeopleResult]):
                 if track_id not in best or quality > best[track_id].quality:
                     best[track_id] = _Best(quality, frame.t, det.box, _crop(image, det.box, 0.05))
             for face in frame_faces or []:
-                owner = _owner(face.box, [(track_id, found[i].box) for i, track_id in assigned.items()])
+                owner = _owner(face.box, [(track_id, found[i].box) for i, track_id in assigned.items()],
+                               image.shape[1], image.shape[0])
                 if owner is None:
                     continue
                 q = face_quality(image, face.box)
@@ -295,24 +296,41 @@ def _people_from_faces(faces: list[Any], people: list[Any], width: int, height: 
     out = []
     boxes = [(i, d.box) for i, d in enumerate(people)]
     for face in faces:
-        if face.score < ORPHAN_FACE_SCORE or _owner(face.box, boxes) is not None:
+        if face.score < ORPHAN_FACE_SCORE or _owner(face.box, boxes, width, height) is not None:
             continue
-        x0, y0, x1, y1 = face.box
-        w, h = x1 - x0, y1 - y0
-        box = (max(0.0, x0 - w), max(0.0, y0 - 0.2 * h), min(float(width), x1 + w),
-               min(float(height), y0 + 2.8 * h))
-        out.append(Detection(box, float(face.score)))
+        out.append(Detection(_head_and_shoulders(face.box, width, height), float(face.score)))
     return out
 
 
-def _owner(face: tuple[float, float, float, float],
-           people: list[tuple[int, tuple[float, float, float, float]]]) -> int | None:
-    """The track whose box holds the face's centre in its upper half (the smallest such box)."""
+def _head_and_shoulders(face: tuple[float, float, float, float], width: int, height: int
+                        ) -> tuple[float, float, float, float]:
+    """The person a face stands for: three face-widths wide, three face-heights tall from its top."""
+    x0, y0, x1, y1 = face
+    w, h = x1 - x0, y1 - y0
+    return (max(0.0, x0 - w), max(0.0, y0 - 0.2 * h), min(float(width), x1 + w),
+            min(float(height), y0 + 2.8 * h))
+
+
+CLOSE_UP_IOU = 0.5  # a person box this like a face's head and shoulders is that face's person (a close-up)
+
+
+Box = tuple[float, float, float, float]
+
+
+def _owner(face: Box, people: list[tuple[int, Box]], width: int, height: int) -> int | None:
+    """The track whose box holds the face's centre in its upper half (the smallest such box); else, in a
+    close-up, where the person box is head and shoulders, the box most like the face's head and shoulders."""
+    from vericount.people.detect import iou
+
     cx, cy = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2
     holders = [(area, track_id) for track_id, (x0, y0, x1, y1) in people
                if x0 <= cx <= x1 and y0 <= cy <= y0 + 0.5 * (y1 - y0)
                for area in [(x1 - x0) * (y1 - y0)]]
-    return min(holders)[1] if holders else None
+    if holders:
+        return min(holders)[1]
+    head = _head_and_shoulders(face, width, height)
+    close = max(((iou(head, box), track_id) for track_id, box in people), default=(0.0, None))
+    return close[1] if close[0] >= CLOSE_UP_IOU else None
 
 
 def _jpeg(image: NDArray[np.uint8]) -> bytes:
