@@ -388,9 +388,12 @@ def test_two_reviewers_deciding_on_the_same_tracks_the_second_sees_a_conflict(de
     first, second = client(desk, "rey"), client(desk, "rex")
     seen_first, seen_second = (accept_form(x, f"/people?item={group}") for x in (first, second))
     r = first.post("/people/accept", data={**seen_first, f"flip:{refs[0]}": "not_person",
-                                           "flip_reason": "a poster", "csrf": csrf(first)},
+                                           "flip_reason": "a poster <script>alert(1)</script>",
+                                           "csrf": csrf(first)},
                    follow_redirects=False)
     assert r.status_code == 303
+    listed = first.get("/people").text  # the reviewer's words are shown as text, never run
+    assert "a poster &lt;script&gt;alert(1)&lt;/script&gt;" in listed and "<script>alert(1)" not in listed
     before = events(desk)
     r = second.post("/people/accept", data={**seen_second, "csrf": csrf(second)})
     assert r.status_code == 409
