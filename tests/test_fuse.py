@@ -10,7 +10,9 @@ import pytest
 from PIL import Image
 
 from vericount.people.detect import Detection
-from vericount.people.fuse import FusedDetector, fuse
+from vericount.people.fuse import FusedDetector, cluster, fuse
+from vericount.people.score import CalibratedScore
+from vericount.people.stage import _bundled
 from vericount.people.runtime import bundled_model
 from vericount.people.ssd import SSD_FILE, SsdMobileNet
 
@@ -48,14 +50,39 @@ def test_fusion_averages_agreeing_boxes_and_discounts_a_lone_one() -> None:
     assert both.score == pytest.approx(0.9)
     assert lone.score == pytest.approx(0.3)  # one source of two saw it
     assert [d.score for d in fuse([a, b], min_score=0.5)] == [pytest.approx(0.9)]
+    clusters = cluster([a, b])
+    assert [c.scores for c in clusters] == [(0.9, 0.9), (0.6, 0.0)]  # each source's best, 0 where unseen
 
 
-def test_the_fused_pair_finds_the_four_people_of_the_group_photo() -> None:
-    from vericount.people.detect import NanoDet
+def test_the_calibrated_score_keeps_the_order_and_reads_as_a_probability() -> None:
+    score = CalibratedScore()
+    means = np.linspace(0, 1, 101)
+    values = [score(float(m)) for m in means]
+    assert values == sorted(values)  # monotone: the ranking of the mean stays
+    assert 0 < values[0] and values[-1] < 1  # never certain either way
+    assert score(0.05) < 0.05 and score(0.4) > 0.8  # a box both models barely see, one SSD alone sees at 0.8
+    with pytest.raises(ValueError):
+        CalibratedScore(((0.0, 0.5), (1.0, 0.2)))
 
-    detector = FusedDetector([NanoDet(min_score=0.15), SsdMobileNet(min_score=0.4)], flip=False,
-                             min_score=0.175)
-    assert len(detector.detect(_photo("obama_and_biden.jpg"))) == 4
+
+def test_the_stage_pair_proposes_the_four_people_of_the_group_photo_and_one_per_portrait() -> None:
+    detector = _bundled()
+    found = detector.detect(_as_sampled("obama_and_biden.jpg"))
+    assert len(found) == 4
+    assert all(d.score >= 0.25 for d in found)
+    assert sorted(d.score for d in found)[-2] > 0.9  # Biden and Obama: both models, whole people
+    (person,) = [d for d in detector.detect(_as_sampled("obama_partial_face.jpg"))]
+    assert person.score > 0.9  # a close-up's upper half found in a tile gives way to the whole person
     mirrored = FusedDetector([SsdMobileNet(min_score=0.5)], flip=True)
     (person,) = mirrored.detect(_photo("biden.jpg"))  # the mirrored pass lands on the same person
     assert person.score > 0.8
+
+
+def _as_sampled(name: str) -> np.ndarray:
+    """The photo as the people stage samples it (longer side at most 1280)."""
+    import cv2
+
+    image = _photo(name)
+    scale = min(1.0, 1280 / max(image.shape[:2]))
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))

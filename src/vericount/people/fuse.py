@@ -1,16 +1,20 @@
-"""Several detectors, and each on the mirrored frame, fused by weighted box fusion (Solovyev et al. 2019).
+"""Several detectors' boxes fused by weighted box fusion (Solovyev et al. 2019), then scored.
 
-Every source (a detector with its tiles, on the frame or on its mirror image) gives boxes. Boxes are taken in
-order of score and joined to the first cluster whose fused box overlaps them by ``iou``, else start one. A
-cluster's box is the score-weighted mean of its members' boxes, and its score is the sum of the best score of
-each source in it divided by the number of sources: a person every source sees keeps its score, one that a
-single source of four sees gets a quarter of it. ``min_score`` is applied to that fused score.
+Every source (a detector with its tiles, and on the mirrored frame when ``flip`` is on) gives boxes. Boxes
+are taken in order of score and joined to the first cluster whose fused box overlaps them by ``iou``, else
+start one. A cluster's box is the score-weighted mean of its members' boxes; it keeps the best score each
+source gave it (0 for a source that did not see it).
+
+What a cluster's scores mean together is the scorer's business. The bundled pair has a calibrated one
+(people/score.py: the probability that the box is one person, fitted on boxes labelled by eye); a model
+without one gets the mean of its sources' best scores, which for a single model is that model's own score.
+``min_score`` is applied to the result.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -20,14 +24,45 @@ from vericount.people.detect import iou as box_iou
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    box: Box
+    scores: tuple[float, ...]  # the best score each source gave it, 0.0 where a source did not see it
+
+    @property
+    def mean(self) -> float:
+        return sum(self.scores) / max(1, len(self.scores))
+
+
+class Scorer(Protocol):
+    name: str
+
+    def score(self, clusters: list[Cluster], width: int, height: int) -> list[float]:
+        """A score for each cluster of one frame (the frame's size in pixels)."""
+        ...
+
+
+class MeanScore:
+    """The mean of the sources' best scores: a box every source sees keeps its score, one that one source of
+    two sees gets half of it."""
+
+    name = "mean"
+
+    def score(self, clusters: list[Cluster], width: int, height: int) -> list[float]:
+        return [c.mean for c in clusters]
+
 
 @dataclass
 class FusedDetector:
     detectors: list[Detector]
-    flip: bool = True
+    flip: bool = False
     iou: float = 0.55
     min_score: float = 0.1
     tilers: list[Tiler] = field(default_factory=list)
+    scorer: Scorer = field(default_factory=MeanScore)
 
     def __post_init__(self) -> None:
         if not self.tilers:
@@ -39,47 +74,52 @@ class FusedDetector:
         return {"detectors": [getattr(d, "name", "detector") for d in self.detectors],
                 "min_scores": [getattr(d, "min_score", None) for d in self.detectors],
                 "flip": self.flip, "iou": self.iou, "min_score": self.min_score,
-                "tiler": self.tilers[0].params()}  # fmt: skip
+                "scorer": self.scorer.name, "tiler": self.tilers[0].params()}  # fmt: skip
 
     def sources(self, image: NDArray[np.uint8]) -> list[list[Detection]]:
+        """Each detector's boxes, on its tiles too, and on the mirrored frame when ``flip`` is on."""
         width = image.shape[1]
         out = []
         for detector, tiler in zip(self.detectors, self.tilers, strict=True):
-            out.append(tiler.detect(detector, image))
+            found = tiler.detect(detector, image)
             if self.flip:
                 mirrored = np.ascontiguousarray(image[:, ::-1])
-                out.append([Detection((width - d.box[2], d.box[1], width - d.box[0], d.box[3]), d.score)
-                            for d in tiler.detect(detector, mirrored)])
+                found += [Detection((width - d.box[2], d.box[1], width - d.box[0], d.box[3]), d.score)
+                          for d in tiler.detect(detector, mirrored)]
+            out.append(found)
         return out
 
     def detect(self, image: NDArray[np.uint8]) -> list[Detection]:
-        return fuse(self.sources(image), self.iou, self.min_score)
+        clusters = cluster(self.sources(image), self.iou)
+        scores = self.scorer.score(clusters, image.shape[1], image.shape[0])
+        found = [Detection(c.box, float(s)) for c, s in zip(clusters, scores, strict=True)
+                 if s >= self.min_score]
+        return sorted(found, key=lambda d: -d.score)
 
 
-def fuse(sources: list[list[Detection]], iou: float = 0.55, min_score: float = 0.0) -> list[Detection]:
-    """Weighted box fusion of the boxes of several sources (see the module's docstring)."""
+def cluster(sources: list[list[Detection]], iou: float = 0.55) -> list[Cluster]:
+    """Weighted box fusion of the boxes of several sources (see the module's docstring), best first."""
     entries = sorted(((d.score, n, d.box) for n, found in enumerate(sources) for d in found),
                      key=lambda e: -e[0])
-    clusters: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
     for score, n, box in entries:
-        target = None
-        for cluster in clusters:
-            if box_iou(cluster["box"], box) >= iou:
-                target = cluster
-                break
+        target = next((g for g in groups if box_iou(g["box"], box) >= iou), None)
         if target is None:
-            clusters.append({"box": box, "members": [(score, n, box)]})
+            groups.append({"box": box, "members": [(score, n, box)]})
             continue
         target["members"].append((score, n, box))
         weights = np.array([m[0] for m in target["members"]])
         boxes = np.array([m[2] for m in target["members"]])
         target["box"] = tuple(float(v) for v in (weights[:, None] * boxes).sum(axis=0) / weights.sum())
     out = []
-    for cluster in clusters:
-        best: dict[int, float] = {}
-        for score, n, _ in cluster["members"]:
-            best[n] = max(best.get(n, 0.0), score)
-        fused = sum(best.values()) / max(1, len(sources))
-        if fused >= min_score:
-            out.append(Detection(cluster["box"], float(fused)))
-    return sorted(out, key=lambda d: -d.score)
+    for group in groups:
+        best = [0.0] * len(sources)
+        for score, n, _ in group["members"]:
+            best[n] = max(best[n], float(score))
+        out.append(Cluster(group["box"], tuple(best)))
+    return sorted(out, key=lambda c: -c.mean)
+
+
+def fuse(sources: list[list[Detection]], iou: float = 0.55, min_score: float = 0.0) -> list[Detection]:
+    """The clusters of several sources as detections scored by the mean of their sources' best scores."""
+    return [Detection(c.box, c.mean) for c in cluster(sources, iou) if c.mean >= min_score]

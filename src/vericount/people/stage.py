@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vericount.media.frames import Sampler, SampleStats
-from vericount.people.track import Sighting, Track, Tracker
+from vericount.people.track import Sighting, Track, Tracker, appearance
 from vericount.run.stage import Stage, Task
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ FRAME_SIDE = 1280
 class FoundTrack:
     number: int
     boxes: list[list[float]]  # [t, x0, y0, x1, y1, score]
+    score: float  # how sure the detector is that this is a person (people/score.py; Track.score)
     best_t: float
     best_box: list[float]
     crop_jpeg: bytes
@@ -87,7 +88,7 @@ class _BestFace:
 
 class PeopleStage(Stage[PeopleResult]):
     name = "people"
-    version = "2"  # 2: NanoDet-m and SSD-MobileNetV2 fused
+    version = "3"  # 2: NanoDet-m and SSD-MobileNetV2 fused; 3: calibrated scores, appearance in tracking
     needs = ("metadata",)
 
     def __init__(self, detector_path: Path | None = None, fps: float = PEOPLE_FPS,
@@ -146,7 +147,8 @@ class PeopleStage(Stage[PeopleResult]):
                 photo_tracks = [Track(i, [Sighting(frame.t, det.box, det.score, i)])
                                 for i, det in enumerate(found)]
             else:
-                assigned = run.step(frame.t, frame.reason in ("first", "shot"), found)
+                assigned = run.step(frame.t, frame.reason in ("first", "shot"), found,
+                                    [appearance(image, det.box) for det in found])
             for i, track_id in assigned.items():
                 det = found[i]
                 quality = det.area * det.score
@@ -182,7 +184,7 @@ class PeopleStage(Stage[PeopleResult]):
         for number, (tr, body) in enumerate(zip(tracks, bodies, strict=True), start=1):
             chosen = best[tr.id]
             found = FoundTrack(
-                number=number,
+                number=number, score=round(tr.score, 3),
                 boxes=[[round(s.t, 3), *(round(v, 1) for v in s.box), round(s.score, 3)]
                        for s in tr.sightings],
                 best_t=round(chosen.t, 3), best_box=[round(v, 1) for v in chosen.box],
@@ -244,17 +246,23 @@ class PeopleStage(Stage[PeopleResult]):
         return "; ".join(result.warnings) or None
 
 
+PROPOSAL_SCORE = 0.25  # a fused box is proposed from this calibrated score (people/score.py)
+
+
 def _bundled() -> FusedDetector:
-    """The bundled detectors fused. bench/people_proposals.py chose this on ../shared/data: NanoDet-m
-    from 0.15, SSD from 0.4 (from 0.15 it found a head on biden.jpg as a second person), a fused score of
-    0.175 (a box only one model sees needs 0.35 from it): 21 of 23 labelled people at precision 1.000, the
-    five crowd frames within 10%. A mirrored pass found no more labelled people and fewer in the overhead
-    crowd (32 against 36), so it is off."""
+    """The bundled detectors fused, with the calibrated score. Both models propose from 0.05 (the scorer
+    was fitted on their boxes from there); a fused box is a proposal from a calibrated score of 0.25 (the mean
+    of the two models' scores about 0.19). bench/people_calibrate.py chose it on ../shared/data: 22 of the 23
+    annotated people at precision 0.957, 94 of all 111 people boxed there at 0.817, the five crowd frames
+    within 10% of a count by eye (38, 10, 3, 4, 2 against 39, 10, 3, 4, 2). A mirrored pass found no more
+    people and fewer in the overhead crowd, so it is off (bench/people_proposals.py)."""
     from vericount.people.detect import NanoDet
     from vericount.people.fuse import FusedDetector
+    from vericount.people.score import CalibratedScore
     from vericount.people.ssd import SsdMobileNet
 
-    return FusedDetector([NanoDet(min_score=0.15), SsdMobileNet(min_score=0.4)], flip=False, min_score=0.175)
+    return FusedDetector([NanoDet(min_score=0.05), SsdMobileNet(min_score=0.05)], min_score=PROPOSAL_SCORE,
+                         scorer=CalibratedScore())
 
 
 def people_folder(derived: Path, item_id: str) -> Path:
