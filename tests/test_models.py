@@ -295,3 +295,14 @@ def test_migration_0010_names_the_detector_of_earlier_tracks(case: Case) -> None
         rows = conn.execute(text("SELECT number, detector, score FROM tracks ORDER BY number")).all()
         assert conn.execute(text("SELECT COUNT(*) FROM models")).scalar() == 0
     assert [tuple(r) for r in rows] == [(1, "nanodet-m-416+ssd-mobilenetv2-coco", None), (2, None, None)]
+
+
+def test_a_person_only_a_face_stood_for_names_centerface_too(cli: Cli, tmp_path: Path) -> None:
+    """A detector that sees nobody: the portrait's person comes from the face CenterFace found."""
+    shutil.copyfile(ROOT / "samples" / "media" / "biden.jpg", tmp_path / "biden.jpg")
+    assert cli("add", str(tmp_path / "biden.jpg")).exit_code == 0
+    blind = onnxgen.yolov8(tmp_path / "blind.onnx")
+    assert cli("models", "add", str(blind), "--name", "blind", "--licence", "none").exit_code == 0
+    assert cli("people", "--detector", "blind").exit_code == 0
+    (track,) = _json(cli("tracks", "biden.jpg", "--json"))["tracks"]
+    assert track["detector"] == f"blind@{_sha(blind)[:12]}+centerface" and track["has_face"]
