@@ -54,6 +54,12 @@ def render() -> str:
         assert cmd is not None
         sub = cmd.make_context(name, [], parent=ctx, resilient_parsing=True)
         parts.append(f"## vericount {name}\n\n```\n{cmd.get_help(sub)}\n```\n")
+        if isinstance(cmd, click.Group):  # a group's own commands (people confirm, models add...)
+            for child_name in sorted(cmd.list_commands(sub)):
+                child = cmd.get_command(sub, child_name)
+                assert child is not None
+                inner = child.make_context(child_name, [], parent=sub, resilient_parsing=True)
+                parts.append(f"### vericount {name} {child_name}\n\n```\n{child.get_help(inner)}\n```\n")
     return "\n".join(parts)
 
 

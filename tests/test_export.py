@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests import onnxgen
 from tests.conftest import Cli, fresh_database
 from vericount.case import Case
 from vericount.report.export import GROUPS, NOT_EXPORTED, TABLES, columns
@@ -55,13 +56,17 @@ def _face(axis: int) -> bytes:
     return v.tobytes()
 
 
+DETECTOR = "nanodet-m-416+ssd-mobilenetv2-coco"
+
+
 def _track(case: Case, item: str, number: int, t: float, box: list[float], face: bytes | None = None) -> None:
     with case.session() as s:
         s.add(PersonTrack(item_id=item, number=number, source="detector", start=t, end=t, frame_width=640,
                           frame_height=480, boxes=[[t, *box, 0.9]], best_t=t, best_box=box, crop=None,
                           face_t=t if face else None, face_box=box if face else None,
                           face_size=120 if face else None, face_sharpness=400.0 if face else None,
-                          face_embedding=face, created_at=utcnow()))
+                          face_embedding=face, created_at=utcnow(), detector=DETECTOR,
+                          score=0.75 if face else None))
 
 
 def _build(cli: Cli, tmp_path: Path) -> list[str]:
@@ -86,6 +91,8 @@ def _build(cli: Cli, tmp_path: Path) -> list[str]:
     assert cli("judge", f"{z[:8]}:2", f"{x[:8]}:2", "cant-tell").exit_code == 0
     assert cli("judge", f"{z[:8]}:2", f"{x[:8]}:2", "cant-tell", "--undo").exit_code == 0
     assert cli("people", "confirm", x, y, z).exit_code == 0
+    model = onnxgen.rtdetr_own(tmp_path / "rtdetr.onnx")  # a person detector added to the case
+    assert cli("models", "add", str(model), "--name", "rtdetr-r18", "--licence", "Apache-2.0").exit_code == 0
     assert cli("judge-group", "different", f"{x[:8]}:2", "--against", f"{z[:8]}:1",
                "--reason", "another face").exit_code == 0
     return [x, y, z]
@@ -140,6 +147,9 @@ def test_export_import_round_trip(cli: Cli, new_cli: Cli, tmp_path: Path) -> Non
     tracks = json.loads((out / "tracks.json").read_text())
     assert base64.b64decode(tracks[1]["face_embedding"]) == _face(0)
     assert tracks[0]["created_at"].endswith("Z") and tracks[0]["boxes"] == [[0.0, 10, 10, 100, 300, 0.9]]
+    assert [(t["detector"], t["score"]) for t in tracks[:2]] == [(DETECTOR, None), (DETECTOR, 0.75)]
+    (model,) = json.loads((out / "models.json").read_text())
+    assert (model["name"], model["layout"], model["added_at"][-1]) == ("rtdetr-r18", "rtdetr", "Z")
     groups = json.loads((out / "groups.json").read_text())
     assert {g["item_id"] for g in groups} == {x, y} and sum(g["earliest"] for g in groups) == 1
     assert json.loads((out / "certificate.json").read_text()) == before["certificate"]

@@ -11,10 +11,10 @@ from PIL import Image
 
 from vericount.people.detect import Detection
 from vericount.people.fuse import FusedDetector, cluster, fuse
-from vericount.people.score import CalibratedScore
-from vericount.people.stage import _bundled
 from vericount.people.runtime import bundled_model
+from vericount.people.score import CalibratedScore
 from vericount.people.ssd import SSD_FILE, SsdMobileNet
+from vericount.people.stage import _bundled
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "media"
 
@@ -59,7 +59,7 @@ def test_the_calibrated_score_keeps_the_order_and_reads_as_a_probability() -> No
     means = np.linspace(0, 1, 101)
     values = [score(float(m)) for m in means]
     assert values == sorted(values)  # monotone: the ranking of the mean stays
-    assert 0 < values[0] and values[-1] < 1  # never certain either way
+    assert values[0] > 0 and values[-1] < 1  # never certain either way
     assert score(0.05) < 0.05 and score(0.4) > 0.8  # a box both models barely see, one SSD alone sees at 0.8
     with pytest.raises(ValueError):
         CalibratedScore(((0.0, 0.5), (1.0, 0.2)))
@@ -71,7 +71,7 @@ def test_the_stage_pair_proposes_the_four_people_of_the_group_photo_and_one_per_
     assert len(found) == 4
     assert all(d.score >= 0.25 for d in found)
     assert sorted(d.score for d in found)[-2] > 0.9  # Biden and Obama: both models, whole people
-    (person,) = [d for d in detector.detect(_as_sampled("obama_partial_face.jpg"))]
+    (person,) = detector.detect(_as_sampled("obama_partial_face.jpg"))
     assert person.score > 0.9  # a close-up's upper half found in a tile gives way to the whole person
     mirrored = FusedDetector([SsdMobileNet(min_score=0.5)], flip=True)
     (person,) = mirrored.detect(_photo("biden.jpg"))  # the mirrored pass lands on the same person

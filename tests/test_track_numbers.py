@@ -82,7 +82,7 @@ def test_a_mark_between_runs_keeps_its_number_and_judgments_hold(cli: Cli, case_
 def _found(number: int, x: float, look: str = "") -> FoundTrack:
     jpeg = f"crop {number} at {x}{look}".encode()
     boxes = [[0.0, x, 10.0, x + 50.0, 200.0, 0.9], [0.25, x + 1, 10.0, x + 51.0, 200.0, 0.9]]
-    return FoundTrack(number, boxes, 0.0, [x, 10.0, x + 50.0, 200.0], jpeg)
+    return FoundTrack(number, boxes, 0.0, [x, 10.0, x + 50.0, 200.0], jpeg, 0.9)
 
 
 def _result(*tracks: FoundTrack) -> PeopleResult:

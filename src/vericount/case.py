@@ -7,6 +7,7 @@
     DIR/keys/       the case's Ed25519 key pair, which signs its evidence bundles (store/keys.py)
     DIR/evidence/   originals, content-addressed and read-only (store/evidence.py)
     DIR/derived/    thumbnails, crops and other files computed from the originals
+    DIR/models/     person detectors added to the case, read-only by SHA-256 (models/registry.py)
 """
 
 from __future__ import annotations

@@ -95,6 +95,7 @@ def _register() -> None:
         desk_cmds,
         export_cmds,
         item_cmds,
+        model_cmds,
         people_cmds,
         report_cmds,
         repost_cmds,
@@ -102,8 +103,8 @@ def _register() -> None:
         tally_cmds,
     )
 
-    for module in (case_cmds, item_cmds, repost_cmds, people_cmds, tally_cmds, review_cmds, claims_cmds,
-                   desk_cmds, report_cmds, export_cmds):
+    for module in (case_cmds, item_cmds, repost_cmds, people_cmds, model_cmds, tally_cmds, review_cmds,
+                   claims_cmds, desk_cmds, report_cmds, export_cmds):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -17,13 +16,14 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--json", "as_json", is_flag=True, help="Print the per-item counts as JSON.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the number of cores).")
-@click.option("--detector", "detector", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="A YOLO person detector in the ultralytics ONNX export layout, instead of the bundled "
-                   "NanoDet-m and SSD-MobileNetV2 (a change runs every item again; docs/models.md).")
+@click.option("--detector", "detector", metavar="NAME|FILE.onnx", default=None,
+              help="A person detector added to the case (vericount models add), or an ONNX file (added "
+                   "to the case under its file name first), instead of the bundled NanoDet-m and "
+                   "SSD-MobileNetV2 (a change runs every item again; docs/models.md).")
 @click.option("--fps", type=click.FloatRange(min=0.1, max=30), default=None,
               help="Frames looked at per second of video (default 4).")
 @click.pass_context
-def people(click_ctx: click.Context, as_json: bool, jobs: int | None, detector: Path | None,
+def people(click_ctx: click.Context, as_json: bool, jobs: int | None, detector: str | None,
            fps: float | None) -> None:
     """Detect and track the people in every pending image and video; print per item the most people in
     one frame (and when), the tracks (people followed through a shot) and the faces found.
@@ -39,18 +39,24 @@ def people(click_ctx: click.Context, as_json: bool, jobs: int | None, detector: 
     ctx = click_ctx.find_object(Context)
     assert ctx is not None
     from vericount.items import first_names
-    from vericount.people.detect import YoloOnnx
+    from vericount.models import registry
     from vericount.people.service import summaries
     from vericount.people.stage import PEOPLE_FPS, PeopleStage
     from vericount.run.executors import get_executor
     from vericount.run.runner import run_stage
 
-    if detector is not None:
-        YoloOnnx(detector)  # refuse a bad model once, here, not once per item
-    stage = PeopleStage(detector_path=detector.resolve() if detector else None, fps=fps or PEOPLE_FPS)
-    with ctx.open_case() as case, progress_bar(interactive() and not as_json) as bar:
-        report = run_stage(case, stage, get_executor("local", jobs),
-                           on_start=lambda n: bar.start("people", n), on_item=lambda _: bar.advance(1))
+    with ctx.open_case() as case:
+        model = None
+        if detector is not None:  # refuse a bad model once, here, not once per item
+            model, added = registry.detector(case, detector)
+            if added is not None:
+                say(f"added {detector} to the case as {model.name} (sha256 {model.sha256[:12]}, "
+                    f"{model.layout}); its licence is not stated: vericount models", err=True)
+            model.open()
+        stage = PeopleStage(detector=model, fps=fps or PEOPLE_FPS)
+        with progress_bar(interactive() and not as_json) as bar:
+            report = run_stage(case, stage, get_executor("local", jobs),
+                               on_start=lambda n: bar.start("people", n), on_item=lambda _: bar.advance(1))
         rows = summaries(case)
         names = first_names(case, {r.id for r in rows} | {i for i, _ in report.failed + report.notes})
     if as_json:
@@ -75,7 +81,7 @@ def people(click_ctx: click.Context, as_json: bool, jobs: int | None, detector: 
 @click.option("--json", "as_json", is_flag=True, help="Print the tracks as JSON.")
 @pass_ctx
 def tracks(ctx: Context, item: str, as_json: bool) -> None:
-    """List the tracks (people) of ITEM: time span, boxes, best crop, face."""
+    """List the tracks (people) of ITEM: time span, boxes, face, the models that made each, best crop."""
     from vericount.people.service import list_tracks
 
     with ctx.open_case() as case:
@@ -83,9 +89,10 @@ def tracks(ctx: Context, item: str, as_json: bool) -> None:
     if as_json:
         emit_json({"tracks": [t.to_json() for t in found]})
         return
-    table(f"{len(found)} tracks", ["#", "source", "from (s)", "to (s)", "boxes", "face", "best crop"],
+    table(f"{len(found)} tracks",
+          ["#", "source", "from (s)", "to (s)", "boxes", "face", "detector", "best crop"],
           [[t.number, t.source, f"{t.start:.2f}", f"{t.end:.2f}", t.boxes,
-            "yes" if t.has_face else "-", t.crop or "-"] for t in found])
+            "yes" if t.has_face else "-", t.detector or "-", t.crop or "-"] for t in found])
 
 
 @click.command()

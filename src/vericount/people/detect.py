@@ -7,7 +7,8 @@ the distance is the expectation of the softmax, times the stride.
 
 A user-supplied detector (``--detector PATH.onnx``) is read as an ultralytics-style YOLO export: input
 ``[1, 3, S, S]`` RGB 0..1 letterboxed with grey 114, output ``[1, 4 + classes, N]`` (YOLOv8 and later: cx, cy,
-w, h, class scores) or ``[1, N, 5 + classes]`` (YOLOv5: with objectness). Class 0 is a person (COCO).
+w, h, class scores) or ``[1, N, 5 + classes]`` (YOLOv5: with objectness). Class 0 is a person (COCO) unless
+the model was added with another. Which layout a file has: people/layouts.py; RT-DETR: people/rtdetr.py.
 
 Small, distant people vanish when a 1080p frame is squeezed into 416 pixels, so large frames are also cut
 into overlapping tiles; the boxes of the whole frame and the tiles are merged by non-maximum suppression, and
@@ -116,7 +117,8 @@ class NanoDet:
 class YoloOnnx:
     """A user's YOLO model in the common (ultralytics) ONNX export layout; class 0 is a person."""
 
-    def __init__(self, path: Path, min_score: float = 0.35, threads: int = 1) -> None:
+    def __init__(self, path: Path, min_score: float = 0.35, threads: int = 1, name: str | None = None,
+                 person_class: int = 0) -> None:
         if not path.is_file():
             raise InvalidValue(f"--detector {path}: no such file")
         self.session = session(str(path), threads)
@@ -131,7 +133,8 @@ class YoloOnnx:
                                f"[1, N, 5 + classes], not {out}")
         self.size = int(shape[2])
         self.min_score = min_score
-        self.name = f"yolo-onnx:{path.name}"
+        self.name = name or f"yolo-onnx:{path.name}"
+        self.person_class = person_class
         self._input = self.session.get_inputs()[0].name
 
     def detect(self, image: NDArray[np.uint8]) -> list[Detection]:
@@ -147,21 +150,21 @@ class YoloOnnx:
         canvas[top:top + new_h, left:left + new_w] = cv2.resize(image, (new_w, new_h))
         blob = (canvas.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
         raw = self.session.run(None, {self._input: blob})[0]
-        boxes, scores = decode_yolo(raw, self.min_score)
+        boxes, scores = decode_yolo(raw, self.min_score, self.person_class)
         boxes = ((boxes - np.array([left, top, left, top], np.float32)) / scale).astype(np.float32)
         found: list[Detection] = _nms(boxes, scores, 0.5, (width, height))
         return found
 
 
-def decode_yolo(raw: NDArray[np.float32], min_score: float
+def decode_yolo(raw: NDArray[np.float32], min_score: float, person_class: int = 0
                 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Person boxes (x0, y0, x1, y1 in model-input pixels) and scores from a YOLO export's first output."""
     rows = raw[0]
     if rows.shape[0] < rows.shape[1] and rows.shape[0] >= 5:  # [4 + classes, N]: YOLOv8 and later
         rows = rows.T
-        person = rows[:, 4]
+        person = rows[:, 4 + person_class]
     elif rows.shape[1] >= 6:  # [N, 5 + classes]: YOLOv5, objectness times the class score
-        person = rows[:, 4] * rows[:, 5]
+        person = rows[:, 4] * rows[:, 5 + person_class]
     else:
         raise InvalidValue(f"YOLO output of shape {list(raw.shape)} has no class scores")
     keep = person >= min_score

@@ -57,6 +57,8 @@ class TrackView:
     marked_by: str | None
     face_t: float | None = None  # when the face was seen (the crop's time when it equals best_t)
     face_box: list[float] | None = None  # in pixels of the frame as sampled
+    detector: str | None = None  # the models that made it; None for a mark
+    score: float | None = None  # a calibrated probability that it is a person (None: not computed)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -107,7 +109,7 @@ def _view(case: Case, row: PersonTrack) -> TrackView:
                      str(case.derived / row.crop) if row.crop else None, row.face is not None,
                      row.face_embedding is not None, str(case.derived / row.face) if row.face else None,
                      row.best_t, list(row.best_box), row.marked_by, row.face_t,
-                     list(row.face_box) if row.face_box else None)
+                     list(row.face_box) if row.face_box else None, row.detector, row.score)
 
 
 def mark(case: Case, ref: str, t: float, points: list[tuple[float, float]]) -> list[TrackView]:

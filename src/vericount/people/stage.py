@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from vericount.people.detect import Detector
     from vericount.people.fuse import FusedDetector
+    from vericount.people.layouts import DetectorModel
     from vericount.store.schema import Item
 
 PEOPLE_FPS = 4.0
@@ -43,10 +44,10 @@ FRAME_SIDE = 1280
 class FoundTrack:
     number: int
     boxes: list[list[float]]  # [t, x0, y0, x1, y1, score]
-    score: float  # how sure the detector is that this is a person (people/score.py; Track.score)
     best_t: float
     best_box: list[float]
     crop_jpeg: bytes
+    score: float  # how sure the detector is that this is a person (people/score.py; Track.score)
     face_t: float | None = None
     face_box: list[float] | None = None  # in frame pixels
     face_size: int | None = None
@@ -54,6 +55,7 @@ class FoundTrack:
     face_jpeg: bytes | None = None
     face_embedding: bytes | None = None  # 128 float32 (dlib)
     body_embedding: bytes | None = None  # 1280 float32
+    detector: str | None = None  # the models that made it (tracks.detector)
 
 
 @dataclass
@@ -91,9 +93,9 @@ class PeopleStage(Stage[PeopleResult]):
     version = "3"  # 2: NanoDet-m and SSD-MobileNetV2 fused; 3: calibrated scores, appearance in tracking
     needs = ("metadata",)
 
-    def __init__(self, detector_path: Path | None = None, fps: float = PEOPLE_FPS,
+    def __init__(self, detector: DetectorModel | None = None, fps: float = PEOPLE_FPS,
                  face_every: float = 0.5) -> None:
-        self.detector_path = detector_path
+        self.detector = detector  # an added model (models/registry.py); None: the bundled pair
         self.sampler = Sampler(fps=fps, max_side=FRAME_SIDE)
         self.tracker = Tracker()
         self.face_every = face_every
@@ -102,18 +104,17 @@ class PeopleStage(Stage[PeopleResult]):
         from vericount.people.detect import Tiler
 
         return {"sampler": self.sampler.params(), "tracker": self.tracker.params(), "tiler": Tiler().params(),
-                "detector": str(self.detector_path) if self.detector_path else _bundled().params(),
+                "detector": self.detector.params() if self.detector else _bundled_params(),
                 "face_every": self.face_every}  # fmt: skip
 
     def accepts(self, item: Item) -> bool:
         return item.kind in ("image", "video")
 
     def _detector(self) -> Detector:
-        from vericount.people.detect import YoloOnnx
         from vericount.people.fuse import FusedDetector
 
-        if self.detector_path:
-            fused: Detector = FusedDetector([YoloOnnx(self.detector_path)], flip=False, min_score=0.0)
+        if self.detector:
+            fused: Detector = FusedDetector([self.detector.open()], flip=False, min_score=0.0)
             return fused
         return _bundled()
 
@@ -131,11 +132,13 @@ class PeopleStage(Stage[PeopleResult]):
         size = (0, 0)
         is_image = task.kind == "image"
         photo_tracks: list[Track] = []
+        from_faces: set[int] = set()  # tracks holding a box that a face stood for (CenterFace)
         for frame in self.sampler.frames(task.path, task.kind, stats):
             frames += 1
             image = frame.image
             size = (image.shape[1], image.shape[0])
             found = detector.detect(image)  # the fused detector tiles large frames itself
+            by_detector = len(found)
             frame_faces = None
             if frame.t + 1e-6 >= next_face or is_image:
                 next_face = frame.t + self.face_every
@@ -149,6 +152,7 @@ class PeopleStage(Stage[PeopleResult]):
             else:
                 assigned = run.step(frame.t, frame.reason in ("first", "shot"), found,
                                     [appearance(image, det.box) for det in found])
+            from_faces.update(track_id for i, track_id in assigned.items() if i >= by_detector)
             for i, track_id in assigned.items():
                 det = found[i]
                 quality = det.area * det.score
@@ -169,6 +173,8 @@ class PeopleStage(Stage[PeopleResult]):
         result = PeopleResult(frames, len(stats.shots), getattr(detector, "name", "detector"), detections,
                               size, warnings=list(stats.warnings))
         result.tracks = self._describe(tracks, best, best_face)
+        for tr, described in zip(tracks, result.tracks, strict=True):
+            described.detector = result.detector + ("+centerface" if tr.id in from_faces else "")
         return result
 
     def _describe(self, tracks: list[Any], best: dict[int, _Best],
@@ -236,6 +242,7 @@ class PeopleStage(Stage[PeopleResult]):
             row.face_t, row.face_box, row.face_size = found.face_t, found.face_box, found.face_size
             row.face_sharpness, row.face_embedding = found.face_sharpness, found.face_embedding
             row.body_embedding, row.created_at = found.body_embedding, utcnow()
+            row.detector, row.score = found.detector, found.score
             kept.append(row)
         referenced = {path for r in kept for path in (r.crop, r.face) if path}
         numbering.unlink_after_commit(session, numbering.tidy(folder, derived, referenced))
@@ -263,6 +270,14 @@ def _bundled() -> FusedDetector:
 
     return FusedDetector([NanoDet(min_score=0.05), SsdMobileNet(min_score=0.05)], min_score=PROPOSAL_SCORE,
                          scorer=CalibratedScore())
+
+
+def _bundled_params() -> dict[str, Any]:
+    from vericount.models.catalog import sha256_of
+
+    params = _bundled().params()
+    params["sha256"] = sha256_of(*params["detectors"])  # a changed file runs every item again
+    return params
 
 
 def people_folder(derived: Path, item_id: str) -> Path:

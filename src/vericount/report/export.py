@@ -49,12 +49,12 @@ MANIFEST = "export.json"
 AUDIT = "audit_events"
 # Every table of the case, in the order written. A new table must be added here or to NOT_EXPORTED (a test
 # checks), so nothing private leaves the case by accident.
-TABLES = ("items", "item_names", "sources", "stage_states", "fingerprints", "matches", "people_items",
-          "tracks", "track_numbers", "track_reviews", "judgments",
+TABLES = ("items", "item_names", "sources", "stage_states", "fingerprints", "matches", "models",
+          "people_items", "tracks", "track_numbers", "track_reviews", "judgments",
           "group_judgments", "tallies", "reports", "claims", "tags", "notes", AUDIT)
 # Tables added after the first export format: an export made before the schema that brought one has no
 # file for it, and reads as if the table were empty.
-SINCE = {"track_numbers": "0007", "track_reviews": "0008", "group_judgments": "0008"}
+SINCE = {"track_numbers": "0007", "track_reviews": "0008", "group_judgments": "0008", "models": "0010"}
 # Password hashes, cookies, the client addresses of failed sign-ins; the case id is in export.json.
 NOT_EXPORTED = ("users", "web_sessions", "sign_in_throttle", "case_info")
 GROUPS = "groups"

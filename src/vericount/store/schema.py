@@ -235,6 +235,29 @@ class PeopleItem(Base):
     detections: Mapped[int] = mapped_column(Integer)
 
 
+class AddedModel(Base):
+    """A person detector a user added to the case (``vericount models add``). Its file is kept under
+    CASE/models/ by its SHA-256, read-only, as originals are; tracks name it ``NAME@SHA256[:12]``."""
+
+    __tablename__ = "models"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(40))  # person detector
+    sha256: Mapped[str] = mapped_column(String(64))
+    layout: Mapped[str] = mapped_column(String(40))  # yolov8 | yolov5 | rtdetr-ultralytics | rtdetr
+    input_size: Mapped[int] = mapped_column(Integer)  # the model's square input, pixels
+    classes: Mapped[str] = mapped_column(Text)  # what its classes are, in words
+    person_class: Mapped[int] = mapped_column(Integer)  # the class index that is a person
+    licence: Mapped[str] = mapped_column(Text)  # as the user stated it
+    file_name: Mapped[str] = mapped_column(Text)  # the file it was added from
+    size: Mapped[int] = mapped_column(BigInteger)
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("name", name="uq_models_name"),
+                      UniqueConstraint("sha256", name="uq_models_sha256"))
+
+
 class PersonTrack(Base):
     """One person followed through one shot of one item (or marked by a reviewer on one frame).
 
@@ -264,6 +287,10 @@ class PersonTrack(Base):
     body_embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     marked_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The models that made it: "nanodet-m-416+ssd-mobilenetv2-coco", "yolo11s@1a2b3c4d5e6f" (an added model:
+    # name@sha256[:12]), "+centerface" when a face stood for a person box; null for a mark.
+    detector: Mapped[str | None] = mapped_column(String(200))
+    score: Mapped[float | None] = mapped_column(Float)  # a calibrated probability that it is a person
 
     __table_args__ = (UniqueConstraint("item_id", "number", name="uq_tracks_item_number"),)
 
