@@ -181,3 +181,24 @@ def test_the_face_thresholds_are_one_value_each() -> None:
 
     assert DIFFERENT_DISTANCE == DIFFERENT_FACE_DISTANCE and SAME_DISTANCE == SAME_FACE_DISTANCE
     assert SAME_DISTANCE < DIFFERENT_DISTANCE
+
+
+def test_a_small_persons_face_is_found_in_their_box(images: dict[str, np.ndarray],
+                                                    detector: FaceDetector) -> None:
+    """Obama's portrait shrunk to 45 pixels on a 720p frame: a 9-pixel face, under what the whole frame's pass
+    finds; looked for in the head of the person's box, enlarged, it is found where it is."""
+    portrait = images["obama"]
+    small = cv2.resize(portrait, (36, 45), interpolation=cv2.INTER_AREA)
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    frame[300:345, 600:636] = small
+    person = (600.0, 300.0, 636.0, 345.0)
+    assert detector.detect(frame) == []
+    (face,) = detector.detect_in(frame, [person], [])
+    expect = [600 + 36 * v / portrait.shape[1] for v in (372, 600)] + [300 + 45 * v / portrait.shape[0]
+                                                                      for v in (112, 420)]
+    x0, x1, y0, y1 = expect
+    assert face.box == pytest.approx((x0, y0, x1, y1), abs=2.5)  # back in the frame's pixels
+    assert face.score > 0.5 and face.landmarks.shape == (5, 2)
+    assert detector.detect_in(frame, [person], [face]) == []  # a box that holds a face already is skipped
+    assert detector.detect_in(frame, [(600.0, 100.0, 700.0, 345.0)], []) == []  # tall: the frame's job
+    assert detector.detect_in(frame, [(100.0, 100.0, 136.0, 145.0)], []) == []  # no face in that box

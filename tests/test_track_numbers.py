@@ -163,4 +163,4 @@ def test_one_item_failing_to_save_does_not_cost_the_batch(cli: Cli, tmp_path: Pa
     assert [t["source"] for t in _tracks(cli, "obama.jpg")] == ["detector"]
     monkeypatch.undo()
     assert cli("people").exit_code == 0  # a re-run does the failed item
-    assert len(_tracks(cli, "biden.jpg")) == 1
+    assert [t["score"] > 0.9 for t in _tracks(cli, "biden.jpg")] == [True, False]  # Biden; the curtain

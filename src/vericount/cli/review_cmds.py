@@ -25,6 +25,11 @@ def _decided(done: Any, as_json: bool, what: str) -> None:
     verb = "withdrawn" if done.undone else what
     say(f"{len(done.tracks)} track(s) {verb}" + (f" (action {done.action})" if done.action else "")
         + (f"; {len(done.unchanged)} already so" if done.unchanged else ""))
+    if done.doubtful:
+        say(f"{len(done.doubtful)} doubtful track(s) left open (the detector's score under 0.5): look at "
+            "them and name the ones that are people, or add --with-doubtful: "
+            + " ".join(f"{ref.partition(':')[0][:12]}:{ref.partition(':')[2]}" for ref in done.doubtful[:20])
+            + (" ..." if len(done.doubtful) > 20 else ""))
 
 
 @people.command("confirm")
@@ -32,20 +37,25 @@ def _decided(done: Any, as_json: bool, what: str) -> None:
 @click.option("--except", "exclude", multiple=True, metavar="ITEM:NUMBER",
               help="Leave this track out (repeatable): the few on the page that are not a person.")
 @click.option("--undo", is_flag=True, help="Withdraw the standing confirmation of these tracks.")
+@click.option("--with-doubtful", is_flag=True,
+              help="An ITEM stands for its doubtful tracks too (the detector's score under 0.5).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was decided as JSON.")
 @pass_ctx
-def confirm(ctx: Context, tracks: tuple[str, ...], exclude: tuple[str, ...], undo: bool,
+def confirm(ctx: Context, tracks: tuple[str, ...], exclude: tuple[str, ...], undo: bool, with_doubtful: bool,
             as_json: bool) -> None:
     """Confirm that each track shows one real person, in one action.
 
-    TRACKS are ITEM:NUMBER, or ITEM for every track of the item no reviewer has decided on yet. Only
-    confirmed tracks (and reviewers' marks) can be members of the certified count. Recorded with who and
-    when, in the audit log; the newest decision on a track stands.
+    TRACKS are ITEM:NUMBER, or ITEM for every track of the item no reviewer has decided on yet, except its
+    doubtful ones (the detector's calibrated score under 0.5: more likely not a person), which are left
+    open and listed: name them, or add --with-doubtful. Only confirmed tracks (and reviewers' marks) can be
+    members of the certified count. Recorded with who and when, in the audit log; the newest decision on a
+    track stands.
     """
     from vericount.tally.reviews import review
 
     with ctx.open_case() as case:
-        done = review(case, list(tracks), "person", exclude=list(exclude), undo=undo)
+        done = review(case, list(tracks), "person", exclude=list(exclude), undo=undo,
+                      with_doubtful=with_doubtful)
     _decided(done, as_json, "confirmed as people")
 
 

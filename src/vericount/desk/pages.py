@@ -9,6 +9,7 @@ from sqlalchemy import exists, func, or_, select
 
 from vericount.case import Case
 from vericount.errors import InvalidValue
+from vericount.people.score import DOUBTFUL
 from vericount.store import schema
 from vericount.store.schema import (
     AuditEvent,
@@ -284,7 +285,7 @@ def people(case: Case, query: dict[str, str]) -> dict[str, Any]:
             focus["page"] = [r for r in focus["page"] if not seen[r]]
             focus["seen"] = {r: seen[r] for r in focus["page"]}
         rejected = _recent_rejections(s)
-    return {"tally": latest, "proposals": proposals, "focus": focus, "flips": FLIPS,
+    return {"tally": latest, "proposals": proposals, "focus": focus, "flips": FLIPS, "doubtful": DOUBTFUL,
             "suggestions": suggestions[:40], "identities": identities,
             "tracks": _track_cards(case, refs | {r["track"] for r in rejected}),
             "judgments": list_judgments(case)[-30:][::-1], "groups": list_groups(case)[-20:][::-1],
@@ -311,9 +312,10 @@ def _item_proposal(case: Case, ref: str) -> dict[str, Any]:
 
     with case.reading() as s:
         item_id = resolve(s, ref).id
-        tracks = [f"{t.item_id}:{t.number}" for t in s.scalars(
-            select(PersonTrack).where(PersonTrack.item_id == item_id, PersonTrack.source != "mark")
-            .order_by(PersonTrack.number)) if standing(s, t.item_id, t.number) is None]
+        rows = s.scalars(select(PersonTrack).where(PersonTrack.item_id == item_id,
+                                                   PersonTrack.source != "mark").order_by(PersonTrack.number))
+        tracks = [f"{t.item_id}:{t.number}" for t in sorted(rows, key=lambda t: -(t.score or 0.0))
+                  if standing(s, t.item_id, t.number) is None]  # the surest first, the doubtful last
     page = tracks[:PAGE]
     return _opened({"kind": "confirm", "tracks": page, "against": [], "gain": None, "actions": 1,
                     "effect": "", "rank": None, "needs_reason": False, "item": item_id,
@@ -346,7 +348,9 @@ def _track_cards(case: Case, refs: set[str]) -> dict[str, dict[str, Any]]:
                                                          PersonTrack.number.in_(numbers))):
                 out[f"{item_id}:{t.number}"] = {
                     "item": item_id, "number": t.number, "name": names.get(item_id, item_id[:12]),
-                    "crop": t.crop, "face": t.face, "t": t.best_t, "start": t.start, "end": t.end}
+                    "crop": t.crop, "face": t.face, "t": t.best_t, "start": t.start, "end": t.end,
+                    "score": t.score if t.source == "detector" else None,
+                    "doubtful": t.source == "detector" and t.score is not None and t.score < DOUBTFUL}
     return out
 
 

@@ -26,6 +26,10 @@ from vericount.people.fuse import Cluster
 POINTS = ((0.0, 0.0), (0.033, 0.0), (0.052, 0.007), (0.074, 0.009), (0.118, 0.057), (0.188, 0.261),
           (0.241, 0.333), (0.269, 0.375), (0.3, 0.5), (0.378, 0.889), (0.701, 1.0), (1.0, 1.0))
 FLOOR, CEILING = 0.005, 0.995  # no box is certain either way
+# A proposal under this score is more likely not a person than a person: it is never confirmed in bulk (an
+# item's tracks, a page of the likely ones) but asked on a page of its own, where each starts as "not a
+# person" and the reviewer picks out the people.
+DOUBTFUL = 0.5
 
 
 class CalibratedScore:

@@ -1,11 +1,12 @@
 """The ``people`` stage: detect, track and describe every person in an item.
 
 In a worker: frames from the shared sampler (4 a second for video, upright, at most 1280 pixels), people
-found by the detector (whole frame plus tiles), linked into tracks within shots, faces found by CenterFace
-on the frame (every ``face_every`` seconds) and given to the track whose box holds them. Each track keeps
-its boxes, its best crop (largest box times score) and its best face (size, then sharpness), a dlib
-identity embedding of that face when it is large enough to mean something, and an appearance embedding of
-the crop. A photo is one frame: each person found is a one-sighting track.
+found by the detectors (whole frame plus tiles, fused and scored: people/fuse.py, people/score.py), linked
+into tracks within shots (people/track.py), faces found by CenterFace on the frame and, enlarged, in the
+heads of the small people (every ``face_every`` seconds), each given to the track whose box holds it. Each
+track keeps its boxes, its calibrated score, its best crop (largest box times score) and its best face (size,
+then sharpness), a dlib identity embedding of that face when it is large enough to mean something, and an
+appearance embedding of the crop. A photo is one frame: each person found is a one-sighting track.
 
 In the case's process (save): the tracks replace the item's earlier detector tracks (marks stay; a track found
 again exactly keeps its number, a new one gets a number never used before: people/numbering.py), crops
@@ -105,7 +106,7 @@ class PeopleStage(Stage[PeopleResult]):
 
         return {"sampler": self.sampler.params(), "tracker": self.tracker.params(), "tiler": Tiler().params(),
                 "detector": self.detector.params() if self.detector else _bundled_params(),
-                "face_every": self.face_every}  # fmt: skip
+                "face_every": self.face_every, "faces_in_boxes": _faces_in_boxes()}  # fmt: skip
 
     def accepts(self, item: Item) -> bool:
         return item.kind in ("image", "video")
@@ -143,6 +144,7 @@ class PeopleStage(Stage[PeopleResult]):
             if frame.t + 1e-6 >= next_face or is_image:
                 next_face = frame.t + self.face_every
                 frame_faces = faces.detect(image)
+                frame_faces += faces.detect_in(image, [d.box for d in found], frame_faces)  # small people's
                 found = found + _people_from_faces(frame_faces, found, image.shape[1], image.shape[0])
             detections += len(found)
             if is_image:  # one frame: each person found is a track of one sighting, all of them count
@@ -278,6 +280,13 @@ def _bundled_params() -> dict[str, Any]:
     params = _bundled().params()
     params["sha256"] = sha256_of(*params["detectors"])  # a changed file runs every item again
     return params
+
+
+def _faces_in_boxes() -> dict[str, Any]:
+    from vericount.people import faces
+
+    return {"person_pixels": [faces.MIN_PERSON, faces.SMALL_PERSON], "zoom": faces.HEAD_ZOOM,
+            "cell": faces.HEAD_CELL, "max_heads": faces.MAX_HEADS}
 
 
 def people_folder(derived: Path, item_id: str) -> Path:

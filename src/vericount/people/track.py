@@ -85,8 +85,10 @@ class Tracker:
     low_score: float = 0.2
     iou: float = 0.3
     max_gap: float = 1.0  # seconds a track may go unseen
-    min_sightings: int = 2  # shorter tracks are kept only when one sighting is confident
-    single_score: float = 0.8
+    # A track seen once (a quarter of a second) is kept only when that sighting is this sure: a person's upper
+    # half boxed beside the whole person for one frame was the common case (bench/people_video.py)
+    min_sightings: int = 2
+    single_score: float = 0.95
     appearance: float = 0.5  # weight of the appearance distance in the cost, where there is one
     same_look: float = 0.3  # Bhattacharyya distance under which two looks may join without overlapping
     reach: float = 1.0  # ... when the detection is within this many box heights of the track's last box
@@ -142,13 +144,12 @@ class TrackingRun:
                 assigned[i] = unmatched[n].id
                 used.add(n)
             unmatched = [tr for n, tr in enumerate(unmatched) if n not in used]
-            if may_start:
-                for i in group:
-                    if i not in assigned:
-                        det = detections[i]
-                        self.live.append(Track(self.next_id, [Sighting(t, det.box, det.score, i)], looks[i]))
-                        assigned[i] = self.next_id
-                        self.next_id += 1
+            for i in group:
+                if i not in assigned and may_start:
+                    det = detections[i]
+                    self.live.append(Track(self.next_id, [Sighting(t, det.box, det.score, i)], looks[i]))
+                    assigned[i] = self.next_id
+                    self.next_id += 1
         return assigned
 
     def _cost(self, track: Track, t: float, det: Detection, look: NDArray[np.float32] | None) -> float | None:

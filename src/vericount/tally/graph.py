@@ -12,15 +12,16 @@ Two readings of the same records, by :class:`Policy`:
   of the other is computed from positions (a missed box in a crowd pairs the wrong two), so it is a
   proposal, even when a person confirmed that the copies are one footage. Leaving a join out never
   overcounts: two unjoined tracks with no reason between them never both count.
-- **proposed** (the machine's reading, labelled so): every track nobody rejected, joined across copies
-  (confirmed by the matcher or a person), and different also when their faces are farther apart than the
-  threshold.
+- **proposed** (the machine's reading, labelled so): every track nobody rejected, but the open ones the
+  detector doubts (a calibrated score under people/score.py's DOUBTFUL: more likely not a person), joined
+  across copies (confirmed by the matcher or a person), and different also when their faces are farther
+  apart than the threshold.
 
 A repost join is never made across a "distinct" fact; a person's "same" beats the frame (two boxes in one
 frame can be one person boxed twice), and a chain of "same" against a "different" is a contradiction that
 blocks the count. At least N: a maximum clique (``solve.max_clique``). About M: nodes clustered by face
 distance, never across an edge (faces only; the body embedding is too weak, see bench/faces.py). At most K:
-the number of nodes.
+the number of nodes, and one more for each open track the proposed reading leaves out as doubtful.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from vericount.people.score import DOUBTFUL
 from vericount.tally.check import DIFFERENT_FACE_DISTANCE
 from vericount.tally.facts import FramePairs, repost_pairs, same_frame
 from vericount.tally.solve import max_clique
@@ -56,7 +58,7 @@ class TrackData:
     mark: bool = False  # a reviewer's mark: one sighting, compared with sightings within the window
     confirmed: dict[str, Any] | None = None  # who confirmed it shows one person: {"review", "by", "at"}
     rejected: bool = False  # a reviewer said it shows no person
-    score: float = 1.0  # the detector's best score (1 for a mark)
+    score: float = 1.0  # how sure the detector is that it is a person (tally.service._score; 1 for a mark)
 
 
 @dataclass
@@ -108,10 +110,11 @@ class Policy:
     confirmed_only: bool  # nodes are tracks a reviewer confirmed (and marks)
     repost_joins: bool  # join the people of two copies of one footage by their aligned positions
     face_calls: bool  # also call people different by face distance
+    min_score: float = 0.0  # an open track under this score is left out (more likely not a person)
 
 
 CERTIFIED = Policy("certified", confirmed_only=True, repost_joins=False, face_calls=False)
-PROPOSED = Policy("proposed", confirmed_only=False, repost_joins=True, face_calls=True)
+PROPOSED = Policy("proposed", confirmed_only=False, repost_joins=True, face_calls=True, min_score=DOUBTFUL)
 MACHINE_REASONS = frozenset({"face_distance"})  # pair reasons that rest on a model
 
 
@@ -211,7 +214,8 @@ def build(tracks: list[TrackData], judgments: list[JudgmentData], alignments: li
           faces: bool = True, frame_pairs: FramePairs | None = None) -> Graph:
     """The graph of ``policy``; without ``faces`` (a policy without face calls only), no face distances
     are computed for the estimate and the proposals' evidence."""
-    tracks = [t for t in tracks if not t.rejected and (t.mark or t.confirmed or not policy.confirmed_only)]
+    tracks = [t for t in tracks if not t.rejected and (t.mark or t.confirmed or (
+        not policy.confirmed_only and t.score >= policy.min_score))]
     by_ref = {t.ref: t for t in tracks}
     judgments = [j for j in judgments if j.a in by_ref and j.b in by_ref]
     alignments = alignments if policy.repost_joins else []

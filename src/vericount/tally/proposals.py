@@ -5,7 +5,9 @@ certified N would gain if the answer is yes, how many actions that takes (a page
 is one action, a group judgment is one) and the exact commands that record the answer. The machine's
 evidence (face distances, frames shared, the estimate's clusters) only orders them.
 
-- ``confirm``: the proposed people of one item, or of the whole scope, a page of up to ``PAGE`` at a time;
+- ``confirm``: the proposed people of one item, or of the whole scope, a page of up to ``PAGE`` at a time,
+  the surest first; the doubtful ones (the detector's score under DOUBTFUL) apart, on pages of their own
+  after every other question, where each starts as "not a person";
 - ``confirm+group``: confirm the people of one item and judge them different from the certified members;
 - ``group``: confirmed people of estimated persons the certificate does not hold yet, and the certified
   members, all different people (one look at their faces side by side);
@@ -23,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from vericount.people.score import DOUBTFUL
 from vericount.tally import pairs
 from vericount.tally.facts import same_frame
 from vericount.tally.graph import (
@@ -73,7 +76,9 @@ def rank(records: Records, certified: Graph, counted: Count, proposed: Graph, es
                              len(p["tracks"]), p["tracks"][:1]))
     same = [_proposal("same", [s["a"], s["b"]], [], 0, 1, s["why"], [_judge(s["a"], s["b"], "same")],
                       effect="M -1") for s in pairs.same(proposed, estimated, skip, limit)]
-    out = found[:limit] + same[:max(0, limit - len(found[:limit]))]
+    doubtful = view.check_doubtful()  # after the likelier questions, whatever it might gain
+    out = found[:limit - len(doubtful)] + doubtful
+    out += same[:max(0, limit - len(out))]
     for k, p in enumerate(out, start=1):
         p["rank"] = k
     return out
@@ -85,7 +90,10 @@ class _View:
         self.records, self.certified, self.counted = records, certified, counted
         self.proposed, self.estimated = proposed, estimated
         self.n = counted.at_least
-        self.open = [t for t in records.tracks if not t.rejected and not t.confirmed and not t.mark]
+        undecided = [t for t in records.tracks if not t.rejected and not t.confirmed and not t.mark]
+        by_score = sorted(undecided, key=lambda t: (-t.score, t.ref))  # pages: the surest first
+        self.open = [t for t in by_score if t.score >= DOUBTFUL]
+        self.doubtful = [t for t in by_score if t.score < DOUBTFUL]  # asked apart, never confirmed in bulk
         node_of = proposed.node_of()
         self.cluster = {r: estimated.clusters[u] for r, u in node_of.items()}
         self.members = [self._rep(certified, u) for u in counted.members]
@@ -107,7 +115,7 @@ class _View:
     def confirm_all(self, deadline: float) -> list[dict[str, Any]]:
         if not self.open or time.perf_counter() > deadline:
             return []
-        refs = sorted(t.ref for t in self.open)
+        refs = [t.ref for t in self.open]
         gain = self.gain_if(set(refs))
         pages = math.ceil(len(refs) / PAGE)
         items = len({t.item for t in self.open})
@@ -156,7 +164,7 @@ class _View:
         scored.sort(key=lambda s: (-s[0], s[1]))
         out: list[dict[str, Any]] = []
         for size, item, tracks, clique in scored[:PAGE]:
-            refs = sorted(t.ref for t in tracks)
+            refs = [t.ref for t in tracks]
             if time.perf_counter() < deadline and len(out) < 4:
                 gain = self.gain_if(set(refs))
                 if gain > 0:
@@ -173,6 +181,22 @@ class _View:
                 out.append(_proposal("confirm+group", refs, self.members, len(new), 2, why,
                                      [_confirm(refs), _group([*new, *self.members])], group=new))
         return out
+
+    def check_doubtful(self) -> list[dict[str, Any]]:
+        """The doubtful proposals (score under DOUBTFUL), a page at a time, each crop starting as "not a
+        person": after every likelier question, and never in a bulk confirmation."""
+        if not self.doubtful:
+            return []
+        refs = [t.ref for t in self.doubtful]
+        pages = math.ceil(len(refs) / PAGE)
+        gain = self.gain_if(set(refs))
+        return [_proposal("confirm", refs, [], max(gain, 0), pages,
+                          f"{_people(len(refs))} the detector doubts (its score under {DOUBTFUL}: more "
+                          f"likely not a person), {pages} page(s): each starts as not a person; pick out the "
+                          "people",
+                          [_confirm(refs[k:k + PAGE], doubtful=True) for k in range(0, len(refs), PAGE)],
+                          effect=f"N up to +{max(gain, 0)}",
+                          doubt=round(1.0 - sum(t.score for t in self.doubtful) / len(refs), 3))]
 
     def group(self) -> list[dict[str, Any]]:
         """Confirmed people of estimated persons the certificate does not hold, one each, with the members."""
@@ -268,8 +292,8 @@ def _short(ref: str) -> str:
     return f"{item[:12]}:{number}"
 
 
-def _confirm(refs: list[str]) -> dict[str, Any]:
-    return {"do": "confirm", "tracks": refs}
+def _confirm(refs: list[str], doubtful: bool = False) -> dict[str, Any]:
+    return {"do": "confirm", "tracks": refs, **({"doubtful": True} if doubtful else {})}
 
 
 def _group(refs: list[str], against: list[str] | None = None) -> dict[str, Any]:
@@ -281,6 +305,9 @@ def _judge(a: str, b: str, verdict: str) -> dict[str, Any]:
 
 
 def _command(step: dict[str, Any]) -> str:
+    if step["do"] == "confirm" and step.get("doubtful"):
+        shown = " ".join(_short(r) for r in step["tracks"])
+        return f"vericount people confirm PEOPLE  (PEOPLE: those of {shown} that are people)"
     if step["do"] == "confirm":
         return "vericount people confirm " + " ".join(_short(r) for r in step["tracks"])
     if step["do"] == "group":

@@ -11,7 +11,7 @@ track stands. The CLI and the desk call these functions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -39,15 +39,19 @@ class Decided:
     tracks: list[str]  # the refs decided
     unchanged: list[str]  # refs whose standing review already said so
     undone: bool = False
+    doubtful: list[str] = field(default_factory=list)  # an ITEM's doubtful tracks, left open (not confirmed)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
 def expand(s: Session, refs: list[str], exclude: list[str] | None = None,
-           only_open: bool = False) -> list[PersonTrack]:
+           only_open: bool = False, doubtful: list[str] | None = None) -> list[PersonTrack]:
     """Tracks named by ``ITEM:NUMBER`` or ``ITEM`` (every track of the item), without the ``exclude`` ones.
-    With ``only_open``, an ``ITEM`` stands for its tracks no reviewer has decided on yet."""
+    With ``only_open``, an ``ITEM`` stands for its tracks no reviewer has decided on yet. Given a
+    ``doubtful`` list, an ``ITEM`` leaves out its tracks the detector scored under DOUBTFUL (people/score.py)
+    and names them there: they are confirmed only by name."""
+    from vericount.people.score import DOUBTFUL
     from vericount.tally.service import parse_track
 
     out: dict[tuple[str, int], PersonTrack] = {}
@@ -65,6 +69,10 @@ def expand(s: Session, refs: list[str], exclude: list[str] | None = None,
             decided = {n for n, in s.execute(select(TrackReview.number).where(
                 TrackReview.item_id == item.id, TrackReview.undone_at.is_(None)))}
             tracks = [t for t in tracks if t.number not in decided]
+        if doubtful is not None:
+            doubtful += [f"{t.item_id}:{t.number}" for t in tracks
+                         if t.source == "detector" and t.score is not None and t.score < DOUBTFUL]
+            tracks = [t for t in tracks if t.source != "detector" or t.score is None or t.score >= DOUBTFUL]
         out.update({(t.item_id, t.number): t for t in tracks})
     for ref in exclude or []:
         track = parse_track(s, ref)
@@ -84,13 +92,14 @@ def standing(s: Session, item_id: str, number: int) -> TrackReview | None:
 
 def review(case: Case, refs: list[str], verdict: str, reason: str | None = None,
            exclude: list[str] | None = None, undo: bool = False,
-           seen: dict[str, int] | None = None) -> Decided:
+           seen: dict[str, int] | None = None, with_doubtful: bool = False) -> Decided:
     """Record that each named track shows one real person (``person``) or not (``not_person``, with a
     reason), in one action; or undo the standing review of each (``undo``). ``seen``: for each track, the
     id of the standing review the reviewer saw (0: none); if another decision stands now, nothing is saved
-    and Conflict says whose."""
+    and Conflict says whose. Confirming an ``ITEM`` leaves its doubtful tracks open (``Decided.doubtful``)
+    unless ``with_doubtful``."""
     with case.session() as s:
-        return _review(case, s, refs, verdict, reason, exclude, undo, seen)
+        return _review(case, s, refs, verdict, reason, exclude, undo, seen, with_doubtful)
 
 
 def review_page(case: Case, confirm: list[str], reject: dict[str, str],
@@ -118,7 +127,8 @@ def _by_reason(reject: dict[str, str]) -> dict[str, list[str]]:
 
 
 def _review(case: Case, s: Session, refs: list[str], verdict: str, reason: str | None,
-            exclude: list[str] | None, undo: bool, seen: dict[str, int] | None) -> Decided:
+            exclude: list[str] | None, undo: bool, seen: dict[str, int] | None,
+            with_doubtful: bool = False) -> Decided:
     if verdict not in REVIEW_VERDICTS:
         raise InvalidValue(f"verdict {verdict!r}: must be one of {', '.join(REVIEW_VERDICTS)}")
     reason = (reason or "").strip() or None
@@ -126,7 +136,10 @@ def _review(case: Case, s: Session, refs: list[str], verdict: str, reason: str |
         raise InvalidValue("rejecting a track needs --reason (what it shows instead: a coat, a poster...)")
     if not refs:
         raise InvalidValue("name the tracks (ITEM:NUMBER) or items (ITEM) to decide on")
-    tracks = expand(s, refs, exclude, only_open=verdict == "person" and not undo and seen is None)
+    confirming = verdict == "person" and not undo and seen is None
+    doubtful: list[str] = []
+    tracks = expand(s, refs, exclude, only_open=confirming,
+                    doubtful=doubtful if confirming and not with_doubtful else None)
     if seen is not None:
         _check_seen(s, tracks, seen)
     done: list[str] = []
@@ -157,7 +170,7 @@ def _review(case: Case, s: Session, refs: list[str], verdict: str, reason: str |
     if done:
         audit.record(s, case.actor, "track.unreview" if undo else "track.review", None, verdict=verdict,
                      reason=reason, review_action=action, tracks=done)
-    return Decided(action, verdict, done, unchanged, undo)
+    return Decided(action, verdict, done, unchanged, undo, doubtful)
 
 
 def _check_seen(s: Session, tracks: list[PersonTrack], seen: dict[str, int]) -> None:

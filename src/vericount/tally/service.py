@@ -206,8 +206,18 @@ def _tracks(s: Session, ids: list[str]) -> tuple[list[TrackData], dict[str, tupl
                 ref, row.item_id, [(float(b[0]), tuple(b[1:5])) for b in row.boxes], face,
                 checker.face_ok(row.face_size, row.face_sharpness), row.best_t, tuple(row.best_box), row.crop,
                 mark, confirmed, review is not None and review.verdict == "not_person" and not mark,
-                max((float(b[5]) for b in row.boxes if len(b) > 5), default=1.0)))
+                _score(row)))
     return tracks, spans, sizes
+
+
+def _score(row: PersonTrack) -> float:
+    """How sure the detector is that the track is a person: its stored calibrated score (people/score.py),
+    else, for a track from before scores were stored, its best sighting's score; 1 for a reviewer's mark."""
+    if row.source == "mark":
+        return 1.0
+    if row.score is not None:
+        return float(row.score)
+    return max((float(b[5]) for b in row.boxes if len(b) > 5), default=1.0)
 
 
 def _judgments(s: Session, wanted: set[str], spans: dict[str, tuple[float, float]]
@@ -267,7 +277,8 @@ def tally(case: Case, scope: Scope | None = None, time_limit: float = TIME_LIMIT
             "at_least": proposed.at_least, "machine_calls": machine_calls(proposed_graph, proposed),
             "optimal": proposed.optimal, "certificate": proposed_cert},
         "estimate": proposed.estimate,
-        "at_most": proposed.at_most,
+        "at_most": proposed.at_most + sum(1 for t in records.tracks if t.score < PROPOSED.min_score
+                                          and not (t.rejected or t.confirmed or t.mark)),  # doubtful: apart
         "optimal": certified.optimal and not blocked,
         "clique_upper_bound": certified.clique_upper,
         "include_unreviewed": scope.include_unreviewed,

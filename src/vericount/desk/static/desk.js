@@ -159,6 +159,7 @@
     crops[focused].focus();
   }
   for (const [k, fig] of crops.entries()) {
+    shade(fig);  // a doubtful crop comes flipped ("not a person") from the page
     const img = fig.querySelector("img");
     if (img) img.addEventListener("click", () => { focused = k; flip(fig); });
     fig.querySelector("select.flip").addEventListener("change", () => shade(fig));
