@@ -53,9 +53,11 @@ say "9. A person's decisions win over the matcher's: confirm or reject a pair (a
 run vericount match reject obama_and_biden.jpg biden.jpg --reason "different photos of the same event"
 run vericount matches biden.jpg
 
-say "10. People: detected, tracked through each shot, faces and crops kept (derived/people/)"
+say "10. People: detected by two bundled models (listed with their licences and SHA-256), tracked through each shot, scored, faces and crops kept"
+run vericount models
 run vericount people
 run vericount tracks hamilton_short.mp4
+run vericount tracks obama_and_biden.jpg
 
 say "11. A reviewer marks a person the detector missed (X Y as fractions of the frame)"
 run vericount mark hamilton_short.mp4 --time 8.5 0.85 0.55
@@ -70,15 +72,15 @@ printf '$ vericount tally --json   # the top proposal, with the commands that ac
 '
 vericount tally --json | python -c "import json, sys; p = json.load(sys.stdin)['proposals'][0]; print(p['effect'], 'in', p['actions'], 'action(s):', p['why']); print('\n'.join(p['commands']))"
 
-say "13. Reviewers certify: confirm the people of a photo in one action, flip what is not one person (box 1 holds two men)"
-run vericount people reject obama_and_biden.jpg:1 --reason "one box around two people"
+say "13. Reviewers certify: confirm the people of a photo in one action; its doubtful box (score 0.28: Biden's raised arm) stays open, then is rejected"
 run vericount people confirm obama_and_biden.jpg
+run vericount people reject obama_and_biden.jpg:4 --reason "Biden's raised arm against the curtain"
 run vericount people reviews obama_and_biden.jpg
 run vericount tally
 
 say "14. Group and pair judgments: the performer on stage is none of the three certified (one action); pairs of photos"
-run vericount people confirm hamilton_short.mp4:3 obama.jpg obama2.jpg biden.jpg
-run vericount judge-group different hamilton_short.mp4:3 --against certified \
+run vericount people confirm hamilton_short.mp4:5 obama.jpg obama2.jpg biden.jpg
+run vericount judge-group different hamilton_short.mp4:5 --against certified \
     --reason "the singer on stage is neither man nor the girl in the convention photo"
 run vericount judge obama.jpg:1 obama2.jpg:1 same --reason "the same man in two photos"
 run vericount judge biden.jpg:1 obama.jpg:1 different --reason "different faces, different heights"

@@ -81,7 +81,8 @@ def people(click_ctx: click.Context, as_json: bool, jobs: int | None, detector: 
 @click.option("--json", "as_json", is_flag=True, help="Print the tracks as JSON.")
 @pass_ctx
 def tracks(ctx: Context, item: str, as_json: bool) -> None:
-    """List the tracks (people) of ITEM: time span, boxes, face, the models that made each, best crop."""
+    """List the tracks (people) of ITEM: time span, boxes, how sure the detector is that each is a person
+    (its calibrated score; "doubtful" under 0.5), face, the models that made each, best crop."""
     from vericount.people.service import list_tracks
 
     with ctx.open_case() as case:
@@ -90,9 +91,17 @@ def tracks(ctx: Context, item: str, as_json: bool) -> None:
         emit_json({"tracks": [t.to_json() for t in found]})
         return
     table(f"{len(found)} tracks",
-          ["#", "source", "from (s)", "to (s)", "boxes", "face", "detector", "best crop"],
-          [[t.number, t.source, f"{t.start:.2f}", f"{t.end:.2f}", t.boxes,
+          ["#", "source", "from (s)", "to (s)", "boxes", "score", "face", "detector", "best crop"],
+          [[t.number, t.source, f"{t.start:.2f}", f"{t.end:.2f}", t.boxes, _score(t.score),
             "yes" if t.has_face else "-", t.detector or "-", t.crop or "-"] for t in found])
+
+
+def _score(score: float | None) -> str:
+    from vericount.people.score import DOUBTFUL
+
+    if score is None:
+        return "-"
+    return f"{score:.2f}" + (" doubtful" if score < DOUBTFUL else "")
 
 
 @click.command()
