@@ -6,8 +6,8 @@ whether it ever goes above it.
 A simulated reviewer answers every question truthfully from ground truth, always taking the top-ranked
 proposal of `vericount tally --json` (tests/reviewer.py). Actions are counted as the desk counts them: a
 page of people confirmed at once is one action, a group judgment is one, a pair judgment is one, and every
-track flipped on a page (not a person, one person boxed twice) or taken out of a group ("same as" one in
-it) is one more.
+track flipped on a page (not a person, one person boxed twice; on a page of doubtful tracks, which start as
+"not a person", a person) or taken out of a group ("same as" one in it) is one more.
 
 1. The shared identity photos: every single-person photo of ../shared/data/faces/identities.csv is a
    verified item of one real case; the people stage runs, then the reviewer drives the case through the
@@ -126,16 +126,18 @@ def photos(data: Path, work: Path, budget: int) -> dict[str, Any]:
 def answer(case: Case, proposal: dict[str, Any], truth: dict[str, str | None]) -> int:
     """Answer one proposal truthfully through the CLI; the actions it took."""
     kind, used = proposal["kind"], 0
-    if kind in ("confirm", "confirm+group"):
-        refs = proposal["tracks"]
+    for step in proposal.get("steps", []) if kind in ("confirm", "confirm+group") else []:
+        if step["do"] != "confirm":
+            continue
+        refs = step["tracks"]  # one page: accepted in one action, each crop in the wrong state flipped first
         people = [r for r in refs if truth.get(r)]
         others = [r for r in refs if not truth.get(r)]
-        for k in range(0, len(people), 48):
-            case("people", "confirm", *people[k:k + 48])
-        used += max(1, -(-len(refs) // 48))
+        if people:
+            case("people", "confirm", *people)
         if others:
             case("people", "reject", *others, "--reason", "not the person the photo is of")
-            used += len(others)
+        # a doubtful page's crops start as "not a person": the people on it are the ones flipped
+        used += 1 + (len(people) if step.get("doubtful") else len(others))
     if kind in ("group", "confirm+group"):
         kept: list[str] = []
         seen: dict[str, str] = {}
