@@ -14,9 +14,10 @@ reviewer a flip, never the certified number. The clips whose people are known (c
 face-demographics GIFs 2 and 3, head-pose 2, worker 1) give the fragments: tracks against people.
 
 With the calibrated pair, Hungarian tracking with a colour look and a one-sighting track kept only from a
-score of 0.95 (issue 17): 10 of 11; the aerial cyclist (SSD sees him at 0.35-0.52 in four frames, below the
-0.5 a track starts from) is still off. 7 of 11 before, with the fused pair and the old tracker (then the
-1080p crowd was held to 15-25 in one frame).
+score of 0.95 (issue 17): 9 of 11, 13 tracks for the 12 known people; still off: the 1080p crowd (14 tracks,
+10 in one frame) and the aerial cyclist (SSD sees him at 0.35-0.52 in four frames, below the 0.5 a track
+starts from). 7 of 11 before, with the fused pair and the old tracker (then the 1080p crowd was held to
+15-25 in one frame: off either way).
 """
 
 from __future__ import annotations

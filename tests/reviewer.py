@@ -78,7 +78,8 @@ class Reviewer:
         kind = proposal["kind"]
         if kind in ("confirm", "confirm+group"):
             self.actions += max(1, proposal["actions"] - (1 if kind == "confirm+group" else 0))
-            self.confirm(proposal["tracks"])
+            doubtful = any(st.get("doubtful") for st in proposal.get("steps", []))
+            self.confirm(proposal["tracks"], doubtful)
         if kind in ("group", "confirm+group"):
             self.actions += 1
             self.group([*proposal["against"], *proposal.get("group", proposal["tracks"])])
@@ -86,17 +87,20 @@ class Reviewer:
             self.actions += 1
             self.judge(*proposal["tracks"])
 
-    def confirm(self, refs: list[str]) -> None:
+    def confirm(self, refs: list[str], doubtful: bool = False) -> None:
+        """A page: the crops in the wrong state are flipped first, one action each (on a page of doubtful
+        tracks, which start as "not a person", the people)."""
         by_ref = {t.ref: t for t in self.records.tracks}
         confirmed = []
         for ref in refs:
             t = by_ref[ref]
             if self.truth[ref] is None:
                 by_ref[ref] = replace(t, rejected=True)
-                self.actions += 1  # flipped: not a person
+                self.actions += not doubtful  # flipped: not a person
             else:
                 by_ref[ref] = replace(t, confirmed={"review": self._id(), "by": "oracle", "at": "now"})
                 confirmed.append(ref)
+                self.actions += doubtful  # flipped back: a person
         self.records.tracks = [by_ref[t.ref] for t in self.records.tracks]
         # one person boxed twice in one frame: the reviewer says so ("same"), or the frame would split them
         fresh = set(confirmed)

@@ -130,8 +130,8 @@ def test_a_review_in_the_browser(server: tuple[str, Case]) -> None:
         page.click("#mark-save")
         expect(page.locator("h2:text('People (1 tracks)')")).to_be_visible()
 
-        # confirm the people of the group photo as one page of crops, the surest first: the doubtful one (a box
-        # on Biden's raised arm) comes last and already flipped; the reviewer flips the first one too
+        # confirm the people of the group photo as one page of crops, the surest first: the doubtful one (a
+        # box on Biden's raised arm) comes last and already flipped; the reviewer flips the first one too
         page.goto(url + f"/items/{group}")
         page.click("#confirm-item")
         expect(page.locator("#confirm-grid .crop")).to_have_count(5)
@@ -144,8 +144,8 @@ def test_a_review_in_the_browser(server: tuple[str, Case]) -> None:
         with page.expect_navigation():
             page.keyboard.press("c")
         states = {r["track"]: r["decision"] for r in review_states(case)}
-        assert [states[f"{group}:{n}"] for n in range(1, 6)] == ["not_person", "person", "person", "not_person",
-                                                                 "person"]
+        assert [states[f"{group}:{n}"] for n in range(1, 6)] == [
+            "not_person", "person", "person", "not_person", "person"]
         page.goto(url + "/")
         before = int(page.locator("#at-least").inner_text())
 

@@ -203,7 +203,7 @@ def test_doubtful_proposals_are_never_confirmed_in_bulk(cli: Cli, case_dir: Path
         _track(case, x, 2, [[0.0, 200, 10, 290, 300]], score=0.3)
         _track(case, x, 3, [[0.0, 400, 10, 490, 300]], score=0.8)
     assert cli("status", x, "verified", "--note", "checked").exit_code == 0
-    code, out = _tally(cli)
+    out = _tally(cli)[1]
     confirms = [p for p in out["proposals"] if p["kind"] == "confirm"]
     sure, doubtful = confirms[0], confirms[-1]
     assert sure["steps"] == [{"do": "confirm", "tracks": [f"{x}:1", f"{x}:3"]}]  # the surest first
@@ -213,11 +213,9 @@ def test_doubtful_proposals_are_never_confirmed_in_bulk(cli: Cli, case_dir: Path
     result = cli("people", "confirm", x)
     assert result.exit_code == 0 and "2 track(s) confirmed" in result.stdout
     assert "1 doubtful track(s) left open" in result.stdout and f"{x[:12]}:2" in result.stdout
-    code, out = _tally(cli)
-    assert out["at_least"] == 2
+    assert _tally(cli)[1]["at_least"] == 2
     assert cli("people", "confirm", f"{x}:2").exit_code == 0  # named: the reviewer looked at it
-    code, out = _tally(cli)
-    assert out["at_least"] == 3
+    assert _tally(cli)[1]["at_least"] == 3
     assert cli("people", "confirm", x, "--undo").exit_code == 0
     done = json.loads(cli("people", "confirm", x, "--with-doubtful", "--json").stdout)
     assert sorted(done["tracks"]) == [f"{x}:1", f"{x}:2", f"{x}:3"] and done["doubtful"] == []

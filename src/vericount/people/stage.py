@@ -260,11 +260,12 @@ PROPOSAL_SCORE = 0.25  # a fused box is proposed from this calibrated score (peo
 
 def _bundled() -> FusedDetector:
     """The bundled detectors fused, with the calibrated score. Both models propose from 0.05 (the scorer
-    was fitted on their boxes from there); a fused box is a proposal from a calibrated score of 0.25 (the mean
-    of the two models' scores about 0.19). bench/people_calibrate.py chose it on ../shared/data: 22 of the 23
-    annotated people at precision 0.957, 94 of all 111 people boxed there at 0.817, the five crowd frames
-    within 10% of a count by eye (38, 10, 3, 4, 2 against 39, 10, 3, 4, 2). A mirrored pass found no more
-    people and fewer in the overhead crowd, so it is off (bench/people_proposals.py)."""
+    was fitted on their boxes from there); a fused box is a proposal from a calibrated score of 0.25 (the
+    mean of the two models' scores about 0.19). bench/people_calibrate.py chose it on ../shared/data, and
+    bench/people_proposals.py measures it: 22 of the 23 annotated people at precision 0.957, 94 of all 111
+    people boxed there at 0.832, the five crowd frames within 10% of a count by eye (37, 10, 3, 4, 2 against
+    39, 10, 3, 4, 2). A mirrored pass found more of the 111 but flooded the overhead crowd (46 against 39),
+    so it is off."""
     from vericount.people.detect import NanoDet
     from vericount.people.fuse import FusedDetector
     from vericount.people.score import CalibratedScore
