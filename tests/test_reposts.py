@@ -187,6 +187,56 @@ def test_video_excerpt_is_aligned_and_image_is_frame_of(tmp_path: Path) -> None:
     assert frozenset(("full", "other")) not in found
 
 
+def _fixed_camera(path: Path, seconds: float, walkers: list[tuple[float, float, tuple[int, int, int]]],
+                  start: float = 0.0) -> Path:
+    """A fixed camera on a textured room (the same background in every clip made here): each walker crosses
+    it at a height (share of the frame), speed (pixels a second) and colour; ``start`` shifts their clocks,
+    so two clips with different starts show the same room at different moments."""
+    import av
+
+    rng = np.random.default_rng(7)
+    room = np.repeat(np.repeat(rng.integers(30, 220, (45, 80, 3), dtype=np.uint8), 8, axis=0), 8, axis=1)
+    room = np.asarray(Image.fromarray(room).resize((640, 360)), np.uint8)
+    fps = 10
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        for k in range(int(seconds * fps)):
+            t = start + k / fps
+            frame = room.copy()
+            for n, (height, speed, colour) in enumerate(walkers):
+                x = int((40 + speed * t + 170 * n) % 700) - 60
+                y = int(height * 360)
+                body = np.zeros((120, 50, 3), np.uint8)
+                body[:] = colour
+                body[::6] = 255 - np.asarray(colour, np.uint8)  # stripes: features that move with them
+                x0, x1 = max(0, x), min(640, x + 50)
+                if x1 > x0:
+                    frame[y:y + 120, x0:x1] = body[:, x0 - x:x1 - x]
+            video = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            video.pts = k
+            out.mux(stream.encode(video))
+        out.mux(stream.encode())
+    return path
+
+
+def test_the_same_place_at_another_moment_is_never_confirmed(tmp_path: Path) -> None:
+    """Two stretches of one fixed camera, a minute apart with other people passing, match frame for frame
+    on the room: at most a suggestion. A re-encoded, downscaled copy of the first shares its moments (the
+    walkers where they were) and is confirmed."""
+    walkers = [(0.4, 60.0, (200, 40, 40)), (0.55, 45.0, (40, 40, 200))]
+    first = _fixed_camera(tmp_path / "first.mp4", 12.0, walkers)
+    later = _fixed_camera(tmp_path / "later.mp4", 12.0, [(0.3, 80.0, (40, 160, 40))], start=70.0)
+    copy = make_clip_from(first, tmp_path / "copy.mp4", size=(480, 270))
+    library = _library({"first": (first, "video"), "later": (later, "video"), "copy": (copy, "video")})
+    found = {frozenset((f.a, f.b)): f for f in library.match("first")}
+    same = found[frozenset(("first", "copy"))]
+    assert same.state(library.params) == "confirmed" and isinstance(same.evidence["moments"], dict)
+    place = found[frozenset(("first", "later"))]  # the room alone (0.97 without the check): for a person
+    assert place.state(library.params) == "suggested"
+    assert str(place.evidence["moments"]).startswith("not shown")
+
+
 def test_alignment_recovers_speed_and_offset() -> None:
     hits = [Hit(t, 0.8 * t + 2.0, 0.9, "pdq", 10) for t in np.arange(0, 10, 1.0)]
     hits += [Hit(3.0, 40.0, 0.9, "pdq", 10), Hit(7.0, 1.0, 0.7, "pdq", 40)]  # stray hits

@@ -9,6 +9,13 @@ not used for matching.
 PDQ does not survive crops (a 5% crop moves a hash 60+ bits), so keyframes (the first and last frame, the
 first frame of each shot, and one every ``local_every`` seconds) also get ORB features (OpenCV) that a
 geometric check can match under cropping, overlays, scaling and screen-recording frames.
+
+A fixed camera shows the same background all day: two stretches of its footage hours apart share every
+feature of the room. So each keyframe's features that stand still are marked ``static``: a feature with a
+near-identical descriptor at the same place in a keyframe of the same shot at least ``static_gap`` seconds
+away (up to ``static_keys`` such keyframes, spread over the shot, are looked at). What is left moves: the
+people, the traffic, the camera itself when it moves (then nothing is static). The matcher asks for moving
+features among the evidence before it confirms two clips as one footage (reposts/match.py).
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ class Fingerprint:
     points: NDArray[np.float32]  # m x 2, pixel positions in the keyframe's content box
     key_sizes: NDArray[np.float32]  # k x 2, width and height of each keyframe's content box (as scaled)
     descriptors: NDArray[np.uint8]  # m x 32, ORB
+    static: NDArray[np.bool_] | None = None  # m: the feature stands still in the clip (None: not known)
 
     @property
     def usable(self) -> NDArray[np.bool_]:
@@ -58,9 +66,13 @@ class Fingerprint:
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
-        np.savez(buffer, times=self.times, hashes=self.hashes, quality=self.quality,
-                 key_times=self.key_times, key_offsets=self.key_offsets, points=self.points,
-                 key_sizes=self.key_sizes, descriptors=self.descriptors)
+        arrays: dict[str, Any] = {
+            "times": self.times, "hashes": self.hashes, "quality": self.quality, "key_times": self.key_times,
+            "key_offsets": self.key_offsets, "points": self.points, "key_sizes": self.key_sizes,
+            "descriptors": self.descriptors}
+        if self.static is not None:
+            arrays["static"] = self.static
+        np.savez(buffer, **arrays)
         return buffer.getvalue()
 
     @classmethod
@@ -69,7 +81,8 @@ class Fingerprint:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             return cls(kind, data["times"], data["hashes"], data["quality"], duration, decoded, shots,
                        min_quality, [], data["key_times"], data["key_offsets"], data["points"],
-                       data["key_sizes"], data["descriptors"])
+                       data["key_sizes"], data["descriptors"],
+                       data["static"] if "static" in data.files else None)
 
 
 @dataclass(frozen=True)
@@ -89,13 +102,19 @@ class Fingerprinter:
     # PDQ's box filter sits half a pixel off centre and a mirrored copy's flipped hash is 22-38 bits off;
     # at 320 x 320 it is 0-2.)
     hash_side: int = 320
+    static_gap: float = 2.0  # seconds between two keyframes whose shared, unmoved features are background
+    static_distance: int = 40  # ORB descriptor distance (of 256 bits) for "the same feature"
+    static_shift: float = 0.015  # ...no further apart than this share of the keyframe's longer side
+    static_keys: int = 12  # keyframes of the shot a keyframe is compared with (spread over it)
 
     def params(self) -> dict[str, Any]:
         return {"sampler": self.sampler.params(), "min_quality": self.min_quality,
                 "flat_tolerance": self.flat_tolerance, "flat_share": self.flat_share,
                 "max_border": self.max_border, "hash": "pdq-dihedral", "local": "orb",
                 "local_every": self.local_every, "local_features": self.local_features,
-                "local_side": self.local_side, "hash_side": self.hash_side}  # fmt: skip
+                "local_side": self.local_side, "hash_side": self.hash_side, "static_gap": self.static_gap,
+                "static_distance": self.static_distance, "static_shift": self.static_shift,
+                "static_keys": self.static_keys}  # fmt: skip
 
     def fingerprint(self, path: Path, kind: str) -> Fingerprint:
         import cv2
@@ -108,6 +127,7 @@ class Fingerprinter:
         hashes: list[NDArray[np.uint8]] = []
         quality: list[int] = []
         key_times: list[float] = []
+        key_shots: list[int] = []
         key_offsets = [0]
         points: list[NDArray[np.float32]] = []
         key_sizes: list[tuple[float, float]] = []
@@ -125,10 +145,12 @@ class Fingerprinter:
                 xy, des, size = self._local(orb, content)
                 if len(des):
                     key_times.append(frame.t)
+                    key_shots.append(len(stats.shots))
                     key_sizes.append(size)
                     points.append(xy)
                     descriptors.append(des)
                     key_offsets.append(key_offsets[-1] + len(des))
+        static = self._static(key_times, key_shots, points, key_sizes, descriptors)
         return Fingerprint(
             kind="image" if kind == "image" else "video",
             times=np.asarray(times, np.float32),
@@ -144,7 +166,31 @@ class Fingerprinter:
             points=np.concatenate(points) if points else np.zeros((0, 2), np.float32),
             key_sizes=np.asarray(key_sizes, np.float32).reshape(-1, 2),
             descriptors=np.concatenate(descriptors) if descriptors else np.zeros((0, 32), np.uint8),
+            static=static,
         )
+
+    def _static(self, times: list[float], shots: list[int], points: list[NDArray[np.float32]],
+                sizes: list[tuple[float, float]], descriptors: list[NDArray[np.uint8]]) -> NDArray[np.bool_]:
+        """For every feature of every keyframe: whether it stands still (see the module's docstring)."""
+        import cv2
+
+        flags = [np.zeros(len(d), bool) for d in descriptors]
+        matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+        for i in range(len(times)):
+            away = [j for j in range(len(times)) if shots[j] == shots[i] and abs(times[j] - times[i])
+                    >= self.static_gap and sizes[j] == sizes[i]]
+            if len(away) > self.static_keys:  # spread over the shot: a passer-by hides a part for a while
+                away = [away[round(k * (len(away) - 1) / (self.static_keys - 1))]
+                        for k in range(self.static_keys)]
+            reach = self.static_shift * max(sizes[i])
+            for j in away:
+                if len(descriptors[i]) < 2 or len(descriptors[j]) < 2:
+                    continue
+                for m in matcher.match(descriptors[i], descriptors[j]):
+                    if m.distance <= self.static_distance and np.hypot(
+                            *(points[i][m.queryIdx] - points[j][m.trainIdx])) <= reach:
+                        flags[i][m.queryIdx] = True
+        return np.concatenate(flags) if flags else np.zeros(0, bool)
 
     def _local(self, orb: Any, content: NDArray[np.uint8]
                ) -> tuple[NDArray[np.float32], NDArray[np.uint8], tuple[float, float]]:

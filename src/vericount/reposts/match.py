@@ -9,6 +9,16 @@ survives crops, captions and screen-recording frames.
 
 The hits between two items (query time, other time, similarity) are aligned with a line ``tb = r * ta + c``
 found by voting over speed ratios; the inliers give the segments, coverages, the speed ratio and the score.
+
+The same place is not the same footage. Two stretches of a fixed camera's footage an hour apart match frame
+for frame on the background, so a pair involving a video is confirmed only when it shares **moments**:
+an aligned PDQ match clearly closer than the best match of that frame with any other moment of the other
+clip (``moment_margin`` bits closer than every frame ``moment_gap`` seconds or more away), in
+``moment_frames`` frames; or a keyframe pair whose RANSAC inliers include ``local_moving`` features that move
+in their clips (fingerprint.py marks the still ones), unless ``moment_denial`` or more aligned frames were
+compared and none came out closer than other moments. Without either, the pair is at most suggested, with
+``moments: not shown`` in its evidence, for a person to judge; when neither test can be made (two clips too
+short to hold another moment) the pair is judged as before.
 """
 
 from __future__ import annotations
@@ -40,6 +50,12 @@ class MatchParams:
     local_min_inliers: int = 12  # RANSAC inliers for a keyframe pair to count at all (similarity 0.5)
     local_strong_inliers: int = 20  # ...and to count as strongly as a PDQ distance of 32 (0.8)
     covered: float = 0.85  # share of an item inside the aligned segment to call it covered end to end
+    # shared moments (see the module's docstring)
+    moment_gap: float = 1.0
+    moment_margin: int = 10
+    moment_frames: int = 3
+    moment_denial: int = 5
+    local_moving: int = 12
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -52,6 +68,7 @@ class Hit:
     sim: float  # 0..1
     method: str  # pdq | local
     value: float  # PDQ distance or RANSAC inliers
+    moving: int | None = None  # local: inliers among features that move in their clips
 
 
 @dataclass
@@ -180,11 +197,11 @@ class Library:
         out = []
         for (own, other), candidates in ranked.items():
             for _, other_key in sorted(candidates, reverse=True)[:2]:
-                inliers = _verify(fp, own, self.prints[other], other_key, self.params)
+                inliers, moving = _verify(fp, own, self.prints[other], other_key, self.params)
                 if inliers >= self.params.local_min_inliers:
                     sim = _local_similarity(inliers, self.params)
                     hit = Hit(float(fp.key_times[own]), float(self.prints[other].key_times[other_key]),
-                              sim, "local", inliers)
+                              sim, "local", inliers, moving)
                     out.append((other, hit))
         return out
 
@@ -198,8 +215,11 @@ class Library:
                 return Found(a_id, b_id, "duplicate", round(best.sim, 4), None, None, 1.0, 1.0, None,
                              evidence)
             if a.kind == "video":  # orient: the image is a frame of the video
-                a_id, b_id, best = b_id, a_id, Hit(best.tb, best.ta, best.sim, best.method, best.value)
-            return Found(a_id, b_id, "frame_of", round(best.sim, 4), None, (best.tb, best.tb), 1.0,
+                a, b = b, a
+                a_id, b_id, best = b_id, a_id, Hit(best.tb, best.ta, best.sim, best.method, best.value,
+                                                   best.moving)
+            score = self._moments(a, b, [best], evidence, best.sim)
+            return Found(a_id, b_id, "frame_of", round(score, 4), None, (best.tb, best.tb), 1.0,
                          0.0, None, evidence)
         speed, inliers = align(hits)
         if not inliers:
@@ -224,12 +244,51 @@ class Library:
             kind = "excerpt"
         else:
             kind = "overlap"
+        evidence = _evidence(inliers)
+        score = self._moments(a, b, inliers, evidence, score)
         found = Found(a_id, b_id, kind, round(score, 4), _round(a_seg), _round(b_seg), round(a_cover, 3),
-                      round(b_cover, 3), round(speed, 3), _evidence(inliers))
+                      round(b_cover, 3), round(speed, 3), evidence)
         if kind == "excerpt" and b_cover >= covered and a_cover < covered:  # orient: a inside b
             found = Found(b_id, a_id, kind, found.score, found.b_segment, found.a_segment, found.b_cover,
                           found.a_cover, round(1.0 / speed, 3), found.evidence)
         return found
+
+
+    def _moments(self, a: Fingerprint, b: Fingerprint, inliers: list[Hit], evidence: dict[str, Any],
+                 score: float) -> float:
+        """``score``, or under ``high`` when ``b`` is a video and the evidence shows no shared moment (see
+        the module's docstring); what was found goes into ``evidence``."""
+        p = self.params
+        if b.kind != "video" or score < p.high:
+            return score
+        moving = [h.moving for h in inliers if h.method == "local" and h.moving is not None]
+        margins = [m for h in inliers if h.method == "pdq" and (m := _margin(a, b, h, p)) is not None]
+        shown = sum(m >= p.moment_margin for m in margins)
+        # every one of many aligned frames matching other moments as well says "the same place", whatever
+        # a few unmoved features the fingerprint missed as still say
+        pdq_denies = len(margins) >= p.moment_denial and shown == 0
+        if shown >= p.moment_frames or (max(moving, default=0) >= p.local_moving and not pdq_denies):
+            evidence["moments"] = {"pdq_frames": shown, "moving_inliers": max(moving, default=0)}
+            return score
+        if not moving and len(margins) < p.moment_frames:
+            return score  # too little footage to compare a moment with another
+        evidence["moments"] = "not shown: the frames match other moments as well (the same place?)"
+        return min(score, p.high - 0.01)
+
+
+def _margin(a: Fingerprint, b: Fingerprint, hit: Hit, params: MatchParams) -> int | None:
+    """How much closer (PDQ bits) a's frame at hit.ta is to b's frame at hit.tb than to b's best frame
+    ``moment_gap`` seconds or more from it; None where b has no such frame."""
+    frame = int(np.argmin(np.abs(a.times - hit.ta)))
+    others = np.flatnonzero(b.usable & (np.abs(b.times - hit.tb) >= params.moment_gap))
+    if not len(others):
+        return None
+    xor = np.bitwise_xor(a.hashes[frame][:, None, :], b.hashes[others, 0][None, :, :])  # 8 x n x 32
+    nearest = int(_BITS[xor].sum(axis=2).min())
+    return nearest - int(hit.value)
+
+
+_BITS = np.asarray([bin(v).count("1") for v in range(256)], np.uint8)
 
 
 def align(hits: list[Hit]) -> tuple[float, list[Hit]]:
@@ -278,33 +337,51 @@ def align(hits: list[Hit]) -> tuple[float, list[Hit]]:
     return ratio, inliers
 
 
-def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, params: MatchParams) -> int:
-    """RANSAC inliers of a similarity transform between two keyframes' ORB matches (ratio-tested); 0 when
-    the inliers gather in a small part of either picture or on a thin band (a shared logo or caption)."""
+def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, params: MatchParams
+            ) -> tuple[int, int | None]:
+    """RANSAC inliers of a similarity transform between two keyframes' ORB matches (ratio-tested), 0 when
+    the inliers gather in a small part of either picture or on a thin band (a shared logo or caption); and
+    how many of them move in both clips (None when neither says which of its features stand still)."""
     import cv2
 
     a_slice = slice(a.key_offsets[a_key], a.key_offsets[a_key + 1])
     b_slice = slice(b.key_offsets[b_key], b.key_offsets[b_key + 1])
     da, db = a.descriptors[a_slice], b.descriptors[b_slice]
     if len(da) < 2 or len(db) < 2:
-        return 0
+        return 0, None
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(da, db, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
     if len(good) < 6:
-        return 0
-    pa = a.points[a_slice][[g.queryIdx for g in good]]
-    pb = b.points[b_slice][[g.trainIdx for g in good]]
+        return 0, None
+    ia = np.asarray([g.queryIdx for g in good])
+    ib = np.asarray([g.trainIdx for g in good])
+    pa, pb = a.points[a_slice][ia], b.points[b_slice][ib]
     _, mask = cv2.estimateAffinePartial2D(pa, pb, method=cv2.RANSAC, ransacReprojThreshold=6.0)
     if mask is None or int(mask.sum()) < 3:
-        return 0
+        return 0, None
     inside = mask.ravel().astype(bool)
-    for points, (width, height) in ((pa[inside], a.key_sizes[a_key]), (pb[inside], b.key_sizes[b_key])):
-        if cv2.contourArea(cv2.convexHull(points)) < params.local_spread * width * height:
-            return 0
-        _, _, box_w, box_h = cv2.boundingRect(points)
-        if min(box_w, box_h) < params.local_band * max(box_w, box_h, 1):
-            return 0
-    return int(inside.sum())
+    if not (_spread(pa[inside], a.key_sizes[a_key], params)
+            and _spread(pb[inside], b.key_sizes[b_key], params)):
+        return 0, None
+    if a.static is None and b.static is None:
+        return int(inside.sum()), None
+    still = np.zeros(len(good), bool)
+    if a.static is not None:
+        still |= a.static[a_slice][ia]
+    if b.static is not None:
+        still |= b.static[b_slice][ib]
+    return int(inside.sum()), int((inside & ~still).sum())
+
+
+def _spread(points: NDArray[np.float32], size: NDArray[np.float32], params: MatchParams) -> bool:
+    """Whether inliers cover enough of a keyframe (not a logo) and not a thin band (not a caption line)."""
+    import cv2
+
+    width, height = float(size[0]), float(size[1])
+    if cv2.contourArea(cv2.convexHull(points)) < params.local_spread * width * height:
+        return False
+    _, _, box_w, box_h = cv2.boundingRect(points)
+    return bool(min(box_w, box_h) >= params.local_band * max(box_w, box_h, 1))
 
 
 def _pdq_similarity(distance: int, params: MatchParams) -> float:
