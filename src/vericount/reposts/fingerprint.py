@@ -38,6 +38,18 @@ REPOSTS_FPS = 2.0
 
 
 @dataclass
+class Mirrored:
+    """The keyframes' ORB features found on the mirrored picture (ORB is not mirror-invariant): used to
+    query the index, never stored in it, so that a mirrored copy that is also cropped or captioned (where
+    PDQ's mirrored hash no longer reaches) is found by its local features."""
+
+    offsets: NDArray[np.int32]  # k + 1, as Fingerprint.key_offsets
+    points: NDArray[np.float32]  # in the mirrored keyframe
+    descriptors: NDArray[np.uint8]
+    static: NDArray[np.bool_]
+
+
+@dataclass
 class Fingerprint:
     kind: str  # image | video
     times: NDArray[np.float32]  # n, seconds
@@ -54,6 +66,7 @@ class Fingerprint:
     key_sizes: NDArray[np.float32]  # k x 2, width and height of each keyframe's content box (as scaled)
     descriptors: NDArray[np.uint8]  # m x 32, ORB
     static: NDArray[np.bool_] | None = None  # m: the feature stands still in the clip (None: not known)
+    mirrored: Mirrored | None = None
 
     @property
     def usable(self) -> NDArray[np.bool_]:
@@ -72,6 +85,10 @@ class Fingerprint:
             "descriptors": self.descriptors}
         if self.static is not None:
             arrays["static"] = self.static
+        if self.mirrored is not None:
+            arrays.update({"mirror_offsets": self.mirrored.offsets, "mirror_points": self.mirrored.points,
+                           "mirror_descriptors": self.mirrored.descriptors,
+                           "mirror_static": self.mirrored.static})
         np.savez(buffer, **arrays)
         return buffer.getvalue()
 
@@ -79,10 +96,12 @@ class Fingerprint:
     def from_bytes(cls, blob: bytes, *, kind: str, duration: float, decoded: int, shots: int,
                    min_quality: int) -> Fingerprint:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+            mirrored = Mirrored(data["mirror_offsets"], data["mirror_points"], data["mirror_descriptors"],
+                                data["mirror_static"]) if "mirror_offsets" in data.files else None
             return cls(kind, data["times"], data["hashes"], data["quality"], duration, decoded, shots,
                        min_quality, [], data["key_times"], data["key_offsets"], data["points"],
                        data["key_sizes"], data["descriptors"],
-                       data["static"] if "static" in data.files else None)
+                       data["static"] if "static" in data.files else None, mirrored)
 
 
 @dataclass(frozen=True)
@@ -94,7 +113,11 @@ class Fingerprinter:
     min_quality: int = 50
     flat_tolerance: int = 12  # grey levels: a border row or column is this close to its own median...
     flat_share: float = 0.95  # ...over this share of its pixels
-    max_border: float = 0.4  # never trim more than this share of a side
+    # Never trim more than this share of a side, and keep at least min_content of each: a phone's screen
+    # recording of a small clip (40% of its width, a 16:9 clip in a 9:16 frame) leaves the picture 13% of
+    # the frame's height, a little above the middle, between bars, a handle, a like counter and a caption.
+    max_border: float = 0.8
+    min_content: float = 0.1
     local_every: float = 3.0  # seconds between keyframes within a shot
     local_features: int = 300  # ORB features per keyframe
     local_side: int = 384  # keyframes are scaled to at most this size for ORB
@@ -110,7 +133,8 @@ class Fingerprinter:
     def params(self) -> dict[str, Any]:
         return {"sampler": self.sampler.params(), "min_quality": self.min_quality,
                 "flat_tolerance": self.flat_tolerance, "flat_share": self.flat_share,
-                "max_border": self.max_border, "hash": "pdq-dihedral", "local": "orb",
+                "max_border": self.max_border, "min_content": self.min_content, "hash": "pdq-dihedral",
+                "local": "orb+mirror",
                 "local_every": self.local_every, "local_features": self.local_features,
                 "local_side": self.local_side, "hash_side": self.hash_side, "static_gap": self.static_gap,
                 "static_distance": self.static_distance, "static_shift": self.static_shift,
@@ -132,6 +156,8 @@ class Fingerprinter:
         points: list[NDArray[np.float32]] = []
         key_sizes: list[tuple[float, float]] = []
         descriptors: list[NDArray[np.uint8]] = []
+        mirror_points: list[NDArray[np.float32]] = []
+        mirror_descriptors: list[NDArray[np.uint8]] = []
         next_key = 0.0
         for frame in self.sampler.frames(path, kind, stats):
             top, bottom, left, right = self.content_box(frame.image)
@@ -142,15 +168,23 @@ class Fingerprinter:
             quality.append(int(q))
             if frame.reason != "rate" or frame.t + 1e-6 >= next_key:
                 next_key = frame.t + self.local_every
-                xy, des, size = self._local(orb, content)
+                grey = self._grey(content)
+                xy, des = self._local(orb, grey)
                 if len(des):
                     key_times.append(frame.t)
                     key_shots.append(len(stats.shots))
-                    key_sizes.append(size)
+                    key_sizes.append((float(grey.shape[1]), float(grey.shape[0])))
                     points.append(xy)
                     descriptors.append(des)
                     key_offsets.append(key_offsets[-1] + len(des))
+                    xy, des = self._local(orb, np.ascontiguousarray(grey[:, ::-1]))
+                    mirror_points.append(xy)
+                    mirror_descriptors.append(des)
         static = self._static(key_times, key_shots, points, key_sizes, descriptors)
+        mirror_offsets = np.concatenate([[0], np.cumsum([len(d) for d in mirror_descriptors])])
+        mirrored = Mirrored(mirror_offsets.astype(np.int32), _stack(mirror_points, (0, 2), np.float32),
+                            _stack(mirror_descriptors, (0, 32), np.uint8),
+                            self._static(key_times, key_shots, mirror_points, key_sizes, mirror_descriptors))
         return Fingerprint(
             kind="image" if kind == "image" else "video",
             times=np.asarray(times, np.float32),
@@ -163,10 +197,11 @@ class Fingerprinter:
             warnings=stats.warnings,
             key_times=np.asarray(key_times, np.float32),
             key_offsets=np.asarray(key_offsets, np.int32),
-            points=np.concatenate(points) if points else np.zeros((0, 2), np.float32),
+            points=_stack(points, (0, 2), np.float32),
             key_sizes=np.asarray(key_sizes, np.float32).reshape(-1, 2),
-            descriptors=np.concatenate(descriptors) if descriptors else np.zeros((0, 32), np.uint8),
+            descriptors=_stack(descriptors, (0, 32), np.uint8),
             static=static,
+            mirrored=mirrored,
         )
 
     def _static(self, times: list[float], shots: list[int], points: list[NDArray[np.float32]],
@@ -192,20 +227,24 @@ class Fingerprinter:
                         flags[i][m.queryIdx] = True
         return np.concatenate(flags) if flags else np.zeros(0, bool)
 
-    def _local(self, orb: Any, content: NDArray[np.uint8]
-               ) -> tuple[NDArray[np.float32], NDArray[np.uint8], tuple[float, float]]:
+    def _grey(self, content: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        """The keyframe for ORB: grey, its longer side scaled to ``local_side`` (enlarged at most 3 times:
+        the picture inside a screen recording of a small clip can be a fifth of the original's size)."""
         import cv2
 
         grey = cv2.cvtColor(content, cv2.COLOR_RGB2GRAY)
-        scale = min(1.0, self.local_side / max(grey.shape))
-        if scale < 1.0:
-            grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        size = (float(grey.shape[1]), float(grey.shape[0]))
+        scale = min(3.0, self.local_side / max(grey.shape))
+        if abs(scale - 1.0) > 0.01:
+            grey = cv2.resize(grey, None, fx=scale, fy=scale,
+                              interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        out: NDArray[np.uint8] = np.ascontiguousarray(grey)
+        return out
+
+    def _local(self, orb: Any, grey: NDArray[np.uint8]) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
         keypoints, des = orb.detectAndCompute(grey, None)
         if des is None or not keypoints:
-            return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), size
-        xy = np.asarray([k.pt for k in keypoints], np.float32)
-        return xy, np.asarray(des, np.uint8), size
+            return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+        return np.asarray([k.pt for k in keypoints], np.float32), np.asarray(des, np.uint8)
 
     def _canonical(self, cv2: Any, content: NDArray[np.uint8]) -> NDArray[np.uint8]:
         h, w = content.shape[:2]
@@ -239,10 +278,11 @@ class Fingerprinter:
         # Columns over the whole height, rows within those columns, columns again within those rows:
         # a dark edge of the picture must not pass for border because the bars beside it are black.
         left, right = self._edges(grey.T, w)
-        top, bottom = self._edges(grey[:, left:right], h) if right - left >= w // 4 else (0, h)
-        if bottom - top >= h // 4:
+        least_w, least_h = max(2, int(w * self.min_content)), max(2, int(h * self.min_content))
+        top, bottom = self._edges(grey[:, left:right], h) if right - left >= least_w else (0, h)
+        if bottom - top >= least_h:
             left, right = self._edges(grey[top:bottom].T, w)
-        if bottom - top < h // 4 or right - left < w // 4:  # a flat frame: nothing to trim to
+        if bottom - top < least_h or right - left < least_w:  # a flat frame: nothing to trim to
             return 0, h, 0, w
         return top, bottom, left, right
 
@@ -270,3 +310,7 @@ class Fingerprinter:
             return border
 
         return scan(range(n)), n - scan(range(n - 1, -1, -1))
+
+
+def _stack(parts: list[Any], empty: tuple[int, int], dtype: Any) -> Any:
+    return np.concatenate(parts) if parts else np.zeros(empty, dtype)

@@ -43,6 +43,7 @@ class MatchParams:
     pdq_radius: int = 64
     local_radius: int = 48  # ORB descriptor distance (of 256 bits) that counts as a vote
     local_votes: int = 6  # descriptor votes for a keyframe pair to be checked geometrically
+    local_checks: int = 12  # keyframes of an item checked against one other item, spread over the item
     # The inliers must cover this share of both keyframes (a logo or watermark does not) and not lie on
     # a thin band (a line of caption text): their bounding box's short side over its long side.
     local_spread: float = 0.03
@@ -177,32 +178,59 @@ class Library:
             return []
         if self._desc_rows is None:
             self._desc_rows = np.concatenate(self._desc_owner)
-        # Every stored descriptor within the radius votes (not the k nearest: with many copies of one
-        # picture in the case, the nearest neighbours would all be the copies already found).
-        lims, _, rows = self._desc.range_search(np.ascontiguousarray(fp.descriptors),
-                                                self.params.local_radius)
-        own_key = np.repeat(np.arange(len(fp.key_times)), np.diff(fp.key_offsets))
-        owners = self._desc_rows[rows]
-        query = np.repeat(np.arange(len(fp.descriptors)), np.diff(lims.astype(np.int64)))
-        keep = ~np.isin(owners[:, 0], np.fromiter(skipped, np.int64))
-        triples = np.stack([own_key[query[keep]], owners[keep, 0], owners[keep, 1], query[keep]], axis=1)
-        triples = np.unique(triples, axis=0)  # one vote per query descriptor and keyframe pair
-        pairs, counts = np.unique(triples[:, :3], axis=0, return_counts=True)
-        votes = {(int(a), int(b), int(c)): int(n) for (a, b, c), n in zip(pairs, counts, strict=True)}
-        # check the best few keyframe pairs per (own keyframe, other item)
-        ranked: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
-        for (own, other, other_key), count in votes.items():
-            if count >= self.params.local_votes:
-                ranked[(own, other)].append((count, other_key))
         out = []
-        for (own, other), candidates in ranked.items():
-            for _, other_key in sorted(candidates, reverse=True)[:2]:
-                inliers, moving = _verify(fp, own, self.prints[other], other_key, self.params)
+        views = [(False, fp.descriptors, fp.key_offsets)]
+        if fp.mirrored is not None and len(fp.mirrored.descriptors):
+            views.append((True, fp.mirrored.descriptors, fp.mirrored.offsets))
+        for mirrored, descriptors, offsets in views:
+            for own, other, other_key in self._candidates(descriptors, offsets, skipped):
+                inliers, moving = _verify(fp, own, self.prints[other], other_key, self.params, mirrored)
                 if inliers >= self.params.local_min_inliers:
                     sim = _local_similarity(inliers, self.params)
                     hit = Hit(float(fp.key_times[own]), float(self.prints[other].key_times[other_key]),
                               sim, "local", inliers, moving)
                     out.append((other, hit))
+        return out
+
+    def _candidates(self, descriptors: NDArray[np.uint8], offsets: NDArray[np.int32], skipped: set[int]
+                    ) -> list[tuple[int, int, int]]:
+        """(own keyframe, other item, other keyframe) worth a geometric check: for each other item, the own
+        keyframes with enough descriptor votes, each with its best two other keyframes; at most
+        ``local_checks`` own keyframes per other item, spread evenly over them (a fixed camera's room votes
+        for every keyframe of every copy of it: checking them all cost seconds an item)."""
+        assert self._desc_rows is not None
+        # Every stored descriptor within the radius votes (not the k nearest: with many copies of one
+        # picture in the case, the nearest neighbours would all be the copies already found).
+        lims, _, rows = self._desc.range_search(np.ascontiguousarray(descriptors), self.params.local_radius)
+        own_key = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
+        owners = self._desc_rows[rows]
+        query = np.repeat(np.arange(len(descriptors), dtype=np.int64), np.diff(lims.astype(np.int64)))
+        if skipped:
+            keep = ~np.isin(owners[:, 0], np.fromiter(skipped, np.int64))
+            owners, query = owners[keep], query[keep]
+        span = int(owners[:, 1].max(initial=0)) + 1
+        items = len(self.ids)
+        # one vote per query descriptor and other keyframe
+        votes = np.unique((query * items + owners[:, 0]) * span + owners[:, 1])
+        other_key, rest = votes % span, votes // span
+        other, query = rest % items, rest // items
+        pairs, counts = np.unique((own_key[query] * items + other) * span + other_key, return_counts=True)
+        strong = counts >= self.params.local_votes
+        pairs, counts = pairs[strong], counts[strong]
+        best: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)  # (other, own): votes, key
+        for key, count in zip(pairs.tolist(), counts.tolist(), strict=True):
+            rest_key, other_frame = divmod(key, span)
+            own, item = divmod(rest_key, items)
+            best[(item, own)].append((count, other_frame))
+        by_item: dict[int, list[int]] = defaultdict(list)
+        for item, own in sorted(best):
+            by_item[item].append(own)
+        out = []
+        for item, owns in by_item.items():
+            picks = sorted(set(np.linspace(0, len(owns) - 1, min(len(owns), self.params.local_checks))
+                               .round().astype(int).tolist()))
+            out += [(owns[k], item, other_key) for k in picks
+                    for _, other_key in sorted(best[(item, owns[k])], reverse=True)[:2]]
         return out
 
     # -- judging a pair -----------------------------------------------------------------------------
@@ -337,16 +365,21 @@ def align(hits: list[Hit]) -> tuple[float, list[Hit]]:
     return ratio, inliers
 
 
-def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, params: MatchParams
-            ) -> tuple[int, int | None]:
+def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, params: MatchParams,
+            mirrored: bool = False) -> tuple[int, int | None]:
     """RANSAC inliers of a similarity transform between two keyframes' ORB matches (ratio-tested), 0 when
     the inliers gather in a small part of either picture or on a thin band (a shared logo or caption); and
-    how many of them move in both clips (None when neither says which of its features stand still)."""
+    how many of them move in both clips (None when neither says which of its features stand still).
+    ``mirrored``: a's features found on its mirrored picture."""
     import cv2
 
-    a_slice = slice(a.key_offsets[a_key], a.key_offsets[a_key + 1])
+    offsets, a_points, a_desc, a_static = a.key_offsets, a.points, a.descriptors, a.static
+    if mirrored and a.mirrored is not None:
+        m = a.mirrored
+        offsets, a_points, a_desc, a_static = m.offsets, m.points, m.descriptors, m.static
+    a_slice = slice(offsets[a_key], offsets[a_key + 1])
     b_slice = slice(b.key_offsets[b_key], b.key_offsets[b_key + 1])
-    da, db = a.descriptors[a_slice], b.descriptors[b_slice]
+    da, db = a_desc[a_slice], b.descriptors[b_slice]
     if len(da) < 2 or len(db) < 2:
         return 0, None
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(da, db, k=2)
@@ -355,7 +388,7 @@ def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, params: Matc
         return 0, None
     ia = np.asarray([g.queryIdx for g in good])
     ib = np.asarray([g.trainIdx for g in good])
-    pa, pb = a.points[a_slice][ia], b.points[b_slice][ib]
+    pa, pb = a_points[a_slice][ia], b.points[b_slice][ib]
     _, mask = cv2.estimateAffinePartial2D(pa, pb, method=cv2.RANSAC, ransacReprojThreshold=6.0)
     if mask is None or int(mask.sum()) < 3:
         return 0, None
@@ -363,11 +396,11 @@ def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, params: Matc
     if not (_spread(pa[inside], a.key_sizes[a_key], params)
             and _spread(pb[inside], b.key_sizes[b_key], params)):
         return 0, None
-    if a.static is None and b.static is None:
+    if a_static is None and b.static is None:
         return int(inside.sum()), None
     still = np.zeros(len(good), bool)
-    if a.static is not None:
-        still |= a.static[a_slice][ia]
+    if a_static is not None:
+        still |= a_static[a_slice][ia]
     if b.static is not None:
         still |= b.static[b_slice][ib]
     return int(inside.sum()), int((inside & ~still).sum())
