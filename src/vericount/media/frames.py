@@ -49,7 +49,7 @@ class Frame:
     t: float  # seconds from the start of the item (0 for an image)
     index: int  # number of the decoded frame, from 0
     reason: str  # first | rate | shot | last | image
-    image: NDArray[np.uint8]  # height x width x 3, RGB, upright
+    image: NDArray[np.uint8]  # height x width x 3, RGB, upright (height x width with Sampler.grey)
 
 
 @dataclass
@@ -81,6 +81,9 @@ class Sampler:
     # Only the first frame at or after this time (the last frame if the video is shorter), and nothing
     # else is converted: what a reviewer's mark at a paused time needs.
     at: float | None = None
+    # Frames as grey (H x W) instead of RGB: what only looks at luma (the repost fingerprints) saves the
+    # conversion of the chroma planes.
+    grey: bool = False
     # The item's budget: decoded frames, and seconds spent decoding and converting them.
     max_frames: int = MAX_FRAMES
     max_decode_seconds: float = MAX_DECODE_SECONDS
@@ -89,7 +92,7 @@ class Sampler:
         return {"fps": self.fps, "max_side": self.max_side, "shot_threshold": self.shot_threshold,
                 "shot_ratio": self.shot_ratio, "min_shot_seconds": self.min_shot_seconds,
                 "skip_loop_filter": self.skip_loop_filter, "skip_unneeded": self.skip_unneeded,
-                "max_frames": self.max_frames,
+                "max_frames": self.max_frames, "grey": self.grey,
                 "max_decode_seconds": self.max_decode_seconds}  # fmt: skip
 
     def frames(self, path: Path, kind: str, stats: SampleStats | None = None) -> Iterator[Frame]:
@@ -121,7 +124,7 @@ class Sampler:
                 upright = ImageOps.exif_transpose(im) or im
                 rgb = _to_rgb(upright)
                 rgb.thumbnail((self.max_side, self.max_side), Image.Resampling.BILINEAR)
-                array = np.asarray(rgb, dtype=np.uint8)
+                array = np.asarray(rgb.convert("L") if self.grey else rgb, dtype=np.uint8)
         except DecodeError:
             raise
         except _PIL_ERRORS as exc:
@@ -269,8 +272,8 @@ class Sampler:
         display_width = width * float(sar) if sar and sar > 0 else float(width)
         scale = min(1.0, self.max_side / max(display_width, height))
         out_w, out_h = max(2, round(display_width * scale)), max(2, round(height * scale))
-        array: NDArray[np.uint8] = frame.to_ndarray(format="rgb24", width=out_w, height=out_h,
-                                                    interpolation="BILINEAR")
+        array: NDArray[np.uint8] = frame.to_ndarray(format="gray" if self.grey else "rgb24", width=out_w,
+                                                    height=out_h, interpolation="BILINEAR")
         turns = (-(frame.rotation or 0)) % 360 // 90  # clockwise quarter turns that make it upright
         return np.ascontiguousarray(np.rot90(array, k=-turns)) if turns else array
 

@@ -15,10 +15,10 @@ for frame on the background, so a pair involving a video is confirmed only when 
 an aligned PDQ match clearly closer than the best match of that frame with any other moment of the other
 clip (``moment_margin`` bits closer than every frame ``moment_gap`` seconds or more away), in
 ``moment_frames`` frames; or a keyframe pair whose RANSAC inliers include ``local_moving`` features that move
-in their clips (fingerprint.py marks the still ones), unless ``moment_denial`` or more aligned frames were
-compared and none came out closer than other moments. Without either, the pair is at most suggested, with
-``moments: not shown`` in its evidence, for a person to judge; when neither test can be made (two clips too
-short to hold another moment) the pair is judged as before.
+in their clips (keyframes.py marks the still ones), unless ``moment_denial`` or more aligned frames were
+compared and fewer than ``moment_frames`` came out closer than other moments. Without either, the pair is
+at most suggested, with ``moments: not shown`` in its evidence, for a person to judge; when neither test can
+be made (two clips too short to hold another moment) the pair is judged as before.
 """
 
 from __future__ import annotations
@@ -292,9 +292,9 @@ class Library:
         moving = [h.moving for h in inliers if h.method == "local" and h.moving is not None]
         margins = [m for h in inliers if h.method == "pdq" and (m := _margin(a, b, h, p)) is not None]
         shown = sum(m >= p.moment_margin for m in margins)
-        # every one of many aligned frames matching other moments as well says "the same place", whatever
-        # a few unmoved features the fingerprint missed as still say
-        pdq_denies = len(margins) >= p.moment_denial and shown == 0
+        # many aligned frames compared, and too few of them closer than to other moments, say "the same
+        # place", whatever a few unmoved features the fingerprint missed as still say
+        pdq_denies = len(margins) >= p.moment_denial and shown < p.moment_frames
         if shown >= p.moment_frames or (max(moving, default=0) >= p.local_moving and not pdq_denies):
             evidence["moments"] = {"pdq_frames": shown, "moving_inliers": max(moving, default=0)}
             return score
