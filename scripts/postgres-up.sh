@@ -23,5 +23,7 @@ DO $$ BEGIN
     CREATE ROLE vericount LOGIN CREATEDB PASSWORD 'vericount';
   END IF;
 END $$;
+-- the test suite drops its databases WITH (FORCE), which needs the right to end other sessions in them
+GRANT pg_signal_backend TO vericount;
 SQL
 echo "postgresql://vericount:vericount@127.0.0.1:5432/postgres"

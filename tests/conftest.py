@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,8 +64,17 @@ def fresh_database(backend: str) -> Iterator[str | None]:
         conn.execute(f'CREATE DATABASE "{name}"')
     base, _, _ = _PG.rpartition("/")
     yield f"{base}/{name}"
-    with psycopg.connect(_PG, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    # FORCE ends the case's own connections; a server process working on the database for itself
+    # (autovacuum) may refuse it for a moment, so try again before giving up.
+    for attempt in range(10):
+        try:
+            with psycopg.connect(_PG, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture
