@@ -70,11 +70,12 @@ def fresh_database(backend: str) -> Iterator[str | None]:
         try:
             with psycopg.connect(_PG, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            return
         except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
             if attempt == 9:
                 raise
             time.sleep(0.5)
+        else:
+            return
 
 
 @pytest.fixture
