@@ -273,7 +273,8 @@ def run(args: argparse.Namespace, pool: Any, work: Path, command: str, clock: fl
                 print(f"  {mode} could not hash {name}: {value}")
 
     # vericount: one Library, every item matched once against those not matched yet (as the service does)
-    from vericount.reposts.match import Library, MatchParams
+    from vericount.reposts.library import Library
+    from vericount.reposts.match import MatchParams
 
     library = Library(MatchParams())
     for item in items:

@@ -26,7 +26,8 @@ from tests.mediagen import (
 from vericount.errors import DecodeError
 from vericount.media.frames import Sampler, SampleStats
 from vericount.reposts.fingerprint import Fingerprinter
-from vericount.reposts.match import Hit, Library, align
+from vericount.reposts.library import Library
+from vericount.reposts.match import Hit, align
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "media"
 HAMILTON = SAMPLES / "hamilton_short.mp4"
@@ -318,6 +319,67 @@ def test_only_new_items_are_matched(cli: Cli, tmp_path: Path) -> None:
     cli("add", str(later))
     out = cli("reposts").stdout
     assert "fingerprinted 1 item(s)" in out and "matched 1 new item(s): 1 confirmed" in out
+
+
+def test_the_library_is_kept_between_runs(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run indexes only what is new: the library of the items matched before comes from the case's
+    derived/ folder, not from every fingerprint again; when it no longer fits (its files gone, other
+    settings) it is built anew, with the same result."""
+    from vericount.reposts import library as library_module
+
+    media = tmp_path / "media"
+    media.mkdir()
+    for name in ("obama.jpg", "biden.jpg", "obama2.jpg"):
+        (media / name).write_bytes((SAMPLES / name).read_bytes())
+    cli("add", str(media))
+    assert cli("reposts").exit_code == 0
+    kept = cli.case_dir / "derived" / "reposts" / "library"
+    assert sorted(json.loads((kept / "manifest.json").read_text())["ids"]) == sorted(
+        json.loads(cli("items", "--json").stdout)[k]["id"] for k in range(3))
+    added: list[bool] = []
+    real_add = library_module.Library.add
+    monkeypatch.setattr(library_module.Library, "add", lambda self, item_id, fp, keep=True: (
+        added.append(keep), real_add(self, item_id, fp, keep)))
+    later = tmp_path / "later"
+    later.mkdir()
+    Image.open(SAMPLES / "biden.jpg").convert("L").save(later / "grey.jpg")
+    cli("add", str(later))
+    assert "matched 1 new item(s): 1 confirmed" in cli("reposts").stdout
+    assert added == [True]  # only the new one; nothing re-indexed
+    assert len(json.loads((kept / "manifest.json").read_text())["ids"]) == 4
+    for path in kept.iterdir():
+        path.unlink()  # the cache gone: the next run builds it again, and finds the same
+    Image.open(SAMPLES / "obama.jpg").convert("RGB").resize((300, 375)).save(later / "small.jpg")
+    cli("add", str(later / "small.jpg"))
+    added.clear()
+    assert "matched 1 new item(s): 1 confirmed" in cli("reposts").stdout
+    assert sorted(added) == [False, False, False, False, True]
+
+
+def test_an_inverted_file_finds_what_the_flat_index_finds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+                                                          ) -> None:
+    """Past IVF_FROM descriptors the library searches an inverted file; saved and loaded, it still finds the
+    copies of a photo (the index is trained on what it holds, here a few thousand descriptors)."""
+    from vericount.reposts import library as library_module
+
+    monkeypatch.setattr(library_module, "IVF_FROM", 1000)
+    monkeypatch.setattr(library_module, "IVF_SAMPLE", 1000)
+    photo = Image.open(SAMPLES / "obama.jpg").convert("RGB")
+    w, h = photo.size
+    items = {"original": (SAMPLES / "obama.jpg", "image"), "other": (SAMPLES / "biden.jpg", "image"),
+             "group": (SAMPLES / "obama_and_biden.jpg", "image"),
+             "crop": (_save(photo.crop((int(w * 0.2), 0, w, int(h * 0.8))), tmp_path / "crop.jpg"), "image"),
+             "mirror": (_save(ImageOps.mirror(photo), tmp_path / "mirror.jpg"), "image")}
+    library = _library(items)
+    assert type(library._desc).__name__ == "IndexBinaryIVF"
+    library.save(tmp_path / "kept", "stamp")
+    prints = {name: library.fingerprint(name) for name in items}
+    again = Library.load(tmp_path / "kept", "stamp", library.params, lambda ids: {i: prints[i] for i in ids})
+    assert again is not None and Library.load(tmp_path / "kept", "other", library.params, dict) is None
+    for lib in (library, again):
+        found = {frozenset((f.a, f.b)): f for f in lib.match("original")}
+        assert {"crop", "mirror"} <= {next(iter(k - {"original"})) for k in found}
+        assert frozenset(("original", "other")) not in found
 
 
 def test_sampler_single_frame_vfr_and_8k(tmp_path: Path) -> None:

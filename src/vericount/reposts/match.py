@@ -1,10 +1,7 @@
-"""Finding the items that show the same footage, with the time alignment between them.
+"""Judging what two items share: the time alignment between them, its type and score.
 
-A :class:`Library` holds the fingerprints of a case in two FAISS binary indexes: the PDQ hash (variant 0) of
-every usable frame, and the ORB descriptors of every keyframe. Matching an item queries both with the item's
-own frames (all eight PDQ variants, so mirrored and rotated copies are found), which costs one index scan
-per query frame rather than a comparison with every item. Candidate keyframes found by descriptor votes are
-checked geometrically (a RANSAC similarity transform between the two keyframes' ORB points), which is what
+The search is reposts/library.py's. Candidate keyframes found by descriptor votes are checked geometrically
+here (``verify``: a RANSAC similarity transform between the two keyframes' ORB points), which is what
 survives crops, captions and screen-recording frames.
 
 The hits between two items (query time, other time, similarity) are aligned with a line ``tb = r * ta + c``
@@ -23,13 +20,12 @@ be made (two clips too short to hold another moment) the pair is judged as befor
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vericount.reposts.fingerprint import HASH_BYTES, VARIANTS, Fingerprint
+from vericount.reposts.fingerprint import Fingerprint
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -95,213 +91,74 @@ class Found:
         return None
 
 
-class Library:
-    """The fingerprints of a case, indexed for search."""
-
-    def __init__(self, params: MatchParams | None = None) -> None:
-        import faiss
-
-        faiss.omp_set_num_threads(1)
-        self.params = params or MatchParams()
-        self.ids: list[str] = []
-        self.prints: list[Fingerprint] = []
-        self._number: dict[str, int] = {}
-        self._pdq = faiss.IndexBinaryFlat(HASH_BYTES * 8)
-        self._pdq_owner: list[NDArray[np.int64]] = []  # item number and frame number of each row
-        self._desc = faiss.IndexBinaryFlat(HASH_BYTES * 8)
-        self._desc_owner: list[NDArray[np.int64]] = []  # item number and keyframe number of each row
-        self._pdq_rows: NDArray[np.int64] | None = None
-        self._desc_rows: NDArray[np.int64] | None = None
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def add(self, item_id: str, fp: Fingerprint) -> None:
-        number = len(self.ids)
-        self.ids.append(item_id)
-        self.prints.append(fp)
-        self._number[item_id] = number
-        frames = np.flatnonzero(fp.usable)
-        if len(frames):
-            self._pdq.add(np.ascontiguousarray(fp.hashes[frames, 0]))
-            self._pdq_owner.append(np.stack([np.full(len(frames), number), frames], axis=1))
-        if len(fp.descriptors):
-            keyframe = np.repeat(np.arange(len(fp.key_times)), np.diff(fp.key_offsets))
-            self._desc.add(np.ascontiguousarray(fp.descriptors))
-            self._desc_owner.append(np.stack([np.full(len(keyframe), number), keyframe], axis=1))
-        self._pdq_rows = self._desc_rows = None
-
-    def match(self, item_id: str, skip: set[str] | None = None) -> list[Found]:
-        """Every item (other than ``item_id`` and those in ``skip``) that shares footage with it."""
-        number = self._number[item_id]
-        fp = self.prints[number]
-        skipped = {self._number[i] for i in (skip or ()) if i in self._number} | {number}
-        hits: dict[int, list[Hit]] = defaultdict(list)
-        for other, hit in self._pdq_hits(fp):
-            if other not in skipped:
-                hits[other].append(hit)
-        for other, hit in self._local_hits(fp, skipped):
-            hits[other].append(hit)
-        found = []
-        for other, pair_hits in hits.items():
-            result = self._judge(item_id, fp, self.ids[other], self.prints[other], pair_hits)
-            if result is not None and result.score >= self.params.low:
-                found.append(result)
-        return found
-
-    # -- search -------------------------------------------------------------------------------------
-
-    def _pdq_hits(self, fp: Fingerprint) -> list[tuple[int, Hit]]:
-        frames = np.flatnonzero(fp.usable)
-        if not len(frames) or self._pdq.ntotal == 0:
-            return []
-        if self._pdq_rows is None:
-            self._pdq_rows = np.concatenate(self._pdq_owner)
-        queries = np.ascontiguousarray(fp.hashes[frames].reshape(-1, HASH_BYTES))
-        lims, dist, rows = self._pdq.range_search(queries, self.params.pdq_radius + 1)
-        best: dict[tuple[int, int, int], int] = {}  # (other, query frame, other frame) -> distance
-        for q in range(len(queries)):
-            frame = int(frames[q // VARIANTS])
-            for d, row in zip(dist[lims[q]:lims[q + 1]], rows[lims[q]:lims[q + 1]], strict=True):
-                other, other_frame = self._pdq_rows[row]
-                key = (int(other), frame, int(other_frame))
-                if d < best.get(key, 999):
-                    best[key] = int(d)
-        out = []
-        for (other, frame, other_frame), d in best.items():
-            tb = float(self.prints[other].times[other_frame])
-            out.append((other, Hit(float(fp.times[frame]), tb, _pdq_similarity(d, self.params), "pdq", d)))
-        return out
-
-    def _local_hits(self, fp: Fingerprint, skipped: set[int]) -> list[tuple[int, Hit]]:
-        if not len(fp.descriptors) or self._desc.ntotal == 0:
-            return []
-        if self._desc_rows is None:
-            self._desc_rows = np.concatenate(self._desc_owner)
-        out = []
-        views = [(False, fp.descriptors, fp.key_offsets)]
-        if fp.mirrored is not None and len(fp.mirrored.descriptors):
-            views.append((True, fp.mirrored.descriptors, fp.mirrored.offsets))
-        for mirrored, descriptors, offsets in views:
-            for own, other, other_key in self._candidates(descriptors, offsets, skipped):
-                inliers, moving = _verify(fp, own, self.prints[other], other_key, self.params, mirrored)
-                if inliers >= self.params.local_min_inliers:
-                    sim = _local_similarity(inliers, self.params)
-                    hit = Hit(float(fp.key_times[own]), float(self.prints[other].key_times[other_key]),
-                              sim, "local", inliers, moving)
-                    out.append((other, hit))
-        return out
-
-    def _candidates(self, descriptors: NDArray[np.uint8], offsets: NDArray[np.int32], skipped: set[int]
-                    ) -> list[tuple[int, int, int]]:
-        """(own keyframe, other item, other keyframe) worth a geometric check: for each other item, the own
-        keyframes with enough descriptor votes, each with its best two other keyframes; at most
-        ``local_checks`` own keyframes per other item, spread evenly over them (a fixed camera's room votes
-        for every keyframe of every copy of it: checking them all cost seconds an item)."""
-        assert self._desc_rows is not None
-        # Every stored descriptor within the radius votes (not the k nearest: with many copies of one
-        # picture in the case, the nearest neighbours would all be the copies already found).
-        lims, _, rows = self._desc.range_search(np.ascontiguousarray(descriptors), self.params.local_radius)
-        own_key = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
-        owners = self._desc_rows[rows]
-        query = np.repeat(np.arange(len(descriptors), dtype=np.int64), np.diff(lims.astype(np.int64)))
-        if skipped:
-            keep = ~np.isin(owners[:, 0], np.fromiter(skipped, np.int64))
-            owners, query = owners[keep], query[keep]
-        span = int(owners[:, 1].max(initial=0)) + 1
-        items = len(self.ids)
-        # one vote per query descriptor and other keyframe
-        votes = np.unique((query * items + owners[:, 0]) * span + owners[:, 1])
-        other_key, rest = votes % span, votes // span
-        other, query = rest % items, rest // items
-        pairs, counts = np.unique((own_key[query] * items + other) * span + other_key, return_counts=True)
-        strong = counts >= self.params.local_votes
-        pairs, counts = pairs[strong], counts[strong]
-        best: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)  # (other, own): votes, key
-        for key, count in zip(pairs.tolist(), counts.tolist(), strict=True):
-            rest_key, other_frame = divmod(key, span)
-            own, item = divmod(rest_key, items)
-            best[(item, own)].append((count, other_frame))
-        by_item: dict[int, list[int]] = defaultdict(list)
-        for item, own in sorted(best):
-            by_item[item].append(own)
-        out = []
-        for item, owns in by_item.items():
-            picks = sorted(set(np.linspace(0, len(owns) - 1, min(len(owns), self.params.local_checks))
-                               .round().astype(int).tolist()))
-            out += [(owns[k], item, other_key) for k in picks
-                    for _, other_key in sorted(best[(item, owns[k])], reverse=True)[:2]]
-        return out
-
-    # -- judging a pair -----------------------------------------------------------------------------
-
-    def _judge(self, a_id: str, a: Fingerprint, b_id: str, b: Fingerprint, hits: list[Hit]) -> Found | None:
-        if a.kind == "image" or b.kind == "image":
-            best = max(hits, key=lambda h: h.sim)
-            evidence = _evidence([best])
-            if a.kind == "image" and b.kind == "image":
-                return Found(a_id, b_id, "duplicate", round(best.sim, 4), None, None, 1.0, 1.0, None,
-                             evidence)
-            if a.kind == "video":  # orient: the image is a frame of the video
-                a, b = b, a
-                a_id, b_id, best = b_id, a_id, Hit(best.tb, best.ta, best.sim, best.method, best.value,
-                                                   best.moving)
-            score = self._moments(a, b, [best], evidence, best.sim)
-            return Found(a_id, b_id, "frame_of", round(score, 4), None, (best.tb, best.tb), 1.0,
-                         0.0, None, evidence)
-        speed, inliers = align(hits)
-        if not inliers:
-            return None
-        # as many aligned frames as the two can have in common, up to 3 (keyframes only, when only local
-        # features matched: a crop of a 3-second clip has two)
-        possible = 0
-        if any(h.method == "pdq" for h in inliers):
-            possible = min(int(a.usable.sum()), int(b.usable.sum()))
-        if any(h.method == "local" for h in inliers):
-            possible = max(possible, min(len(a.key_times), len(b.key_times)))
-        need = max(1, min(3, possible))
-        sims = sorted((h.sim for h in _one_per_time(inliers)), reverse=True)
-        score = float(np.mean(sims[:need])) * min(1.0, len(sims) / need)
-        a_seg = (min(h.ta for h in inliers), max(h.ta for h in inliers))
-        b_seg = (min(h.tb for h in inliers), max(h.tb for h in inliers))
-        a_cover, b_cover = _cover(a_seg, a), _cover(b_seg, b)
-        covered = self.params.covered
-        if a_cover >= covered and b_cover >= covered:
-            kind = "duplicate"
-        elif a_cover >= covered or b_cover >= covered:
-            kind = "excerpt"
-        else:
-            kind = "overlap"
-        evidence = _evidence(inliers)
-        score = self._moments(a, b, inliers, evidence, score)
-        found = Found(a_id, b_id, kind, round(score, 4), _round(a_seg), _round(b_seg), round(a_cover, 3),
-                      round(b_cover, 3), round(speed, 3), evidence)
-        if kind == "excerpt" and b_cover >= covered and a_cover < covered:  # orient: a inside b
-            found = Found(b_id, a_id, kind, found.score, found.b_segment, found.a_segment, found.b_cover,
-                          found.a_cover, round(1.0 / speed, 3), found.evidence)
-        return found
+def judge(a_id: str, a: Fingerprint, b_id: str, b: Fingerprint, hits: list[Hit], params: MatchParams
+      ) -> Found | None:
+    """What the hits between two items say: the pair's type, score, aligned segments and evidence."""
+    if a.kind == "image" or b.kind == "image":
+        best = max(hits, key=lambda h: h.sim)
+        evidence = _evidence([best])
+        if a.kind == "image" and b.kind == "image":
+            return Found(a_id, b_id, "duplicate", round(best.sim, 4), None, None, 1.0, 1.0, None,
+                         evidence)
+        if a.kind == "video":  # orient: the image is a frame of the video
+            a, b = b, a
+            a_id, b_id, best = b_id, a_id, Hit(best.tb, best.ta, best.sim, best.method, best.value,
+                                               best.moving)
+        score = _moments(a, b, [best], evidence, best.sim, params)
+        return Found(a_id, b_id, "frame_of", round(score, 4), None, (best.tb, best.tb), 1.0,
+                     0.0, None, evidence)
+    speed, inliers = align(hits)
+    if not inliers:
+        return None
+    # as many aligned frames as the two can have in common, up to 3 (keyframes only, when only local
+    # features matched: a crop of a 3-second clip has two)
+    possible = 0
+    if any(h.method == "pdq" for h in inliers):
+        possible = min(int(a.usable.sum()), int(b.usable.sum()))
+    if any(h.method == "local" for h in inliers):
+        possible = max(possible, min(len(a.key_times), len(b.key_times)))
+    need = max(1, min(3, possible))
+    sims = sorted((h.sim for h in _one_per_time(inliers)), reverse=True)
+    score = float(np.mean(sims[:need])) * min(1.0, len(sims) / need)
+    a_seg = (min(h.ta for h in inliers), max(h.ta for h in inliers))
+    b_seg = (min(h.tb for h in inliers), max(h.tb for h in inliers))
+    a_cover, b_cover = _cover(a_seg, a), _cover(b_seg, b)
+    covered = params.covered
+    if a_cover >= covered and b_cover >= covered:
+        kind = "duplicate"
+    elif a_cover >= covered or b_cover >= covered:
+        kind = "excerpt"
+    else:
+        kind = "overlap"
+    evidence = _evidence(inliers)
+    score = _moments(a, b, inliers, evidence, score, params)
+    found = Found(a_id, b_id, kind, round(score, 4), _round(a_seg), _round(b_seg), round(a_cover, 3),
+                  round(b_cover, 3), round(speed, 3), evidence)
+    if kind == "excerpt" and b_cover >= covered and a_cover < covered:  # orient: a inside b
+        found = Found(b_id, a_id, kind, found.score, found.b_segment, found.a_segment, found.b_cover,
+                      found.a_cover, round(1.0 / speed, 3), found.evidence)
+    return found
 
 
-    def _moments(self, a: Fingerprint, b: Fingerprint, inliers: list[Hit], evidence: dict[str, Any],
-                 score: float) -> float:
-        """``score``, or under ``high`` when ``b`` is a video and the evidence shows no shared moment (see
-        the module's docstring); what was found goes into ``evidence``."""
-        p = self.params
-        if b.kind != "video" or score < p.high:
-            return score
-        moving = [h.moving for h in inliers if h.method == "local" and h.moving is not None]
-        margins = [m for h in inliers if h.method == "pdq" and (m := _margin(a, b, h, p)) is not None]
-        shown = sum(m >= p.moment_margin for m in margins)
-        # many aligned frames compared, and too few of them closer than to other moments, say "the same
-        # place", whatever a few unmoved features the fingerprint missed as still say
-        pdq_denies = len(margins) >= p.moment_denial and shown < p.moment_frames
-        if shown >= p.moment_frames or (max(moving, default=0) >= p.local_moving and not pdq_denies):
-            evidence["moments"] = {"pdq_frames": shown, "moving_inliers": max(moving, default=0)}
-            return score
-        if not moving and len(margins) < p.moment_frames:
-            return score  # too little footage to compare a moment with another
-        evidence["moments"] = "not shown: the frames match other moments as well (the same place?)"
-        return min(score, p.high - 0.01)
+def _moments(a: Fingerprint, b: Fingerprint, inliers: list[Hit], evidence: dict[str, Any], score: float,
+         p: MatchParams) -> float:
+    """``score``, or under ``high`` when ``b`` is a video and the evidence shows no shared moment (see
+    the module's docstring); what was found goes into ``evidence``."""
+    if b.kind != "video" or score < p.high:
+        return score
+    moving = [h.moving for h in inliers if h.method == "local" and h.moving is not None]
+    margins = [m for h in inliers if h.method == "pdq" and (m := _margin(a, b, h, p)) is not None]
+    shown = sum(m >= p.moment_margin for m in margins)
+    # many aligned frames compared, and too few of them closer than to other moments, say "the same
+    # place", whatever a few unmoved features the fingerprint missed as still say
+    pdq_denies = len(margins) >= p.moment_denial and shown < p.moment_frames
+    if shown >= p.moment_frames or (max(moving, default=0) >= p.local_moving and not pdq_denies):
+        evidence["moments"] = {"pdq_frames": shown, "moving_inliers": max(moving, default=0)}
+        return score
+    if not moving and len(margins) < p.moment_frames:
+        return score  # too little footage to compare a moment with another
+    evidence["moments"] = "not shown: the frames match other moments as well (the same place?)"
+    return min(score, p.high - 0.01)
 
 
 def _margin(a: Fingerprint, b: Fingerprint, hit: Hit, params: MatchParams) -> int | None:
@@ -365,7 +222,7 @@ def align(hits: list[Hit]) -> tuple[float, list[Hit]]:
     return ratio, inliers
 
 
-def _verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, params: MatchParams,
+def verify(a: Fingerprint, a_key: int, b: Fingerprint, b_key: int, params: MatchParams,
             mirrored: bool = False) -> tuple[int, int | None]:
     """RANSAC inliers of a similarity transform between two keyframes' ORB matches (ratio-tested), 0 when
     the inliers gather in a small part of either picture or on a thin band (a shared logo or caption); and

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
@@ -15,7 +16,8 @@ from sqlalchemy import or_, select
 from vericount.errors import InvalidValue
 from vericount.items import resolve
 from vericount.reposts.fingerprint import Fingerprint
-from vericount.reposts.match import Found, Library, MatchParams
+from vericount.reposts.library import Library
+from vericount.reposts.match import Found, MatchParams
 from vericount.reposts.stage import RepostsStage
 from vericount.run.runner import StageReport, run_stage
 from vericount.store.schema import FingerprintRow, Item, Match, Source, utcnow
@@ -85,22 +87,24 @@ def run_reposts(case: Case, executor: Executor, *, stage: RepostsStage | None = 
 
 
 def match_pending(case: Case, params: MatchParams) -> MatchReport:
+    """Match every item whose fingerprint was not matched with these settings against the library, kept
+    between runs beside the case (reposts/library.py): a run that adds ten items indexes the ten."""
     import time
 
     start = time.perf_counter()
     current = params_hash(params)
-    library = Library(params)
-    new: list[str] = []
     with case.session() as s:
-        for stored in s.scalars(select(FingerprintRow).order_by(FingerprintRow.item_id)):
-            library.add(stored.item_id, Fingerprint.from_bytes(
-                stored.data, kind=stored.kind, duration=stored.duration, decoded=stored.decoded,
-                shots=stored.shots, min_quality=stored.min_quality))
-            if stored.matched != current:
-                new.append(stored.item_id)
+        matched: dict[str, str | None] = dict(
+            s.execute(select(FingerprintRow.item_id, FingerprintRow.matched)).all())
+    new = sorted(item_id for item_id, stamp in matched.items() if stamp != current)
     report = MatchReport(matched=len(new))
     if not new:
         return report
+    folder = case.derived / "reposts" / "library"
+    indexed = sorted(item_id for item_id, stamp in matched.items() if stamp == current)
+    library = _library(case, params, folder, current, indexed)
+    for item_id, fp in _all_fingerprints(case, new):
+        library.add(item_id, fp)
     found: dict[frozenset[str], Found] = {}
     done: set[str] = set()
     for item_id in new:
@@ -123,12 +127,64 @@ def match_pending(case: Case, params: MatchParams) -> MatchReport:
                 row.state = state
                 report.confirmed += state == "confirmed"
                 report.suggested += state == "suggested"
-        for fp_row in s.scalars(select(FingerprintRow).where(FingerprintRow.item_id.in_(new))):
-            fp_row.matched = current
-        report.seconds = time.perf_counter() - start
+        for chunk in range(0, len(new), 500):
+            part = new[chunk:chunk + 500]
+            for fp_row in s.scalars(select(FingerprintRow).where(FingerprintRow.item_id.in_(part))):
+                fp_row.matched = current
         case.record(s, "reposts.match", None, items=len(new), confirmed=report.confirmed,
                     suggested=report.suggested, params=params.as_dict())
+    _keep(library, folder, current)
+    report.seconds = time.perf_counter() - start
     return report
+
+
+def _library(case: Case, params: MatchParams, folder: Path, stamp: str, indexed: list[str]) -> Library:
+    """The library kept beside the case, when it holds exactly the items matched with these settings;
+    else one built anew from their fingerprints (settings changed, items went or were fingerprinted again,
+    or it was never kept)."""
+    library = Library.load(folder, stamp, params, lambda ids: _fingerprints(case, ids))
+    if library is not None and sorted(library.ids) == indexed:
+        return library
+    library = Library(params, lambda ids: _fingerprints(case, ids))
+    for item_id, fp in _all_fingerprints(case, indexed):
+        library.add(item_id, fp, keep=False)
+    return library
+
+
+def _fingerprints(case: Case, ids: list[str]) -> dict[str, Fingerprint]:
+    return dict(_all_fingerprints(case, ids))
+
+
+def _all_fingerprints(case: Case, ids: list[str]) -> Iterator[tuple[str, Fingerprint]]:
+    """The stored fingerprints of ``ids``, 500 at a time (the blobs are not all held at once)."""
+    for chunk in range(0, len(ids), 500):
+        with case.reading() as s:
+            wanted = ids[chunk:chunk + 500]
+            rows = s.scalars(select(FingerprintRow).where(FingerprintRow.item_id.in_(wanted)))
+            part = [(row.item_id, Fingerprint.from_bytes(
+                row.data, kind=row.kind, duration=row.duration, decoded=row.decoded, shots=row.shots,
+                min_quality=row.min_quality)) for row in rows]
+        yield from part
+
+
+def _keep(library: Library, folder: Path, stamp: str) -> None:
+    """Save the library beside the case for the next run: written aside, then swapped in whole. It is a
+    cache: a failure to write it costs the next run a rebuild, never a result."""
+    import os
+    import shutil
+
+    aside = folder.with_name(f"{folder.name}.new-{os.getpid()}")
+    old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
+    try:
+        shutil.rmtree(aside, ignore_errors=True)
+        library.save(aside, stamp)
+        if folder.exists():
+            folder.rename(old)
+        aside.rename(folder)
+    except OSError:
+        shutil.rmtree(aside, ignore_errors=True)
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _rows_touching(s: Session, ids: list[str]) -> dict[frozenset[str], Match]:
