@@ -191,6 +191,9 @@ class FingerprintRow(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     matched: Mapped[str | None] = mapped_column(String(64))  # hash of the matcher settings used
 
+    # covers "which items are not matched yet" without reading the blobs
+    __table_args__ = (Index("ix_fingerprints_matched", "matched", "item_id"),)
+
 
 class Match(Base):
     """Two items that share footage: found by the matcher, or decided by a person.
