@@ -87,6 +87,6 @@ def test_both_stages_record_the_budget_note_on_the_item(cli: Cli, case: Case, lo
     assert shown["stages"]["people"]["note"] == (
         "sampled only the first 0:02 of 0:30 (200 frames decoded): the per-item budget of 200 decoded frames")
     text = cli("show", "long.gif").stdout
-    assert "stage reposts v2: done: sampled only the first 0:04 of 0:30" in text
+    assert f"stage reposts v{RepostsStage.version}: done: sampled only the first 0:04 of 0:30" in text
     listed = json.loads(cli("items", "--json").stdout)
     assert listed[0]["stages"]["people"]["note"].startswith("sampled only the first 0:02")

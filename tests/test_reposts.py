@@ -382,6 +382,24 @@ def test_an_inverted_file_finds_what_the_flat_index_finds(monkeypatch: pytest.Mo
         assert frozenset(("original", "other")) not in found
 
 
+def test_grey_frames_read_from_the_luma_plane_match_swscale(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    """Grey frames are the Y plane scaled by area and stretched to full range: within a few grey levels of
+    swscale's grey conversion (which they replace for speed), upright and at the same size."""
+    from vericount.media import frames as frames_module
+
+    video = make_video(tmp_path / "v.mp4", seconds=1.0, fps=10, size=(640, 360))
+    grey = Sampler(fps=4, max_side=384, grey=True)
+    fast = [f.image for f in grey.frames(video, "video")]
+    monkeypatch.setattr(frames_module, "_LUMA_8BIT", frozenset())
+    slow = [f.image for f in grey.frames(video, "video")]
+    assert len(fast) == len(slow) >= 4
+    for a, b in zip(fast, slow, strict=True):
+        assert a.shape == b.shape == (216, 384) and a.dtype == np.uint8
+        assert np.abs(a.astype(int) - b).mean() < 3.0
+        assert a.min() < 40 and a.max() > 215  # full range, as swscale gives
+
+
 def test_sampler_single_frame_vfr_and_8k(tmp_path: Path) -> None:
     one = make_video(tmp_path / "one.mp4", seconds=0.1, fps=10)
     frames = list(Sampler().frames(one, "video"))

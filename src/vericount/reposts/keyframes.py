@@ -78,10 +78,13 @@ class Keyframes:
             for j in away:
                 if len(self.descriptors[i]) < 2 or len(self.descriptors[j]) < 2:
                     continue
-                for m in matcher.match(self.descriptors[i], self.descriptors[j]):
-                    if m.distance <= p.static_distance and np.hypot(
-                            *(self.points[i][m.queryIdx] - self.points[j][m.trainIdx])) <= reach:
-                        flags[i][m.queryIdx] = True
+                found = np.array([(m.queryIdx, m.trainIdx, m.distance)
+                                  for m in matcher.match(self.descriptors[i], self.descriptors[j])])
+                if not len(found):
+                    continue
+                query, train = found[:, 0].astype(int), found[:, 1].astype(int)
+                near = np.hypot(*(self.points[i][query] - self.points[j][train]).T) <= reach
+                flags[i][query[near & (found[:, 2] <= p.static_distance)]] = True
         out: NDArray[np.bool_] = stack(flags, (0,), bool).reshape(-1)
         return out
 

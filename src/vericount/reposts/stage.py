@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 class RepostsStage(Stage[Fingerprint]):
     name = "reposts"
-    version = "2"
+    version = "3"
     needs = ("metadata",)  # the metadata stage tells an animated GIF (a video) from an image
 
     def __init__(self, fingerprinter: Fingerprinter | None = None) -> None:
