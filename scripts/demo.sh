@@ -42,12 +42,16 @@ run vericount verify
 
 say "8. Reposts: copies of the same footage, found by their frames (PDQ + ORB), not by name"
 copies="${TMPDIR:-/tmp}/vericount-demo-copies"
-rm -rf "$copies"
-run python scripts/demo_copies.py "$copies"
+rm -rf "$copies" "$copies-later"
+run python scripts/demo_copies.py "$copies" "$copies-later"
 run vericount add "$copies" --platform x --account @reposter --posted-at 2024-08-08T09:00:00+00:00
 run vericount reposts
 run vericount matches hamilton_short.mp4
-rm -rf "$copies"
+printf '# a screen recording posted later: only it is fingerprinted, matched against the library kept beside the case\n'
+run vericount add "$copies-later" --platform tiktok --account @screens --posted-at 2024-08-09T18:00:00+00:00
+run vericount reposts
+run vericount matches screen_recording.mp4
+rm -rf "$copies" "$copies-later"
 
 say "9. A person's decisions win over the matcher's: confirm or reject a pair (audit-logged)"
 run vericount match reject obama_and_biden.jpg biden.jpg --reason "different photos of the same event"

@@ -1,10 +1,10 @@
 """Make the reposted copies the demo finds: what platforms and users do to footage.
 
-    python scripts/demo_copies.py OUT_DIR
+    python scripts/demo_copies.py OUT_DIR LATER_DIR
 
 Writes, from samples/media: a 3-second excerpt of hamilton_short.mp4 re-encoded at 360 px and mirrored,
-the same clip inside a phone screen recording (bars with text above and below), a cropped and captioned
-copy of obama.jpg, and a mirrored low-quality copy of biden.jpg.
+a cropped and captioned copy of obama.jpg, a mirrored low-quality copy of biden.jpg, and in LATER_DIR the
+clip played small inside a phone's screen recording (bars, a handle above, a caption below).
 """
 
 from __future__ import annotations
@@ -39,22 +39,27 @@ def clip(src: Path, dst: Path, start: float, end: float, frame_fn: object) -> No
 
 
 def phone(image: Image.Image) -> Image.Image:
-    screen = Image.new("RGB", (360, 640), (24, 24, 28))
-    small = image.resize((360, round(image.height * 360 / image.width)))
-    screen.paste(small, (0, (640 - small.height) // 2))
+    """A screen recording of the clip played small inside a phone's app: 55% of the screen's width, dark
+    bars, the channel's handle above and a caption below."""
+    screen = Image.new("RGB", (360, 640), (18, 22, 40))
+    small = image.resize((198, round(image.height * 198 / image.width)))
+    top = (640 - small.height) // 2
+    screen.paste(small, ((360 - small.width) // 2, top))
     draw = ImageDraw.Draw(screen)
     draw.text((12, 10), "9:41", fill=(255, 255, 255))
     draw.text((300, 10), "5G 87%", fill=(255, 255, 255))
-    draw.text((12, 560), "@channel  They surrendered here #kursk", fill=(255, 255, 255))
+    draw.text((81, top - 24), "@channel", fill=(255, 255, 255))
+    draw.text((12, 560), "They surrendered here #kursk", fill=(255, 255, 255))
     return screen
 
 
-def main(out: Path) -> None:
+def main(out: Path, later: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     video = SAMPLES / "hamilton_short.mp4"
     clip(video, out / "excerpt_mirrored_360p.mp4", 3.0, 6.0,
          lambda im: ImageOps.mirror(im.resize((640, 360))))
-    clip(video, out / "screen_recording.mp4", 0.0, 9.0, phone)
+    later.mkdir(parents=True, exist_ok=True)
+    clip(video, later / "screen_recording.mp4", 0.0, 9.0, phone)
     photo = Image.open(SAMPLES / "obama.jpg").convert("RGB")
     w, h = photo.size
     cropped = photo.crop((int(w * 0.15), int(h * 0.05), w, int(h * 0.85)))
@@ -67,6 +72,6 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) != 3:
         sys.exit(__doc__)
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -346,11 +346,11 @@ def _luma(frame: Any, width: int, height: int) -> NDArray[np.uint8]:
 
     plane = frame.planes[0]
     luma = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:frame.height, :frame.width]
-    out: NDArray[np.uint8] = cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA) \
+    out = cv2.resize(luma, (width, height), interpolation=cv2.INTER_AREA) \
         if (width, height) != luma.shape[::-1] else luma.copy()
     if frame.format.name not in ("yuvj420p", "yuvj422p", "yuvj444p", "gray") and frame.color_range != 2:
         out = cv2.LUT(out, _FULL_RANGE)  # 2: AVCOL_RANGE_JPEG, already full
-    return out
+    return np.asarray(out, np.uint8)
 
 
 def _signature(frame: Any, reformatter: Any = None) -> NDArray[np.float32]:
