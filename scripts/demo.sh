@@ -47,10 +47,12 @@ run python scripts/demo_copies.py "$copies" "$copies-later"
 run vericount add "$copies" --platform x --account @reposter --posted-at 2024-08-08T09:00:00+00:00
 run vericount reposts
 run vericount matches hamilton_short.mp4
-printf '# a screen recording posted later: only it is fingerprinted, matched against the library kept beside the case\n'
-run vericount add "$copies-later" --platform tiktok --account @screens --posted-at 2024-08-09T18:00:00+00:00
+printf '# a screen recording posted later, downloaded with its yt-dlp sidecar (URL, account, posting time read from it);\n# only it is fingerprinted, matched against the library kept beside the case\n'
+run vericount add "$copies-later"
 run vericount reposts
 run vericount matches screen_recording.mp4
+printf '$ vericount show screen_recording.mp4 | sed -n 1,6p   # the source, from the sidecar\n'
+vericount show screen_recording.mp4 | sed -n 1,6p
 rm -rf "$copies" "$copies-later"
 
 say "9. A person's decisions win over the matcher's: confirm or reject a pair (audit-logged)"

@@ -4,11 +4,13 @@
 
 Writes, from samples/media: a 3-second excerpt of hamilton_short.mp4 re-encoded at 360 px and mirrored,
 a cropped and captioned copy of obama.jpg, a mirrored low-quality copy of biden.jpg, and in LATER_DIR the
-clip played small inside a phone's screen recording (bars, a handle above, a caption below).
+clip played small inside a phone's screen recording (bars, a handle above, a caption below), with the
+sidecar yt-dlp would have written beside it.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -60,6 +62,12 @@ def main(out: Path, later: Path) -> None:
          lambda im: ImageOps.mirror(im.resize((640, 360))))
     later.mkdir(parents=True, exist_ok=True)
     clip(video, later / "screen_recording.mp4", 0.0, 9.0, phone)
+    # what yt-dlp writes beside a download (--write-info-json): vericount add reads it into the source
+    (later / "screen_recording.info.json").write_text(json.dumps({
+        "id": "7401234567890123456", "extractor": "TikTok", "extractor_key": "TikTok",
+        "webpage_url": "https://www.tiktok.com/@screens/video/7401234567890123456",
+        "uploader": "screens", "uploader_id": "@screens", "timestamp": 1723230000, "view_count": 48213,
+        "description": "They surrendered here #kursk"}, indent=1))
     photo = Image.open(SAMPLES / "obama.jpg").convert("RGB")
     w, h = photo.size
     cropped = photo.crop((int(w * 0.15), int(h * 0.05), w, int(h * 0.85)))

@@ -35,6 +35,7 @@ from vericount.media.sniff import HEAD_SIZE, FileType, sniff
 from vericount.run.executors import Executor, Outcome
 from vericount.run.runner import StageReport, pending, record_run, save_outcomes, task_for
 from vericount.run.stage import Task
+from vericount.sidecars import Sidecar, find_sidecar, read_sidecar, sidecar_names
 from vericount.sources import SourceInfo, SourceRow
 from vericount.stages import MetadataStage
 from vericount.store.evidence import Stored
@@ -74,6 +75,7 @@ class AddReport:
     failed: list[FileFailure] = field(default_factory=list)  # nothing stored for these
     metadata: StageReport | None = None
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason (SKIP_REASONS) -> paths
+    sidecars: list[str] = field(default_factory=list)  # yt-dlp/gallery-dl sidecars read into sources
 
     @property
     def own(self) -> set[str]:
@@ -119,7 +121,8 @@ def add(case: Case, paths: Iterable[Path], executor: Executor, *,
     rows = rows or []
     used_rows: set[int] = set()
     case.evidence.clean_temporaries()
-    files = _collect(case, paths, report, follow_links)
+    files, beside = _collect(case, paths, report, follow_links)
+    sidecars = _read_sidecars(beside, report)
     if report.failed:
         with case.session() as s:
             for failure in report.failed:
@@ -141,7 +144,7 @@ def add(case: Case, paths: Iterable[Path], executor: Executor, *,
         with ThreadPoolExecutor(IO_THREADS) as pool:
             for batch in _batched(pool.map(store, files), BATCH):
                 with case.session() as s:
-                    new = _register_batch(case, s, batch, source, rows, used_rows, report)
+                    new = _register_batch(case, s, batch, source, rows, used_rows, report, sidecars)
                 pipe.feed(new)
                 pipe.save_ready()
         _apply_leftover_rows(case, rows, used_rows, report)
@@ -230,13 +233,38 @@ def _still_pending(s: Session, stage: MetadataStage, own: set[str]) -> list[Item
 
 
 def _collect(case: Case, paths: Iterable[Path], report: AddReport,
-             follow_links: bool) -> list[_Found]:
+             follow_links: bool) -> tuple[list[_Found], dict[Path, Path]]:
     """Expand folders recursively; record what is skipped inside them (with the reason) and what cannot
-    be read at all. Only ``lstat``/``stat`` here: nothing is opened."""
+    be read at all; set aside the sidecars beside media files (sidecars.py). Only ``lstat``/``stat``
+    here: nothing is opened. Returns the files to store, and each media file's sidecar."""
     collector = _Collector(case, report, follow_links)
     for p in paths:
         collector.visit(Path(p).absolute(), explicit=True)
-    return collector.found
+    found = [f for f in collector.found if f.path not in collector.sidecar_paths]
+    for f in found:  # a file named on the command line: its sidecar may sit beside it, unlisted
+        if f.path not in collector.sidecars:
+            for name in sidecar_names(f.path):
+                beside = f.path.with_name(name)
+                if name != f.path.name and beside.is_file() and not beside.name.startswith("."):
+                    collector.sidecars[f.path] = beside
+                    break
+    used = set(collector.sidecars.values())
+    return [f for f in found if f.path not in used], collector.sidecars
+
+
+def _read_sidecars(beside: dict[Path, Path], report: AddReport) -> dict[Path, Sidecar]:
+    """Each media file's sidecar, parsed; one failure line for a sidecar that cannot be used (its media
+    file is still added, without the sidecar's source)."""
+    out: dict[Path, Sidecar] = {}
+    for media, path in beside.items():
+        try:
+            out[media] = read_sidecar(path)
+        except VericountError as exc:
+            report.failed.append(FileFailure(str(path), f"sidecar of {media.name} not read: "
+                                                        f"{str(exc).removeprefix(f'{path}: ')}"))
+        else:
+            report.sidecars.append(str(path))
+    return out
 
 
 class _Collector:
@@ -244,6 +272,8 @@ class _Collector:
         self.case, self.report, self.follow_links = case, report, follow_links
         self.found: list[_Found] = []
         self.seen_dirs: set[tuple[int, int]] = set()
+        self.sidecars: dict[Path, Path] = {}  # media file -> its sidecar, in the same folder
+        self.sidecar_paths: set[Path] = set()
 
     def fail(self, path: Path, message: str) -> None:
         self.report.failed.append(FileFailure(str(path), message))
@@ -287,10 +317,18 @@ class _Collector:
         except OSError as exc:
             self.fail(path, f"cannot list folder: {exc.strerror}")
             return
+        names = {c.name for c in children if not c.name.startswith(".")}
+        for child in children:
+            if child.name.startswith("."):
+                continue
+            sidecar = find_sidecar(child, names) if child.suffix not in ("", ".json") else None
+            if sidecar is not None:
+                self.sidecars[child] = sidecar
+                self.sidecar_paths.add(sidecar)
         for child in children:
             if child.name.startswith("."):
                 self.skip(HIDDEN, child)
-            else:
+            elif child not in self.sidecar_paths:
                 self.visit(child, explicit=False)
 
 
@@ -346,7 +384,7 @@ def _store_one(case: Case, found: _Found, on_bytes: Callable[[int], None] | None
 def _register_batch(  # noqa: PLR0912 - one pass over the batch, branch per case of a file
 case: Case, s: Session, batch: list[_Stored | FileFailure],
                     source: SourceInfo | None, rows: list[SourceRow], used_rows: set[int],
-                    report: AddReport) -> list[Task]:
+                    report: AddReport, sidecars: dict[Path, Sidecar] | None = None) -> list[Task]:
     """Rows for one batch of stored files, with a few set-based queries rather than some per file.
     Returns the tasks of the items it created, for the metadata stage."""
     shas = list({r.stored.sha256 for r in batch if isinstance(r, _Stored)})
@@ -390,7 +428,12 @@ case: Case, s: Session, batch: list[_Stored | FileFailure],
                               "seen_by": case.actor})
             if not created:
                 case.record(s, "item.name", sha, name=path.name, path=str(path))
-        for info in _sources_for(path, sha, names[sha], source, rows, used_rows):
+        sidecar = (sidecars or {}).get(path)
+        if sidecar is not None:
+            case.record(s, "item.sidecar", sha, path=str(sidecar.path), sha256=sidecar.sha256,
+                        tool=sidecar.tool)
+        for info in _sources_for(path, sha, names[sha], source, rows, used_rows,
+                                 sidecar.source if sidecar else None):
             key = _source_key(info)
             if key in known_sources[sha]:
                 continue
@@ -405,8 +448,12 @@ case: Case, s: Session, batch: list[_Stored | FileFailure],
 
 
 def _sources_for(path: Path, sha: str, names: list[str], source: SourceInfo | None,
-                 rows: list[SourceRow], used_rows: set[int]) -> list[SourceInfo]:
-    """A CSV row that names the file refines the command-line source; otherwise that one applies."""
+                 rows: list[SourceRow], used_rows: set[int],
+                 sidecar: SourceInfo | None = None) -> list[SourceInfo]:
+    """The file's sidecar refines the command-line source, and a CSV row that names the file refines
+    both; otherwise the command-line source applies."""
+    if sidecar is not None:
+        source = (source or SourceInfo()).merged(sidecar)
     infos = []
     for row in rows:
         if row.matches(path, sha, names):

@@ -73,6 +73,10 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
 
     Inside folders, hidden entries, symbolic links (unless --follow-links), pipes, devices and sockets
     are skipped and counted by reason (-v or --json lists them). A link named here is followed.
+    A yt-dlp or gallery-dl sidecar beside a media file (NAME.info.json, NAME.EXT.json, NAME.json) fills
+    its source (page URL, platform, account, posting time; post id, title, caption and counts in the
+    notes); the options fill what it lacks and a --sources row refines it. Its SHA-256 goes into the
+    custody log.
     Exit status 0 when every file of this batch was stored and read, 1 when any failed (one line each
     on stderr). An earlier batch's failures are not reported again (`vericount summary` lists them).
     """
@@ -105,6 +109,7 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
             "warnings": [{"item": i, "names": names.get(i, []), "warning": m} for i, m in notes],
             "skipped": report.skipped,
             "hidden_skipped": report.hidden_skipped,
+            "sidecars": report.sidecars,
         })
     else:
         for f in report.failed:
@@ -129,6 +134,8 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
                    f"(names and sources recorded); {len(report.failed)} file(s) refused or "
                    f"unreadable; metadata read for {len(meta.done) if meta else 0}, failed for "
                    f"{len(meta_failed) + len(earlier)}"
+                   + (f"; sources read from {len(report.sidecars)} sidecar(s) (yt-dlp, gallery-dl)"
+                      if report.sidecars else "")
                    + (f"; skipped inside folders: {skips}" if skips else ""))
     sys.exit(0 if report.ok else 1)
 
