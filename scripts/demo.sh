@@ -42,7 +42,7 @@ run vericount verify
 
 say "8. Reposts: copies of the same footage, found by their frames (PDQ + ORB), not by name"
 copies="${TMPDIR:-/tmp}/vericount-demo-copies"
-rm -rf "$copies" "$copies-later"
+rm -rf "$copies" "$copies-later" "$copies-later-telegram"
 run python scripts/demo_copies.py "$copies" "$copies-later"
 run vericount add "$copies" --platform x --account @reposter --posted-at 2024-08-08T09:00:00+00:00
 run vericount reposts
@@ -53,7 +53,10 @@ run vericount reposts
 run vericount matches screen_recording.mp4
 printf '$ vericount show screen_recording.mp4 | sed -n 1,6p   # the source, from the sidecar\n'
 vericount show screen_recording.mp4 | sed -n 1,6p
-rm -rf "$copies" "$copies-later"
+printf '# a Telegram channel export (Telegram Desktop, JSON): each message with media becomes an item, the message its source\n'
+run vericount add --telegram-export "$copies-later-telegram"
+run vericount reposts
+rm -rf "$copies" "$copies-later" "$copies-later-telegram"
 
 say "9. A person's decisions win over the matcher's: confirm or reject a pair (audit-logged)"
 run vericount match reject obama_and_biden.jpg biden.jpg --reason "different photos of the same event"

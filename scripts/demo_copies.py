@@ -5,7 +5,8 @@
 Writes, from samples/media: a 3-second excerpt of hamilton_short.mp4 re-encoded at 360 px and mirrored,
 a cropped and captioned copy of obama.jpg, a mirrored low-quality copy of biden.jpg, and in LATER_DIR the
 clip played small inside a phone's screen recording (bars, a handle above, a caption below), with the
-sidecar yt-dlp would have written beside it.
+sidecar yt-dlp would have written beside it; in LATER_DIR-telegram, a Telegram Desktop export of a channel
+that reposted obama.jpg.
 """
 
 from __future__ import annotations
@@ -68,6 +69,20 @@ def main(out: Path, later: Path) -> None:
         "webpage_url": "https://www.tiktok.com/@screens/video/7401234567890123456",
         "uploader": "screens", "uploader_id": "@screens", "timestamp": 1723230000, "view_count": 48213,
         "description": "They surrendered here #kursk"}, indent=1))
+    # a Telegram Desktop chat export (JSON) of a channel that reposted the photo
+    export = later.with_name(later.name + "-telegram")
+    (export / "photos").mkdir(parents=True, exist_ok=True)
+    small = Image.open(SAMPLES / "obama.jpg").convert("RGB")
+    small.resize((small.width // 2, small.height // 2)).save(export / "photos" / "photo_1@09-08-2024.jpg",
+                                                             quality=60)
+    (export / "result.json").write_text(json.dumps({
+        "name": "Front Notes", "type": "public_channel", "id": 1987654321, "messages": [
+            {"id": 41, "type": "message", "date": "2024-08-09T21:15:00", "date_unixtime": "1723227300",
+             "from": "Front Notes", "forwarded_from": "Some Other Channel",
+             "photo": "photos/photo_1@09-08-2024.jpg", "width": 256, "height": 256,
+             "text": ["Captured today: ", {"type": "bold", "text": "102"}, " in one day"]},
+            {"id": 42, "type": "message", "date": "2024-08-09T21:20:00", "date_unixtime": "1723227600",
+             "from": "Front Notes", "text": "More soon"}]}, ensure_ascii=False, indent=1))
     photo = Image.open(SAMPLES / "obama.jpg").convert("RGB")
     w, h = photo.size
     cropped = photo.crop((int(w * 0.15), int(h * 0.05), w, int(h * 0.85)))

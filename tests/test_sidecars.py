@@ -101,3 +101,71 @@ def test_a_sources_csv_row_refines_the_sidecar(cli: Cli, tmp_path: Path) -> None
     source = _show(cli, "v.mp4")["sources"][0]
     assert source["account"] == "@the_real_author" and source["notes"] == "checked against the channel page"
     assert source["url"] == "https://www.youtube.com/watch?v=abc123"  # the rest from the sidecar
+
+
+def _telegram_export(root: Path) -> Path:
+    export = root / "ChatExport_2024-08-10"
+    (export / "photos").mkdir(parents=True)
+    (export / "video_files").mkdir()
+    make_image(export / "photos" / "photo_1@08-08-2024_12-00-00.jpg")
+    make_video(export / "video_files" / "surrender.mp4", seconds=0.5)
+    messages = [
+        {"id": 11, "type": "message", "date": "2024-08-08T12:00:00", "date_unixtime": "1723107600",
+         "from": "Kursk Front", "from_id": "channel1555", "forwarded_from": "Other Channel",
+         "photo": "photos/photo_1@08-08-2024_12-00-00.jpg", "width": 64, "height": 48,
+         "text": ["Captured near ", {"type": "bold", "text": "Sudzha"}, ": 102 in one day"]},
+        {"id": 12, "type": "message", "date": "2024-08-08T13:00:00", "date_unixtime": "1723111200",
+         "from": "Kursk Front", "reply_to_message_id": 11, "file": "video_files/surrender.mp4",
+         "media_type": "video_file", "mime_type": "video/mp4", "text": "Video of the column"},
+        {"id": 13, "type": "message", "date": "2024-08-08T14:00:00", "date_unixtime": "1723114800",
+         "from": "Kursk Front", "text": "text only"},
+        {"id": 14, "type": "service", "action": "pin_message", "date": "2024-08-08T14:05:00"},
+        {"id": 15, "type": "message", "date_unixtime": "1723115000", "media_type": "video_file",
+         "file": "(File not included. Change data exporting settings to download.)", "text": ""},
+        {"id": 16, "type": "message", "date_unixtime": "1723115100", "file": "video_files/gone.mp4"},
+        {"id": 17, "type": "message", "date_unixtime": "1723115200", "photo": "../../outside.jpg"},
+    ]
+    make_image(root / "outside.jpg")
+    (export / "result.json").write_text(json.dumps(
+        {"name": "Kursk Front", "type": "public_channel", "id": 1555, "messages": messages}))
+    return export
+
+
+def test_a_telegram_export_adds_each_message_media_with_its_source(cli: Cli, tmp_path: Path) -> None:
+    export = _telegram_export(tmp_path)
+    result = cli("add", "--telegram-export", str(export))
+    assert result.exit_code == 1  # three messages' files could not be taken
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 3, errors
+    assert any("message 15" in e and "not exported" in e for e in errors)
+    assert any("message 16" in e and "video_files/gone.mp4, which is missing" in e for e in errors)
+    assert any("message 17" in e and "outside the export folder" in e for e in errors)
+    assert "Telegram export of Kursk Front: 7 message(s), 2 file(s)" in result.stdout
+    names = sorted(n for i in json.loads(cli("items", "--json").stdout) for n in i["names"])
+    assert names == ["photo_1@08-08-2024_12-00-00.jpg", "surrender.mp4"]  # result.json is no item
+    photo = _show(cli, "photo_1@08-08-2024_12-00-00.jpg")["sources"][0]
+    assert photo["url"] == "https://t.me/c/1555/11" and photo["platform"] == "telegram"
+    assert photo["account"] == "Kursk Front" and photo["posted_at"] == "2024-08-08T09:00:00+00:00"
+    assert "forwarded from Other Channel" in photo["notes"]
+    assert "text: Captured near Sudzha: 102 in one day" in photo["notes"]
+    video = _show(cli, "surrender.mp4")["sources"][0]
+    assert video["url"] == "https://t.me/c/1555/12" and "reply to message 11" in video["notes"]
+    log = json.loads(cli("log", "--json", "--action", "item.sidecar").stdout)
+    sha = hashlib.sha256((export / "result.json").read_bytes()).hexdigest()
+    assert {e["detail"]["sha256"] for e in log} == {sha} and len(log) == 2
+    # the same export again: no new item, no second source
+    again = cli("add", "--telegram-export", str(export))
+    assert "added 0 new item(s); 2 already held" in again.stdout
+    assert len(_show(cli, "surrender.mp4")["sources"]) == 1
+
+
+def test_a_cut_short_telegram_export_is_refused_whole(cli: Cli, tmp_path: Path) -> None:
+    export = _telegram_export(tmp_path)
+    whole = (export / "result.json").read_bytes()
+    (export / "result.json").write_bytes(whole[: len(whole) // 2])
+    result = cli("add", "--telegram-export", str(export))
+    assert result.exit_code != 0
+    assert "result.json: not valid JSON (cut short?)" in result.stderr
+    assert json.loads(cli("items", "--json").stdout) == []
+    missing = cli("add", "--telegram-export", str(tmp_path))
+    assert missing.exit_code != 0 and "no result.json" in missing.stderr

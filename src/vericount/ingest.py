@@ -114,15 +114,17 @@ class _Found:
 
 def add(case: Case, paths: Iterable[Path], executor: Executor, *,
         source: SourceInfo | None = None, rows: list[SourceRow] | None = None,
-        progress: IngestProgress | None = None, follow_links: bool = False) -> AddReport:
+        progress: IngestProgress | None = None, follow_links: bool = False,
+        given: dict[Path, Sidecar] | None = None, failed: list[FileFailure] | None = None) -> AddReport:
     """Store files and folders (recursively). Links given in ``paths`` are followed; links found inside
-    folders only with ``follow_links``."""
-    report = AddReport()
+    folders only with ``follow_links``. ``given``: sources read for some of the paths already (a
+    Telegram export's messages), by absolute path; ``failed``: what the caller could not take."""
+    report = AddReport(failed=list(failed or []))
     rows = rows or []
     used_rows: set[int] = set()
     case.evidence.clean_temporaries()
     files, beside = _collect(case, paths, report, follow_links)
-    sidecars = _read_sidecars(beside, report)
+    sidecars = _read_sidecars(beside, report) | (given or {})
     if report.failed:
         with case.session() as s:
             for failure in report.failed:

@@ -58,6 +58,10 @@ class _AddProgress:
 @click.option("--sources", "sources_csv", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help="CSV mapping file name or sha256 to source_url, platform, account, "
                                  "posted_at, notes (columns: docs/cli.md).")
+@click.option("--telegram-export", "telegram_export", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="A Telegram Desktop chat export (JSON: result.json and its media "
+                                 "folders): each message's media, with its link, time, text and "
+                                 "forwarded-from as its source.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes for metadata (default: the number of cores).")
 @click.option("--follow-links", is_flag=True,
@@ -67,8 +71,9 @@ class _AddProgress:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 @pass_ctx
 def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform: str | None,
-        account: str | None, posted_at: str | None, sources_csv: Path | None, jobs: int | None,
-        follow_links: bool, verbose: bool, as_json: bool) -> None:
+        account: str | None, posted_at: str | None, sources_csv: Path | None,
+        telegram_export: Path | None, jobs: int | None, follow_links: bool, verbose: bool,
+        as_json: bool) -> None:
     """Preserve files and folders (recursively) as evidence, with their sources and metadata.
 
     Inside folders, hidden entries, symbolic links (unless --follow-links), pipes, devices and sockets
@@ -80,18 +85,24 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
     Exit status 0 when every file of this batch was stored and read, 1 when any failed (one line each
     on stderr). An earlier batch's failures are not reported again (`vericount summary` lists them).
     """
-    from vericount.ingest import LINK, SKIP_REASONS
+    from vericount.ingest import LINK, SKIP_REASONS, FileFailure
     from vericount.ingest import add as run_add
     from vericount.run.executors import get_executor
     from vericount.sources import read_sources_csv, source_from_options
+    from vericount.telegram import read_export
 
-    if not paths and sources_csv is None:
-        raise click.UsageError("give files or folders to add (or --sources to update sources)")
+    if not paths and sources_csv is None and telegram_export is None:
+        raise click.UsageError("give files or folders to add (or --sources to update sources, or "
+                               "--telegram-export)")
     source = source_from_options(source_url, platform, account, posted_at)
     rows = read_sources_csv(sources_csv) if sources_csv else []
+    export = read_export(telegram_export) if telegram_export else None
+    given = {f.path: f.sidecar for f in export.files} if export else {}
+    failed = [FileFailure(what, why) for what, why in export.failures] if export else []
     with ctx.open_case() as case, progress_bar(interactive() and not as_json) as bar:
-        report = run_add(case, paths, get_executor("local", jobs), source=source, rows=rows,
-                         progress=_AddProgress(bar), follow_links=follow_links)
+        report = run_add(case, [*paths, *given], get_executor("local", jobs), source=source, rows=rows,
+                         progress=_AddProgress(bar), follow_links=follow_links, given=given,
+                         failed=failed)
         names = _names(case, report.metadata.failed + report.metadata.notes
                        if report.metadata else [])
     meta = report.metadata
@@ -110,6 +121,9 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
             "skipped": report.skipped,
             "hidden_skipped": report.hidden_skipped,
             "sidecars": report.sidecars,
+            "telegram_export": {"chat": export.chat, "messages": export.messages,
+                                "files": len(export.files), "without_media": export.without_media}
+            if export else None,
         })
     else:
         for f in report.failed:
@@ -130,6 +144,10 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
                           for reason, skipped in sorted(report.skipped.items()))
         if LINK in report.skipped:
             skips += " (--follow-links follows links)"
+        if export:
+            say(f"Telegram export of {export.chat}: {export.messages} message(s), {len(export.files)} "
+                f"file(s) with their messages as sources, {export.without_media} without media "
+                "(not added)")
         say(f"added {len(report.added)} new item(s); {known} already held "
                    f"(names and sources recorded); {len(report.failed)} file(s) refused or "
                    f"unreadable; metadata read for {len(meta.done) if meta else 0}, failed for "
