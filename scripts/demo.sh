@@ -57,6 +57,15 @@ printf '# a Telegram channel export (Telegram Desktop, JSON): each message with 
 run vericount add --telegram-export "$copies-later-telegram"
 run vericount reposts
 rm -rf "$copies" "$copies-later" "$copies-later-telegram"
+printf '# capture from a link: a post on a (local, stand-in) site; the same bytes as hamilton_short.mp4, so no new item\n'
+site="${TMPDIR:-/tmp}/vericount-demo-site"
+rm -rf "$site" && mkdir -p "$site" && cp samples/media/hamilton_short.mp4 "$site/clip.mp4"
+printf '<html><head><title>Hamilton at the White House</title></head><body><video src="clip.mp4"></video></body></html>' > "$site/post.html"
+python scripts/demo_site.py "$site" & server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do [ -f "$site/port" ] && break; sleep 0.1; done
+run vericount capture "http://127.0.0.1:$(cat "$site/port")/post.html"
+kill "$server"; rm -rf "$site"
 
 say "9. A person's decisions win over the matcher's: confirm or reject a pair (audit-logged)"
 run vericount match reject obama_and_biden.jpg biden.jpg --reason "different photos of the same event"

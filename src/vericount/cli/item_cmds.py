@@ -294,4 +294,57 @@ def date(ctx: Context, item: str, start: str, end: str | None, method: str | Non
                else ""))
 
 
-COMMANDS = [add, items, show, status, locate, date]
+@click.command()
+@click.argument("urls", nargs=-1)
+@click.option("--from-file", "from_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A text file of links, one a line (# starts a comment).")
+@click.option("--max", "max_items", type=click.IntRange(min=1), default=None,
+              help="Take the first N posts of a playlist or channel link (else such a link is refused).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="Seconds to wait on the site before giving up on a link.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for metadata (default: the number of cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+@pass_ctx
+def capture(ctx: Context, urls: tuple[str, ...], from_file: Path | None, max_items: int | None,
+            timeout: float, jobs: int | None, as_json: bool) -> None:
+    """Fetch the media of posts from their links (yt-dlp) and preserve it, the post as its source.
+
+    The file the site serves is kept as served (no re-encoding); yt-dlp's info.json fills the source
+    (page URL, platform, account, UTC posting time, caption) and the custody log records each capture
+    (when, yt-dlp's version, the info.json's SHA-256). The same bytes again are the same item. This command
+    uses the network; nothing else in vericount does. Exit status 1 when any link failed (one line each).
+    """
+    from vericount.capture import capture as run_capture
+    from vericount.run.executors import get_executor
+
+    links = list(urls)
+    if from_file is not None:
+        try:
+            text = from_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.UsageError(f"{from_file}: cannot read the list of links ({exc})") from None
+        links += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not links:
+        raise click.UsageError("give links to capture (or --from-file)")
+    with ctx.open_case() as case:
+        report = run_capture(case, links, get_executor("local", jobs), max_items=max_items, timeout=timeout)
+    failed = report.add.failed if report.add else []
+    if as_json:
+        emit_json({"captures": [{"url": u.url, "items": u.items, "new": u.new, "error": u.error}
+                                for u in report.urls],
+                   "failed": [{"path": f.path, "error": f.message} for f in failed]})
+    else:
+        for f in failed:
+            error(f"{f.path}: {f.message}")
+        for u in report.urls:
+            if u.error:
+                error(u.error if u.error.startswith(u.url) else f"{u.url}: {u.error}")
+            else:
+                say(f"captured {u.url}: {len(u.items)} file(s), {u.new} new")
+        done = sum(u.error is None for u in report.urls)
+        say(f"captured {done} of {len(report.urls)} link(s)")
+    sys.exit(0 if report.ok else 1)
+
+
+COMMANDS = [add, capture, items, show, status, locate, date]
