@@ -66,6 +66,15 @@ trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do [ -f "$site/port" ] && break; sleep 0.1; done
 run vericount capture "http://127.0.0.1:$(cat "$site/port")/post.html"
 kill "$server"; rm -rf "$site"
+printf '# trusted timestamps (RFC 3161) from a throwaway local TSA (scripts/local_tsa.py), checked offline by verify\n'
+tsa="${TMPDIR:-/tmp}/vericount-demo-tsa"
+rm -rf "$tsa" && mkdir -p "$tsa"
+python scripts/local_tsa.py "$tsa" & tsa_server=$!
+trap 'kill $tsa_server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [ -f "$tsa/port" ] && break; sleep 0.1; done
+run vericount timestamp --tsa "http://127.0.0.1:$(cat "$tsa/port")/" --tsa-ca "$tsa/ca.pem"
+kill "$tsa_server"; rm -rf "$tsa"
+run vericount verify
 
 say "9. A person's decisions win over the matcher's: confirm or reject a pair (audit-logged)"
 run vericount match reject obama_and_biden.jpg biden.jpg --reason "different photos of the same event"

@@ -37,7 +37,7 @@ from vericount.verify_state import Tables, check_state
 @dataclass(frozen=True)
 class Problem:
     item: str | None
-    problem: str  # missing | altered | unregistered | audit | anchor | state | key
+    problem: str  # missing | altered | unregistered | audit | anchor | state | key | timestamp
     detail: str
 
 
@@ -52,6 +52,7 @@ class VerifyReport:
     state_checked: list[str] = field(default_factory=list)
     state_skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    timestamps: int = 0  # RFC 3161 tokens checked offline (timestamps.py)
 
     @property
     def ok(self) -> bool:
@@ -61,7 +62,7 @@ class VerifyReport:
         return {"ok": self.ok, "checked": self.checked, "bytes": self.bytes,
                 "head": self.head.to_json() if self.head else None, "anchored_heads": self.anchored,
                 "key_fingerprint": self.key_fingerprint, "state_checked": self.state_checked,
-                "state_skipped": self.state_skipped, "notes": self.notes,
+                "state_skipped": self.state_skipped, "notes": self.notes, "timestamps": self.timestamps,
                 "problems": [vars(p) for p in self.problems]}
 
 
@@ -140,6 +141,10 @@ def verify(case: Case, jobs: int = 2, on_start: Callable[[int], None] | None = N
                             "made and recorded in the log at its first `export --bundle`")
     report.problems += [Problem(p.item, "state", p.detail) for p in state.problems]
     report.state_checked, report.state_skipped = state.checked, state.skipped
+    from vericount.timestamps import check as check_timestamps
+
+    report.timestamps, stamped = check_timestamps(case)
+    report.problems += [Problem(item, "timestamp", detail) for item, detail in stamped]
     _hash_originals(case, items, report, jobs, on_start, on_item)
     return report
 

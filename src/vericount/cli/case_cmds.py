@@ -121,9 +121,35 @@ def verify(ctx: Context, as_json: bool, jobs: int, expect_head: str | None) -> N
     say(f"state checked against the log: {', '.join(report.state_checked)}")
     for skipped in report.state_skipped:
         say(f"  not checked: {skipped}")
+    if report.timestamps:
+        say(f"trusted timestamps checked offline: {report.timestamps} token(s)")
     state = "intact" if report.ok else f"{len(report.problems)} problem(s)"
     say(f"verified {report.checked} originals ({human_size(report.bytes)}): {state}")
     sys.exit(0 if report.ok else 1)
 
 
-COMMANDS = [init, summary, log_cmd, verify]
+@click.command()
+@click.option("--tsa", required=True, help="The time-stamping authority's URL (RFC 3161 over HTTP).")
+@click.option("--tsa-ca", "tsa_ca", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The TSA's CA certificate (PEM): kept in the case, to check its tokens offline.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="Seconds to wait for the TSA.")
+@pass_ctx
+def timestamp(ctx: Context, tsa: str, tsa_ca: Path, timeout: float) -> None:
+    """Get a trusted timestamp (RFC 3161) for every original this TSA has not stamped yet: one token over
+    the Merkle root of their SHA-256s, kept in timestamps/ with each item's path to the root (anyone can
+    check it with sha256 and `openssl ts -verify`); `vericount verify` checks every token offline. This
+    command uses the network (the TSA only). Exit 1 when the TSA cannot be reached or its token does not
+    verify."""
+    from vericount.timestamps import stamp
+
+    with ctx.open_case() as case:
+        done = stamp(case, tsa, tsa_ca, timeout)
+    if done is None:
+        say(f"nothing to stamp: {tsa} has stamped every original already")
+        return
+    say(f"stamped {done.items} original(s) at {done.signed_at or '?'} by {tsa}: Merkle root {done.root} "
+        f"(timestamps/{done.root}.tsr)")
+
+
+COMMANDS = [init, summary, log_cmd, verify, timestamp]

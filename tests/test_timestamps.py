@@ -1,0 +1,111 @@
+"""Trusted timestamps (RFC 3161) from a local TSA on 127.0.0.1 (scripts/local_tsa.py: a throwaway CA,
+`openssl ts -reply` behind a small HTTP handler)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Cli
+from tests.mediagen import make_image
+from vericount.timestamps import climb, merkle
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def _local_tsa() -> Any:
+    spec = importlib.util.spec_from_file_location("local_tsa", ROOT / "scripts" / "local_tsa.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def tsa(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    local = _local_tsa()
+    folder = tmp_path / "tsa"
+    local.make(folder)
+    server = local.server(folder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_merkle_paths_lead_to_the_root_and_nothing_else_does() -> None:
+    for n in range(1, 9):
+        leaves = [hashlib.sha256(bytes([i])).hexdigest() for i in range(n)]
+        root, paths = merkle(leaves)
+        assert set(paths) == set(leaves)
+        assert all(climb(leaf, paths[leaf]) == root for leaf in leaves)
+        other = hashlib.sha256(b"not stamped").hexdigest()
+        assert climb(other, paths[leaves[0]]) != root
+    assert merkle(leaves[:3])[0] != merkle(leaves[:4])[0]
+
+
+def test_stamp_then_verify_offline_and_name_what_changed(cli: Cli, tsa: tuple[str, Path],
+                                                         tmp_path: Path) -> None:
+    url, folder = tsa
+    for k in range(3):
+        make_image(tmp_path / f"p{k}.png", size=(32 + k, 24))
+        assert cli("add", str(tmp_path / f"p{k}.png")).exit_code == 0
+    result = cli("timestamp", "--tsa", url, "--tsa-ca", str(folder / "ca.pem"))
+    assert result.exit_code == 0, result.output
+    assert "stamped 3 original(s)" in result.stdout
+    case_dir = cli.case_dir
+    [manifest_path] = (case_dir / "timestamps").glob("*.json")
+    manifest = json.loads(manifest_path.read_text())
+    root, token = manifest["root"], case_dir / "timestamps" / f"{manifest['root']}.tsr"
+    assert all(climb(item, path) == root for item, path in manifest["items"].items())
+    # anyone can check the token with openssl alone
+    subprocess.run(["openssl", "ts", "-verify", "-digest", root, "-in", str(token), "-CAfile",
+                    str(case_dir / "timestamps" / manifest["ca"])], check=True, capture_output=True)
+    checked = cli("verify")
+    assert checked.exit_code == 0 and "trusted timestamps checked offline: 1 token(s)" in checked.stdout
+    assert "nothing to stamp" in cli("timestamp", "--tsa", url, "--tsa-ca", str(folder / "ca.pem")).stdout
+    make_image(tmp_path / "late.png", size=(40, 30))
+    cli("add", str(tmp_path / "late.png"))
+    late = cli("timestamp", "--tsa", url, "--tsa-ca", str(folder / "ca.pem"))
+    assert "stamped 1 original(s)" in late.stdout
+
+    # a token changed by one byte, and a path in a manifest changed: each named
+    original = token.read_bytes()
+    token.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    item = next(iter(manifest["items"]))
+    manifest["items"][item][0][1] = "0" * 64
+    manifest_path.write_text(json.dumps(manifest))
+    broken = cli("verify")
+    assert broken.exit_code == 1
+    lines = broken.stderr.splitlines()
+    assert any(f"{root[:12]}...tsr: not the token the custody log recorded" in line for line in lines)
+    assert any(f"{root[:12]}...tsr: the token does not verify" in line for line in lines)
+    assert any(line.startswith(f"error: {item}: timestamp: its path") for line in lines)
+
+
+def test_a_tsa_that_fails_or_a_wrong_ca_is_one_line(cli: Cli, tsa: tuple[str, Path],
+                                                   tmp_path: Path) -> None:
+    url, folder = tsa
+    make_image(tmp_path / "p.png")
+    cli("add", str(tmp_path / "p.png"))
+    cases = [(f"{url}/broken", folder / "ca.pem", "the TSA answered HTTP 500"),
+             ("http://127.0.0.1:9/", folder / "ca.pem", "cannot reach the TSA"),
+             (url, folder / "other-ca.pem", "does not verify against other-ca.pem"),
+             (url, folder / "tsa.key", "not a PEM certificate"),
+             ("ftp://127.0.0.1/", folder / "ca.pem", "reached over http or https")]
+    for tsa_url, ca, message in cases:
+        result = cli("timestamp", "--tsa", tsa_url, "--tsa-ca", str(ca), "--timeout", "2")
+        assert result.exit_code != 0, (tsa_url, result.output)
+        assert message in result.stderr, (message, result.stderr)
+        assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
+    assert not list((cli.case_dir / "timestamps").glob("*.json"))  # nothing half-kept
+    assert cli("verify").exit_code == 0
