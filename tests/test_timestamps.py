@@ -67,6 +67,7 @@ def test_stamp_then_verify_offline_and_name_what_changed(cli: Cli, tsa: tuple[st
     manifest = json.loads(manifest_path.read_text())
     root, token = manifest["root"], case_dir / "timestamps" / f"{manifest['root']}.tsr"
     assert all(climb(item, path) == root for item, path in manifest["items"].items())
+    assert manifest["signed_at"].endswith("+00:00")  # the TSA's time, as ISO 8601 UTC
     # anyone can check the token with openssl alone
     subprocess.run(["openssl", "ts", "-verify", "-digest", root, "-in", str(token), "-CAfile",
                     str(case_dir / "timestamps" / manifest["ca"])], check=True, capture_output=True)

@@ -118,7 +118,7 @@ def stamp(case: Case, tsa: str, ca_file: Path, timeout: float = 30.0) -> Stamped
         if not (folder / ca_name).exists():
             shutil.copyfile(ca_path, folder / ca_name)
         shutil.copyfile(reply, folder / f"{root}.tsr")
-    signed_at = signed.group(1).strip() if signed else None
+    signed_at = _iso(signed.group(1)) if signed else None
     manifest = {"format": 1, "tsa": tsa, "ca": ca_name, "root": root, "signed_at": signed_at,
                 "requested_at": datetime.now(UTC).isoformat(), "items": paths}
     partial = folder / f"{root}.json.partial"
@@ -128,6 +128,17 @@ def stamp(case: Case, tsa: str, ca_file: Path, timeout: float = 30.0) -> Stamped
         case.record(s, "timestamp", None, tsa=tsa, root=root, items=len(paths), signed_at=signed_at,
                     token_sha256=hashlib.sha256(token).hexdigest())
     return Stamped(root, len(paths), tsa, signed_at)
+
+
+def _iso(text: str) -> str:
+    """OpenSSL's "Dec  7 06:29:04 2026 GMT" (fractions of a second possible) as ISO 8601 in UTC."""
+    words = text.split()
+    try:
+        words[2] = words[2].split(".")[0]
+        when = datetime.strptime(" ".join(words[:4]), "%b %d %H:%M:%S %Y")
+    except (ValueError, IndexError):
+        return text.strip()
+    return when.replace(tzinfo=UTC).isoformat() if words[4:5] == ["GMT"] else text.strip()
 
 
 def manifests(case: Case) -> list[dict[str, Any]]:
