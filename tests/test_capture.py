@@ -69,6 +69,8 @@ def test_capture_a_page_and_a_direct_link(cli: Cli, site: str, tmp_path: Path) -
     sources = {s["url"] for i in items for s in json.loads(cli("show", i["id"], "--json").stdout)["sources"]}
     assert sources == {f"{site}/post.html", f"{site}/clip_b.mp4"}
     assert page["sources"][0]["notes"].startswith("from yt-dlp sidecar")
+    seen = {p for i in items for p in json.loads(cli("show", i["id"], "--json").stdout)["paths"]}
+    assert seen == {f"{site}/post.html", f"{site}/clip_b.mp4"}  # seen at the link, not in a temp folder
     log = json.loads(cli("log", "--json", "--action", "capture").stdout)
     assert sorted(e["detail"]["url"] for e in log) == sorted([f"{site}/post.html", f"{site}/clip_b.mp4"])
     assert all(e["detail"]["tool"].startswith("yt-dlp ") and e["detail"]["retrieved_at"] for e in log)
@@ -77,6 +79,7 @@ def test_capture_a_page_and_a_direct_link(cli: Cli, site: str, tmp_path: Path) -
     assert again.exit_code == 0 and "1 file(s), 0 new" in again.stdout
     assert len(json.loads(cli("items", "--json").stdout)) == 2
     assert len(json.loads(cli("log", "--json", "--action", "capture").stdout)) == 3
+    assert cli("verify").exit_code == 0  # names, sources and items agree with the log
 
 
 def test_each_bad_link_is_one_line_and_the_rest_goes_on(cli: Cli, site: str) -> None:

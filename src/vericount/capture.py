@@ -15,6 +15,7 @@ posts to take.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -88,15 +89,9 @@ def capture(case: Case, urls: list[str], executor: Executor, *, max_items: int |
                 got.error = str(exc)
         if given:
             report.add = add(case, list(given), executor, given=given)
-        stored = {}
-        if report.add is not None:
-            with case.reading() as s:
-                from sqlalchemy import select
-
-                from vericount.store.schema import ItemName
-                paths = {str(p) for p in given}
-                stored = {path: item for item, path in s.execute(
-                    select(ItemName.item_id, ItemName.path).where(ItemName.path.in_(paths)))}
+        stored = {str(p): _sha256(p) for p in given} if report.add else {}
+        failed = {f.path for f in report.add.failed} if report.add else set()
+        stored = {p: sha for p, sha in stored.items() if p not in failed}
         added = set(report.add.added) if report.add else set()
         with case.session() as s:
             for number, got in enumerate(report.urls):
@@ -153,7 +148,7 @@ def _fetch(url: str, folder: Path, max_items: int | None, timeout: float) -> dic
         source = sidecar.source if sidecar.source.url else replace(sidecar.source, url=url)
         for path in media:
             out[path] = _CaptureSidecar(sidecar.path, "yt-dlp capture", sidecar.sha256, source,
-                                        retrieved=retrieved)
+                                        seen_as=url, retrieved=retrieved)
     if not out:
         raise InvalidValue(f"{url}: no media found on the page")
     return out
@@ -175,3 +170,7 @@ def _reason(message: str) -> str:
             line = rest if " " not in head else line
     return line.split(" (caused by ")[0]
 
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -410,27 +410,28 @@ case: Case, s: Session, batch: list[_Stored | FileFailure],
             case.record(s, "add.failed", None, path=got.path, error=got.message)
             continue
         sha, path = got.stored.sha256, got.path
+        sidecar = (sidecars or {}).get(path)
+        seen = sidecar.seen_as if sidecar is not None and sidecar.seen_as else str(path)
         created = sha not in held
         if created:
             held.add(sha)
             new_items.append({"id": sha, "kind": got.filetype.kind, "size": got.stored.size,
                               "media_type": got.filetype.media_type, "added_at": now,
                               "added_by": case.actor, "status": "unreviewed", "revision": 1})
-            case.record(s, "item.add", sha, name=path.name, path=str(path), size=got.stored.size,
+            case.record(s, "item.add", sha, name=path.name, path=seen, size=got.stored.size,
                         kind=got.filetype.kind, media_type=got.filetype.media_type)
             report.added.append(sha)
         else:
             if got.stored.new:
-                case.record(s, "evidence.restored", sha, path=str(path))
+                case.record(s, "evidence.restored", sha, path=seen)
             report.known.append(sha)
-        if (sha, str(path)) not in paths:
-            paths.add((sha, str(path)))
+        if (sha, seen) not in paths:
+            paths.add((sha, seen))
             names[sha].append(path.name)
-            new_names.append({"item_id": sha, "name": path.name, "path": str(path), "seen_at": now,
+            new_names.append({"item_id": sha, "name": path.name, "path": seen, "seen_at": now,
                               "seen_by": case.actor})
             if not created:
-                case.record(s, "item.name", sha, name=path.name, path=str(path))
-        sidecar = (sidecars or {}).get(path)
+                case.record(s, "item.name", sha, name=path.name, path=seen)
         if sidecar is not None:
             case.record(s, "item.sidecar", sha, path=str(sidecar.path), sha256=sidecar.sha256,
                         tool=sidecar.tool)

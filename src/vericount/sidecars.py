@@ -33,6 +33,7 @@ class Sidecar:
     tool: str  # yt-dlp | gallery-dl
     sha256: str
     source: SourceInfo
+    seen_as: str | None = None  # where the file was found, when not its path here (a captured link)
 
 
 def sidecar_names(media: Path) -> list[str]:
