@@ -169,3 +169,17 @@ def test_a_cut_short_telegram_export_is_refused_whole(cli: Cli, tmp_path: Path) 
     assert json.loads(cli("items", "--json").stdout) == []
     missing = cli("add", "--telegram-export", str(tmp_path))
     assert missing.exit_code != 0 and "no result.json" in missing.stderr
+
+
+def test_telegram_messages_without_media_as_text_items_when_asked(cli: Cli, tmp_path: Path) -> None:
+    export = _telegram_export(tmp_path)
+    assert cli("add", str(tmp_path), "--with-text").exit_code == 2  # only with --telegram-export
+    result = cli("add", "--telegram-export", str(export), "--with-text")
+    assert "1 without media (added as text items: 1)" in result.stdout
+    texts = json.loads(cli("items", "--json", "--kind", "text").stdout)
+    assert len(texts) == 1
+    shown = _show(cli, texts[0]["id"])
+    assert shown["paths"] == ["https://t.me/c/1555/13"]
+    assert shown["sources"][0]["posted_at"] == "2024-08-08T11:00:00+00:00"
+    assert texts[0]["id"] == hashlib.sha256(b"text only\n").hexdigest()
+    assert cli("verify").exit_code == 0

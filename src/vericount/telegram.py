@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ class Export:
     failures: list[tuple[str, str]]  # (what, why): one line each
     messages: int
     without_media: int
+    texts: list[tuple[int, str, Sidecar]] = field(default_factory=list)  # messages without media
 
 
 def read_export(folder: Path) -> Export:
@@ -55,6 +56,7 @@ def read_export(folder: Path) -> Export:
     files: list[ExportFile] = []
     failures: list[tuple[str, str]] = []
     without = 0
+    texts: list[tuple[int, str, Sidecar]] = []
     root = folder.resolve()
     for message in data["messages"]:
         if not isinstance(message, dict) or message.get("type", "message") != "message":
@@ -63,6 +65,13 @@ def read_export(folder: Path) -> Export:
         named = [message[k] for k in MEDIA_FIELDS if isinstance(message.get(k), str)]
         if not named:
             without += 1
+            text = flatten(message.get("text"))
+            if text and isinstance(number, int):
+                try:
+                    info = _source(message, chat, chat_id, f"{result} message {number}")
+                except InvalidValue:
+                    continue
+                texts.append((number, text, Sidecar(result, "telegram-export", sha, info, seen_as=info.url)))
             continue
         where = f"{result} message {number}"
         for name in named:
@@ -82,7 +91,7 @@ def read_export(folder: Path) -> Export:
                     continue
                 files.append(ExportFile(path, int(number) if isinstance(number, int) else -1,
                                         Sidecar(result, "telegram-export", sha, info)))
-    return Export(chat, files, failures, len(data["messages"]), without)
+    return Export(chat, files, failures, len(data["messages"]), without, texts)
 
 
 def _load(folder: Path, result: Path) -> tuple[dict[str, Any], str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,9 @@ class _AddProgress:
               default=None, help="A Telegram Desktop chat export (JSON: result.json and its media "
                                  "folders): each message's media, with its link, time, text and "
                                  "forwarded-from as its source.")
+@click.option("--with-text", "with_text", is_flag=True,
+              help="With --telegram-export: also each message without media, as a text item (a report the "
+                   "claims stage reads).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes for metadata (default: the number of cores).")
 @click.option("--follow-links", is_flag=True,
@@ -72,8 +76,8 @@ class _AddProgress:
 @pass_ctx
 def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform: str | None,
         account: str | None, posted_at: str | None, sources_csv: Path | None,
-        telegram_export: Path | None, jobs: int | None, follow_links: bool, verbose: bool,
-        as_json: bool) -> None:
+        telegram_export: Path | None, with_text: bool, jobs: int | None, follow_links: bool,
+        verbose: bool, as_json: bool) -> None:
     """Preserve files and folders (recursively) as evidence, with their sources and metadata.
 
     Inside folders, hidden entries, symbolic links (unless --follow-links), pipes, devices and sockets
@@ -85,26 +89,24 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
     Exit status 0 when every file of this batch was stored and read, 1 when any failed (one line each
     on stderr). An earlier batch's failures are not reported again (`vericount summary` lists them).
     """
-    from vericount.ingest import LINK, SKIP_REASONS, FileFailure
+    from vericount.ingest import LINK, SKIP_REASONS
     from vericount.ingest import add as run_add
     from vericount.run.executors import get_executor
     from vericount.sources import read_sources_csv, source_from_options
     from vericount.telegram import read_export
 
-    if not paths and sources_csv is None and telegram_export is None:
-        raise click.UsageError("give files or folders to add (or --sources to update sources, or "
-                               "--telegram-export)")
+    _check_usage(paths, sources_csv, telegram_export, with_text)
     source = source_from_options(source_url, platform, account, posted_at)
     rows = read_sources_csv(sources_csv) if sources_csv else []
     export = read_export(telegram_export) if telegram_export else None
-    given = {f.path: f.sidecar for f in export.files} if export else {}
-    failed = [FileFailure(what, why) for what, why in export.failures] if export else []
-    with ctx.open_case() as case, progress_bar(interactive() and not as_json) as bar:
-        report = run_add(case, [*paths, *given], get_executor("local", jobs), source=source, rows=rows,
-                         progress=_AddProgress(bar), follow_links=follow_links, given=given,
-                         failed=failed)
-        names = _names(case, report.metadata.failed + report.metadata.notes
-                       if report.metadata else [])
+    with tempfile.TemporaryDirectory(prefix="vericount-telegram-") as tmp:
+        given, failed = _from_export(export, with_text, Path(tmp))
+        with ctx.open_case() as case, progress_bar(interactive() and not as_json) as bar:
+            report = run_add(case, [*paths, *given], get_executor("local", jobs), source=source, rows=rows,
+                             progress=_AddProgress(bar), follow_links=follow_links, given=given,
+                             failed=failed)
+            names = _names(case, report.metadata.failed + report.metadata.notes
+                           if report.metadata else [])
     meta = report.metadata
     meta_failed = report.metadata_failures()
     earlier = report.metadata_failures(earlier=True)
@@ -145,9 +147,10 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
         if LINK in report.skipped:
             skips += " (--follow-links follows links)"
         if export:
+            texts = f"added as text items: {len(export.texts)}" if with_text else "not added"
             say(f"Telegram export of {export.chat}: {export.messages} message(s), {len(export.files)} "
                 f"file(s) with their messages as sources, {export.without_media} without media "
-                "(not added)")
+                f"({texts})")
         say(f"added {len(report.added)} new item(s); {known} already held "
                    f"(names and sources recorded); {len(report.failed)} file(s) refused or "
                    f"unreadable; metadata read for {len(meta.done) if meta else 0}, failed for "
@@ -156,6 +159,30 @@ def add(ctx: Context, paths: tuple[Path, ...], source_url: str | None, platform:
                       if report.sidecars else "")
                    + (f"; skipped inside folders: {skips}" if skips else ""))
     sys.exit(0 if report.ok else 1)
+
+
+def _check_usage(paths: tuple[Path, ...], sources_csv: Path | None, telegram_export: Path | None,
+                 with_text: bool) -> None:
+    if not paths and sources_csv is None and telegram_export is None:
+        raise click.UsageError("give files or folders to add (or --sources to update sources, or "
+                               "--telegram-export)")
+    if with_text and telegram_export is None:
+        raise click.UsageError("--with-text goes with --telegram-export")
+
+
+def _from_export(export: Any, with_text: bool, tmp: Path) -> tuple[dict[Path, Any], list[Any]]:
+    """A Telegram export's files with their sources (and, ``with_text``, each message without media
+    written to ``tmp`` as a text file, as the export holds its text), and what it could not give."""
+    from vericount.ingest import FileFailure
+
+    if export is None:
+        return {}, []
+    given = {f.path: f.sidecar for f in export.files}
+    for number, text, sidecar in export.texts if with_text else []:
+        message = tmp / f"message-{number}.txt"
+        message.write_text(text + "\n", encoding="utf-8")
+        given[message] = sidecar
+    return given, [FileFailure(what, why) for what, why in export.failures]
 
 
 def _names(case: Any, pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
