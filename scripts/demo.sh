@@ -53,8 +53,8 @@ run vericount reposts
 run vericount matches screen_recording.mp4
 printf '$ vericount show screen_recording.mp4 | sed -n 1,6p   # the source, from the sidecar\n'
 vericount show screen_recording.mp4 | sed -n 1,6p
-printf '# a Telegram channel export (Telegram Desktop, JSON): each message with media becomes an item, the message its source\n'
-run vericount add --telegram-export "$copies-later-telegram"
+printf '# a Telegram channel export (Telegram Desktop, JSON): each message with media becomes an item, the message its source;\n# --with-text: messages without media become text items the claims stage reads\n'
+run vericount add --telegram-export "$copies-later-telegram" --with-text
 run vericount reposts
 rm -rf "$copies" "$copies-later" "$copies-later-telegram"
 printf '# capture from a link: a post on a (local, stand-in) site; the same bytes as hamilton_short.mp4, so no new item\n'
