@@ -109,3 +109,34 @@ def test_errors_and_usage_errors_are_inert(cli: Cli) -> None:
     assert usage.exit_code == 2
     _check_inert(usage.output, "report --format")
     assert "x\\x1b[1A" in usage.output
+
+
+def test_values_from_sidecars_exports_and_links_are_inert(cli: Cli, tmp_path: Path) -> None:
+    """What yt-dlp's sidecars, a Telegram export and a link hold is printed as inert as what users type."""
+    from tests.mediagen import make_video
+
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    make_video(folder / "v.mp4", seconds=0.5)
+    (folder / "v.info.json").write_text(json.dumps({
+        "extractor_key": "Youtube", "webpage_url": f"https://example.org/{OSC_TITLE}", "uploader": MARKUP,
+        "title": HOSTILE, "description": f"{CURSOR}{MARKUP}", "timestamp": 1723107600}))
+    export = tmp_path / "export"
+    (export / "photos").mkdir(parents=True)
+    make_image(export / "photos" / "p.jpg")
+    (export / "result.json").write_text(json.dumps({"name": f"Chan{CURSOR}{MARKUP}", "id": 5, "messages": [
+        {"id": 1, "type": "message", "date_unixtime": "1723107600", "photo": "photos/p.jpg",
+         "text": [HOSTILE, {"type": "bold", "text": OSC_TITLE}]},
+        {"id": 2, "type": "message", "date_unixtime": "1723107600", "photo": f"photos/gone{OSC_TITLE}.jpg"},
+        {"id": 3, "type": "message", "date_unixtime": "1723107600", "text": HOSTILE}]}))
+    runs = [cli("add", str(folder)), cli("add", "--telegram-export", str(export), "--with-text"),
+            cli("capture", f"http://127.0.0.1:9/{OSC_TITLE}{MARKUP}", "--timeout", "1"),
+            cli("show", "v.mp4"), cli("show", "p.jpg"), cli("log"), cli("items")]
+    for result in runs:
+        _check_inert(result.stdout, "stdout")
+        _check_inert(result.stderr, "stderr")
+    assert "\\x1b]0;TITLE\\x07" in runs[2].stderr  # the link's escape shown escaped in its error line
+    assert "gone\\x1b]0;TITLE\\x07.jpg" in runs[1].stderr
+    assert "[link=https://evil.example/login]admin[/link]" in runs[3].stdout  # markup shown as text
+    shown = json.loads(cli("show", "p.jpg", "--json").stdout)
+    assert HOSTILE in shown["sources"][0]["notes"]  # JSON stays faithful
