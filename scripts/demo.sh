@@ -61,15 +61,15 @@ printf '# capture from a link: a post on a (local, stand-in) site; the same byte
 site="${TMPDIR:-/tmp}/vericount-demo-site"
 rm -rf "$site" && mkdir -p "$site" && cp samples/media/hamilton_short.mp4 "$site/clip.mp4"
 printf '<html><head><title>Hamilton at the White House</title></head><body><video src="clip.mp4"></video></body></html>' > "$site/post.html"
-python scripts/demo_site.py "$site" & server=$!
+python scripts/local_servers.py site "$site" & server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do [ -f "$site/port" ] && break; sleep 0.1; done
 run vericount capture "http://127.0.0.1:$(cat "$site/port")/post.html"
 kill "$server"; rm -rf "$site"
-printf '# trusted timestamps (RFC 3161) from a throwaway local TSA (scripts/local_tsa.py), checked offline by verify\n'
+printf '# trusted timestamps (RFC 3161) from a throwaway local TSA (scripts/local_servers.py tsa), checked offline by verify\n'
 tsa="${TMPDIR:-/tmp}/vericount-demo-tsa"
 rm -rf "$tsa" && mkdir -p "$tsa"
-python scripts/local_tsa.py "$tsa" & tsa_server=$!
+python scripts/local_servers.py tsa "$tsa" & tsa_server=$!
 trap 'kill $tsa_server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [ -f "$tsa/port" ] && break; sleep 0.1; done
 run vericount timestamp --tsa "http://127.0.0.1:$(cat "$tsa/port")/" --tsa-ca "$tsa/ca.pem"

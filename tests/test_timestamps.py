@@ -1,4 +1,4 @@
-"""Trusted timestamps (RFC 3161) from a local TSA on 127.0.0.1 (scripts/local_tsa.py: a throwaway CA,
+"""Trusted timestamps (RFC 3161) from a local TSA on 127.0.0.1 (scripts/local_servers.py: a throwaway CA,
 `openssl ts -reply` behind a small HTTP handler)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from vericount.timestamps import climb, merkle
 ROOT = Path(__file__).resolve().parent.parent
 
 def _local_tsa() -> Any:
-    spec = importlib.util.spec_from_file_location("local_tsa", ROOT / "scripts" / "local_tsa.py")
+    spec = importlib.util.spec_from_file_location("local_servers", ROOT / "scripts" / "local_servers.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -15,7 +15,6 @@ posts to take.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ class Captured:
     items: list[str] = field(default_factory=list)  # sha256 of each file stored (new or already held)
     new: int = 0
     error: str | None = None
+    retrieved: str | None = None  # when the download ended
 
 
 @dataclass
@@ -85,29 +85,27 @@ def capture(case: Case, urls: list[str], executor: Executor, *, max_items: int |
             folder = Path(tmp) / f"{number:05d}"
             try:
                 given.update(_fetch(url, folder, max_items, timeout))
+                got.retrieved = datetime.now(UTC).isoformat()
             except InvalidValue as exc:
                 got.error = str(exc)
         if given:
             report.add = add(case, list(given), executor, given=given)
-        stored = {str(p): _sha256(p) for p in given} if report.add else {}
-        failed = {f.path for f in report.add.failed} if report.add else set()
-        stored = {p: sha for p, sha in stored.items() if p not in failed}
+        stored = report.add.stored if report.add else {}
         added = set(report.add.added) if report.add else set()
         with case.session() as s:
             for number, got in enumerate(report.urls):
                 if got.error is not None:
                     case.record(s, "capture.failed", None, url=got.url, error=got.error)
                     continue
-                mine = [p for p in given if p.parent.name == f"{number:05d}"]
-                got.items = [stored[str(p)] for p in mine if str(p) in stored]
+                for path, sidecar in given.items():
+                    item = stored.get(str(path))
+                    if path.parent.name != f"{number:05d}" or item is None:
+                        continue
+                    got.items.append(item)
+                    case.record(s, "capture", item, url=got.url, retrieved_at=got.retrieved,
+                                tool=f"yt-dlp {yt_dlp_version()}", platform=sidecar.source.platform,
+                                info_json_sha256=sidecar.sha256)
                 got.new = len(set(got.items) & added)
-                for p in mine:
-                    if str(p) in stored:
-                        sidecar = given[p]
-                        case.record(s, "capture", stored[str(p)], url=got.url,
-                                    retrieved_at=getattr(sidecar, "retrieved", None),
-                                    tool=f"yt-dlp {yt_dlp_version()}", platform=sidecar.source.platform,
-                                    info_json_sha256=sidecar.sha256)
                 if not got.items:
                     got.error = "fetched, but nothing could be stored (see the lines above)"
     return report
@@ -135,7 +133,6 @@ def _fetch(url: str, folder: Path, max_items: int | None, timeout: float) -> dic
             ydl.extract_info(url, download=True)
     except yt_dlp.utils.DownloadError as exc:
         raise InvalidValue(f"{url}: {_reason(quiet.errors[-1] if quiet.errors else str(exc))}") from None
-    retrieved = datetime.now(UTC).isoformat()
     out: dict[Path, Sidecar] = {}
     for info_json in sorted(folder.glob("*.info.json")):
         stem = info_json.name.removesuffix(".info.json")
@@ -147,16 +144,10 @@ def _fetch(url: str, folder: Path, max_items: int | None, timeout: float) -> dic
             raise InvalidValue(f"{url}: yt-dlp wrote an unreadable info.json ({exc})") from None
         source = sidecar.source if sidecar.source.url else replace(sidecar.source, url=url)
         for path in media:
-            out[path] = _CaptureSidecar(sidecar.path, "yt-dlp capture", sidecar.sha256, source,
-                                        seen_as=url, retrieved=retrieved)
+            out[path] = replace(sidecar, tool="yt-dlp capture", source=source, seen_as=url)
     if not out:
         raise InvalidValue(f"{url}: no media found on the page")
     return out
-
-
-@dataclass(frozen=True)
-class _CaptureSidecar(Sidecar):
-    retrieved: str = ""
 
 
 def _reason(message: str) -> str:
@@ -170,7 +161,3 @@ def _reason(message: str) -> str:
             line = rest if " " not in head else line
     return line.split(" (caused by ")[0]
 
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -76,6 +76,7 @@ class AddReport:
     metadata: StageReport | None = None
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason (SKIP_REASONS) -> paths
     sidecars: list[str] = field(default_factory=list)  # yt-dlp/gallery-dl sidecars read into sources
+    stored: dict[str, str] = field(default_factory=dict)  # each file stored (new or held) -> its item
 
     @property
     def own(self) -> set[str]:
@@ -412,6 +413,7 @@ case: Case, s: Session, batch: list[_Stored | FileFailure],
         sha, path = got.stored.sha256, got.path
         sidecar = (sidecars or {}).get(path)
         seen = sidecar.seen_as if sidecar is not None and sidecar.seen_as else str(path)
+        report.stored[str(path)] = sha
         created = sha not in held
         if created:
             held.add(sha)

@@ -49,24 +49,31 @@ def find_sidecar(media: Path, siblings: set[str]) -> Path | None:
     return None
 
 
-def read_sidecar(path: Path) -> Sidecar:
-    """Parse a sidecar; InvalidValue (naming the file and what is wrong) when it cannot be used."""
+def read_json(path: Path, limit: int, noun: str = "") -> tuple[Any, str]:
+    """A JSON file's value and its bytes' SHA-256; InvalidValue naming the file (``noun``: what it is, as
+    in "sidecar is not valid JSON") when it cannot be read, is over ``limit`` bytes, or does not parse."""
     try:
         with path.open("rb") as f:
-            raw = f.read(MAX_SIDECAR + 1)
+            raw = f.read(limit + 1)
     except OSError as exc:
-        raise InvalidValue(f"{path}: cannot read sidecar ({exc.strerror})") from None
-    if len(raw) > MAX_SIDECAR:
-        raise InvalidValue(f"{path}: sidecar over {MAX_SIDECAR // 1_000_000} MB; not read")
+        raise InvalidValue(f"{path}: cannot read ({exc.strerror})") from None
+    if len(raw) > limit:
+        raise InvalidValue(f"{path}: over {limit // 1_000_000:,} MB; not read")
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise InvalidValue(f"{path}: sidecar is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        raise InvalidValue(f"{path}: {noun}not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise InvalidValue(f"{path}: sidecar is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        cut = " (cut short?)" if exc.pos >= len(raw.rstrip()) - 1 else ""
+        raise InvalidValue(f"{path}: {noun}not valid JSON{cut} ({exc.msg} at line {exc.lineno})") from None
+    return data, hashlib.sha256(raw).hexdigest()
+
+
+def read_sidecar(path: Path) -> Sidecar:
+    """Parse a sidecar; InvalidValue (naming the file and what is wrong) when it cannot be used."""
+    data, sha = read_json(path, MAX_SIDECAR, "sidecar is ")
     if not isinstance(data, dict):
         raise InvalidValue(f"{path}: sidecar is JSON but not an object of fields")
-    sha = hashlib.sha256(raw).hexdigest()
     if "extractor" in data or "extractor_key" in data or "webpage_url" in data:
         return Sidecar(path, "yt-dlp", sha, _yt_dlp(path, data))
     if "category" in data:
@@ -75,12 +82,12 @@ def read_sidecar(path: Path) -> Sidecar:
 
 
 def _yt_dlp(path: Path, d: dict[str, Any]) -> SourceInfo:
-    url = _text(d.get("webpage_url")) or _text(d.get("original_url"))
-    extractor = (_text(d.get("extractor_key")) or _text(d.get("extractor")) or "").lower()
+    url = text_field(d.get("webpage_url")) or text_field(d.get("original_url"))
+    extractor = (text_field(d.get("extractor_key")) or text_field(d.get("extractor")) or "").lower()
     platform = PLATFORMS.get(extractor.split(":")[0]) or _host(url) or extractor or None
-    handle = _text(d.get("uploader_id"))
-    account = (handle if handle and handle.startswith("@") else None) or _text(d.get("channel")) \
-        or _text(d.get("uploader")) or handle or _text(d.get("channel_id"))
+    handle = text_field(d.get("uploader_id"))
+    account = (handle if handle and handle.startswith("@") else None) or text_field(d.get("channel")) \
+        or text_field(d.get("uploader")) or handle or text_field(d.get("channel_id"))
     posted = _epoch(path, d.get("timestamp")) or _epoch(path, d.get("release_timestamp")) \
         or _day(d.get("upload_date"))
     notes = _notes("yt-dlp", path, [("post id", d.get("id")), ("title", d.get("title")),
@@ -91,12 +98,12 @@ def _yt_dlp(path: Path, d: dict[str, Any]) -> SourceInfo:
 
 
 def _gallery_dl(path: Path, d: dict[str, Any]) -> SourceInfo:
-    category = (_text(d.get("category")) or "").lower()
+    category = (text_field(d.get("category")) or "").lower()
     author = next((v for k in ("author", "user", "owner") if isinstance(v := d.get(k), dict)), {})
-    account = _text(author.get("name")) or _text(author.get("username")) or _text(d.get("username")) \
-        or _text(d.get("channel")) or _text(d.get("uploader"))
+    account = text_field(author.get("name")) or text_field(author.get("username")) \
+        or text_field(d.get("username")) or text_field(d.get("channel")) or text_field(d.get("uploader"))
     post_id = d.get("tweet_id") or d.get("post_id") or d.get("id")
-    url = _text(d.get("post_url")) or _text(d.get("webpage_url"))
+    url = text_field(d.get("post_url")) or text_field(d.get("webpage_url"))
     if url is None and category == "twitter" and account and post_id:
         url = f"https://x.com/{account}/status/{post_id}"
     posted = None
@@ -111,7 +118,8 @@ def _gallery_dl(path: Path, d: dict[str, Any]) -> SourceInfo:
                       posted_at=posted, notes=notes)
 
 
-def _text(value: Any) -> str | None:
+def text_field(value: Any) -> str | None:
+    """A field's value as text (numbers too), trimmed and cut to MAX_FIELD; None when empty or other."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str) or not value.strip():
@@ -145,5 +153,5 @@ def _day(value: Any) -> str | None:
 
 
 def _notes(tool: str, path: Path, fields: list[tuple[str, Any]]) -> str:
-    parts = [f"{name}: {text}" for name, value in fields if (text := _text(value))]
+    parts = [f"{name}: {text}" for name, value in fields if (text := text_field(value))]
     return f"from {tool} sidecar {path.name}" + ("; " + "; ".join(parts) if parts else "")[:MAX_FIELD]

@@ -14,8 +14,6 @@ file is missing, or was not exported (Telegram's size limit), is one failure nam
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from vericount.errors import InvalidValue
-from vericount.sidecars import Sidecar
+from vericount.sidecars import Sidecar, read_json, text_field
 from vericount.sources import MAX_FIELD, SourceInfo
 
 MAX_RESULT = 2_000_000_000  # bytes of result.json read at most
@@ -51,7 +49,7 @@ def read_export(folder: Path) -> Export:
     """Read a Telegram Desktop JSON export; InvalidValue when it cannot be read at all."""
     result = folder / "result.json"
     data, sha = _load(folder, result)
-    chat = _text(data.get("name")) or "?"
+    chat = text_field(data.get("name")) or "?"
     chat_id = data.get("id")
     files: list[ExportFile] = []
     failures: list[tuple[str, str]] = []
@@ -98,31 +96,18 @@ def _load(folder: Path, result: Path) -> tuple[dict[str, Any], str]:
     """result.json's fields and its SHA-256."""
     if not result.is_file():
         raise InvalidValue(f"{folder}: not a Telegram Desktop export (no result.json; export as JSON)")
-    try:
-        with result.open("rb") as f:
-            raw = f.read(MAX_RESULT + 1)
-    except OSError as exc:
-        raise InvalidValue(f"{result}: cannot read ({exc.strerror})") from None
-    if len(raw) > MAX_RESULT:
-        raise InvalidValue(f"{result}: over {MAX_RESULT // 1_000_000_000} GB; not read")
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise InvalidValue(f"{result}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        cut = " (cut short?)" if exc.pos >= len(raw.rstrip()) - 1 else ""
-        raise InvalidValue(f"{result}: not valid JSON{cut} ({exc.msg} at line {exc.lineno})") from None
+    data, sha = read_json(result, MAX_RESULT)
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
         raise InvalidValue(f"{result}: no list of messages (a single chat's export is needed, not "
                            "'Export Telegram data')")
-    return data, hashlib.sha256(raw).hexdigest()
+    return data, sha
 
 
 def _source(message: dict[str, Any], chat: str, chat_id: Any, where: str) -> SourceInfo:
     number = message.get("id")
     url = f"https://t.me/c/{chat_id}/{number}" \
         if isinstance(chat_id, int) and isinstance(number, int) else None
-    sender = _text(message.get("from"))
+    sender = text_field(message.get("from"))
     posted = None
     stamp = message.get("date_unixtime")
     if stamp is not None:
@@ -137,7 +122,7 @@ def _source(message: dict[str, Any], chat: str, chat_id: Any, where: str) -> Sou
         parts.append(f"from {sender}")
     for key, label in (("forwarded_from", "forwarded from"), ("reply_to_message_id", "reply to message"),
                        ("edited", "edited")):
-        if (value := _text(message.get(key))) is not None:
+        if (value := text_field(message.get(key))) is not None:
             parts.append(f"{label} {value}")
     if text := flatten(message.get("text")):
         parts.append(f"text: {text}")
@@ -153,9 +138,3 @@ def flatten(text: Any) -> str:
         return "".join(part if isinstance(part, str) else str(part.get("text", ""))
                        for part in text if isinstance(part, str | dict)).strip()
     return ""
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value.strip()[:MAX_FIELD] if isinstance(value, str) and value.strip() else None

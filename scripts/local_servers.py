@@ -1,19 +1,21 @@
-"""A throwaway RFC 3161 time-stamping authority on 127.0.0.1, for the demo and the tests: a fresh CA and
-TSA certificate made with openssl, and `openssl ts -reply` behind a small HTTP handler.
+"""Local stand-ins on 127.0.0.1 for the demo and the tests: a site and a time-stamping authority.
 
-    python scripts/local_tsa.py DIR
+    python scripts/local_servers.py site DIR   # serves DIR's files (a post for `vericount capture`)
+    python scripts/local_servers.py tsa DIR    # a throwaway RFC 3161 TSA
 
-Makes DIR/ca.pem (the CA to give `vericount timestamp --tsa-ca`) and DIR/other-ca.pem (a CA that did not
-sign the TSA), writes the port to DIR/port, then serves until killed. POST to /broken answers HTTP 500.
-Never a real authority: its certificates live two days and its key sits beside them.
+Each writes its port to DIR/port, then serves until killed. The TSA is a fresh CA and TSA certificate made
+with openssl, and `openssl ts -reply` behind a small HTTP handler: it makes DIR/ca.pem (the CA to give
+`vericount timestamp --tsa-ca`) and DIR/other-ca.pem (a CA that did not sign the TSA); POST to /broken
+answers HTTP 500. Never a real authority: its certificates live two days and its key sits beside them.
 """
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 CONFIG = """
@@ -60,11 +62,25 @@ def make(folder: Path) -> None:
          "-out", "tsa.pem", "-days", "2", "-extfile", "tsa.cnf", "-extensions", "v3_tsa")
 
 
+class _Quiet:
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Files(_Quiet, SimpleHTTPRequestHandler):
+    pass
+
+
+def site(folder: Path) -> ThreadingHTTPServer:
+    """An HTTP server on 127.0.0.1 (a free port) that serves ``folder``'s files; not yet serving."""
+    return ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Files, directory=str(folder)))
+
+
 def server(folder: Path) -> ThreadingHTTPServer:
     """An HTTP server on 127.0.0.1 (a free port) that answers timestamp queries; not yet serving."""
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_Quiet, BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if self.path == "/broken":
@@ -81,21 +97,19 @@ def server(folder: Path) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(reply)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
     return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 
 
-def main(folder: Path) -> None:
-    make(folder)
-    http = server(folder)
+def main(kind: str, folder: Path) -> None:
+    if kind == "tsa":
+        make(folder)
+    http = server(folder) if kind == "tsa" else site(folder)
     (folder / "port.partial").write_text(str(http.server_address[1]))
     (folder / "port.partial").replace(folder / "port")
     http.serve_forever()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) != 3 or sys.argv[1] not in ("site", "tsa"):
         sys.exit(__doc__)
-    main(Path(sys.argv[1]))
+    main(sys.argv[1], Path(sys.argv[2]))
