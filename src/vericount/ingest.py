@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from vericount.attachments import keep
 from vericount.case import Case
 from vericount.errors import IngestError, VericountError
 from vericount.media.sniff import HEAD_SIZE, FileType, sniff
@@ -404,6 +405,7 @@ case: Case, s: Session, batch: list[_Stored | FileFailure],
     new_items: list[dict[str, object]] = []
     new_names: list[dict[str, object]] = []
     new_sources: list[dict[str, object]] = []
+    attached: list[tuple[str, Sidecar]] = []
     now = utcnow()
     for got in batch:
         if isinstance(got, FileFailure):
@@ -437,6 +439,7 @@ case: Case, s: Session, batch: list[_Stored | FileFailure],
         if sidecar is not None:
             case.record(s, "item.sidecar", sha, path=str(sidecar.path), sha256=sidecar.sha256,
                         tool=sidecar.tool)
+            attached.append((sha, sidecar))
         for info in _sources_for(path, sha, names[sha], source, rows, used_rows,
                                  sidecar.source if sidecar else None):
             key = _source_key(info)
@@ -449,7 +452,20 @@ case: Case, s: Session, batch: list[_Stored | FileFailure],
     for table, values in ((Item, new_items), (ItemName, new_names), (Source, new_sources)):
         if values:
             s.execute(insert(table), values)
+    _keep_sidecars(case, s, attached, report)
     return [Task(str(v["id"]), str(v["kind"]), case.evidence.path(str(v["id"]))) for v in new_items]
+
+
+ROLE_OF_TOOL = {"yt-dlp capture": "info-json", "telegram-export": "export"}
+
+
+def _keep_sidecars(case: Case, s: Session, attached: list[tuple[str, Sidecar]], report: AddReport) -> None:
+    """Each sidecar kept as read, beside its item (the source row is only its reading)."""
+    for sha, sidecar in attached:
+        try:
+            keep(case, s, [sha], sidecar.path, ROLE_OF_TOOL.get(sidecar.tool, "sidecar"), url=sidecar.seen_as)
+        except OSError as exc:
+            report.failed.append(FileFailure(str(sidecar.path), f"sidecar not kept: {exc.strerror}"))
 
 
 def _sources_for(path: Path, sha: str, names: list[str], source: SourceInfo | None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -57,6 +57,7 @@ class ItemView:
     geolocation: dict[str, Any] | None
     chronolocation: dict[str, Any] | None
     stages: dict[str, dict[str, Any]]
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # attachments.py; given by ``show``
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,8 +127,11 @@ def resolve(s: Session, ref: str) -> Item:
 
 
 def show(case: Case, ref: str) -> ItemView:
+    from vericount.attachments import of_item
+
     with case.session() as s:
-        return view(resolve(s, ref))
+        item = view(resolve(s, ref))
+        return replace(item, attachments=[asdict(k) for k in of_item(s, item.id)])
 
 
 def set_status(case: Case, ref: str, status: str, note: str | None) -> ItemView:

@@ -19,6 +19,7 @@ from vericount.signing import KEY_EVENTS, check_key
 from vericount.store import anchor
 from vericount.store.audit import COUNTER, STARTS_ANCHORING, Chain, check_events, event_rows, stamp
 from vericount.store.schema import (
+    Attachment,
     CaseInfo,
     Item,
     ItemName,
@@ -53,6 +54,7 @@ class VerifyReport:
     state_skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timestamps: int = 0  # RFC 3161 tokens checked offline (timestamps.py)
+    attachments: int = 0  # of ``checked``: files kept with items that are not originals (attachments.py)
 
     @property
     def ok(self) -> bool:
@@ -63,7 +65,7 @@ class VerifyReport:
                 "head": self.head.to_json() if self.head else None, "anchored_heads": self.anchored,
                 "key_fingerprint": self.key_fingerprint, "state_checked": self.state_checked,
                 "state_skipped": self.state_skipped, "notes": self.notes, "timestamps": self.timestamps,
-                "problems": [vars(p) for p in self.problems]}
+                "attachments": self.attachments, "problems": [vars(p) for p in self.problems]}
 
 
 @dataclass
@@ -124,6 +126,9 @@ def verify(case: Case, jobs: int = 2, on_start: Callable[[int], None] | None = N
         report.problems.append(Problem(None, "anchor", f"the case_info table counts {counted} events but the "
                                        f"log holds {seen.count}: events were deleted or inserted in SQL"))
     items = [(row["id"], int(row["size"])) for row in tables.items]
+    kept = {(row["sha256"], int(row["size"])) for row in tables.attachments or ()} - set(items)
+    report.attachments = len(kept)
+    items += sorted(kept)
     report.problems += [Problem(None, "audit", p) for p in seen.chain]
     last = seen.last
     if last is not None:
@@ -173,6 +178,8 @@ def _tables(s: Any) -> Tables:
                    where=PersonTrack.source == "mark"),
         tallies=rows(TallyRow.id, TallyRow.at_least, TallyRow.estimate, TallyRow.at_most, TallyRow.optimal),
         users=rows(User.name, User.role),
+        attachments=rows(Attachment.item_id, Attachment.role, Attachment.sha256, Attachment.size,
+                         Attachment.name, Attachment.added_by),
     )
 
 

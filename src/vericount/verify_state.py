@@ -35,7 +35,7 @@ _SETS = {
 _ADDED = (("size", "size"), ("media_type", "media_type"))
 _SOURCE = ("url", "platform", "account", "posted_at", "notes")
 CHECKS = ("items", "names", "sources", "tags", "notes", "judgments", "match decisions", "marked people",
-          "tallies", "users")
+          "tallies", "users", "attachments")
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class Tables:
     marks: Sequence[Row]  # tracks whose source is "mark"
     tallies: Sequence[Row]
     users: Sequence[Row] | None = None
+    attachments: Sequence[Row] | None = None  # None: not in the rows given (an export made before them)
 
 
 @dataclass
@@ -79,6 +80,7 @@ class _Item:
     tags: dict[str, str] = field(default_factory=dict)  # tag -> by
     notes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (text, by)
     marks: Counter[tuple[str | None, float]] = field(default_factory=Counter)  # (by, time)
+    attached: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (role, sha256, by)
 
 
 class _Replay:
@@ -140,6 +142,8 @@ class _Replay:
             item.tags.pop(str(detail.get("tag")), None)
         elif action == "item.note" and item is not None:
             item.notes[(str(detail.get("text")), actor)] += 1
+        elif action == "item.attach" and item is not None:
+            item.attached[(str(detail.get("role")), str(detail.get("sha256")), actor)] += 1
         elif action == "people.mark" and item is not None:
             item.marks[(actor, round(float(detail.get("time", math.nan)), 3))] += 1
         elif action in ("judgment.add", "judgment.undo"):
@@ -224,6 +228,9 @@ def check_state(events: Iterable[Row], tables: Tables,
         report.skipped.append("users: not in the rows given")
     else:
         _compare_users(replay, tables.users)
+    if tables.attachments is None:
+        checked.remove("attachments")
+        report.skipped.append("attachments: not in the rows given")
     report.checked = checked
     report.skipped.extend(replay.unreplayed)
     if replay.unreplayed:
@@ -270,6 +277,9 @@ def _compare_items(replay: _Replay, tables: Tables) -> None:  # noqa: PLR0912 - 
     for row in tables.marks:
         mark = (row.get("marked_by"), round(float(row["best_t"]), 3))
         marks.setdefault(row["item_id"], Counter())[mark] += 1
+    attached: dict[str, Counter[tuple[str, str, str]]] = {}
+    for row in tables.attachments or ():
+        attached.setdefault(row["item_id"], Counter())[(row["role"], row["sha256"], row["added_by"])] += 1
     for item_id in present | set(replay.items):
         item = replay.items.get(item_id)
         if item is None or item_id not in present:
@@ -280,9 +290,11 @@ def _compare_items(replay: _Replay, tables: Tables) -> None:  # noqa: PLR0912 - 
         _differ(replay, item_id, "tag", set(tags.get(item_id, {}).items()), set(item.tags.items()))
         _differ(replay, item_id, "note", notes.get(item_id, Counter()), item.notes)
         _differ(replay, item_id, "marked person", marks.get(item_id, Counter()), item.marks)
+        if tables.attachments is not None:
+            _differ(replay, item_id, "attachment", attached.get(item_id, Counter()), item.attached)
     if not lenient:
         for table, rows in (("names", names), ("sources", sources), ("tags", tags), ("notes", notes),
-                            ("marked people", marks)):
+                            ("marked people", marks), ("attachments", attached)):
             for item_id in sorted(set(rows) - present):
                 replay.problem(item_id, f"has {table} in {replay.where} but is not an item")
 

@@ -124,7 +124,9 @@ def verify(ctx: Context, as_json: bool, jobs: int, expect_head: str | None) -> N
     if report.timestamps:
         say(f"trusted timestamps checked offline: {report.timestamps} token(s)")
     state = "intact" if report.ok else f"{len(report.problems)} problem(s)"
-    say(f"verified {report.checked} originals ({human_size(report.bytes)}): {state}")
+    kept = f" and {report.attachments} attachments" if report.attachments else ""
+    originals = report.checked - report.attachments
+    say(f"verified {originals} originals{kept} ({human_size(report.bytes)}): {state}")
     sys.exit(0 if report.ok else 1)
 
 

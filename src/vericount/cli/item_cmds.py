@@ -253,6 +253,9 @@ def _print_item(v: Any) -> None:
         c = v.chronolocation
         say(f"  dated {c['from']}" + (f" to {c['to']}" if c["to"] else "")
                    + (f" ({c['method']})" if c["method"] else ""))
+    for kept in v.attachments:
+        say(f"  kept {kept['role']}: {kept['name']}, {human_size(kept['size'])}, sha256 {kept['sha256']}"
+            + (f" (from {kept['url']})" if kept["url"] else ""))
     for name, st in v.stages.items():
         extra = st["error"] or st["note"]
         say(f"  stage {name} v{st['version']}: {st['status']}" + (f": {extra}" if extra else ""))
@@ -329,20 +332,35 @@ def date(ctx: Context, item: str, start: str, end: str | None, method: str | Non
               help="Take the first N posts of a playlist or channel link (else such a link is refused).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
               help="Seconds to wait on the site before giving up on a link.")
+@click.option("--cookies", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="A cookies file (Netscape format, as browser extensions and yt-dlp write it) for "
+                   "logged-in or age-gated posts; each site gets only its own cookies. Read, never stored "
+                   "in the case.")
+@click.option("--proxy", default=None, metavar="URL",
+              help="Reach the sites through this proxy (http://, https:// or socks5://).")
+@click.option("--no-archive", "no_archive", is_flag=True,
+              help="Keep the media and its info.json only: no web archive, screenshot or TLS chain.")
+@click.option("--recheck", is_flag=True,
+              help="Visit the links captured before (or those given) again: record whether each post is "
+                   "still up and serves the same bytes. Stores nothing new.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes for metadata (default: the number of cores).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 @pass_ctx
 def capture(ctx: Context, urls: tuple[str, ...], from_file: Path | None, max_items: int | None,
-            timeout: float, jobs: int | None, as_json: bool) -> None:
-    """Fetch the media of posts from their links (yt-dlp) and preserve it, the post as its source.
+            timeout: float, cookies: Path | None, proxy: str | None, no_archive: bool, recheck: bool,
+            jobs: int | None, as_json: bool) -> None:
+    """Fetch the media of posts from their links (yt-dlp) and preserve it with the page's web archive.
 
-    The file the site serves is kept as served (no re-encoding); yt-dlp's info.json fills the source
-    (page URL, platform, account, UTC posting time, caption) and the custody log records each capture
-    (when, yt-dlp's version, the info.json's SHA-256). The same bytes again are the same item. This command
-    uses the network; nothing else in vericount does. Exit status 1 when any link failed (one line each).
+    The file the site serves is kept as served (no re-encoding), with yt-dlp's info.json, which fills the
+    source (page URL, platform, account, UTC posting time, caption). The page is archived beside it: its
+    HTTP exchanges as WARC and WACZ, a full-page screenshot (Debian's chromium) and, for https, the site's
+    TLS certificate chain. The custody log records each capture (when, the tools' versions, the response
+    headers). The same bytes again are the same item. This command (and `timestamp`) uses the network;
+    nothing else in vericount does. A link that fails is one line with its state (not-found, removed,
+    login-required, ...); exit status 1 when any link failed.
     """
-    from vericount.capture import capture as run_capture
+    from vericount.archive import Access
     from vericount.run.executors import get_executor
 
     links = list(urls)
@@ -352,13 +370,24 @@ def capture(ctx: Context, urls: tuple[str, ...], from_file: Path | None, max_ite
         except (OSError, UnicodeDecodeError) as exc:
             raise click.UsageError(f"{from_file}: cannot read the list of links ({exc})") from None
         links += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if proxy is not None and not proxy.startswith(("http://", "https://", "socks5://", "socks5h://")):
+        raise click.BadParameter(f"{proxy}: give the proxy as http://, https:// or socks5:// HOST:PORT",
+                                 param_hint="--proxy")
+    access = Access(cookies, proxy, timeout)
+    if recheck:
+        _recheck(ctx, links, access, as_json)
+        return
     if not links:
         raise click.UsageError("give links to capture (or --from-file)")
+    from vericount.capture import capture as run_capture
+
     with ctx.open_case() as case:
-        report = run_capture(case, links, get_executor("local", jobs), max_items=max_items, timeout=timeout)
+        report = run_capture(case, links, get_executor("local", jobs), max_items=max_items, access=access,
+                             web_archive=not no_archive)
     failed = report.add.failed if report.add else []
     if as_json:
-        emit_json({"captures": [{"url": u.url, "items": u.items, "new": u.new, "error": u.error}
+        emit_json({"captures": [{"url": u.url, "state": u.state, "items": u.items, "new": u.new,
+                                 "error": u.error, "archive": u.kept, "archive_problems": u.problems}
                                 for u in report.urls],
                    "failed": [{"path": f.path, "error": f.message} for f in failed]})
     else:
@@ -366,12 +395,35 @@ def capture(ctx: Context, urls: tuple[str, ...], from_file: Path | None, max_ite
             error(f"{f.path}: {f.message}")
         for u in report.urls:
             if u.error:
-                error(u.error if u.error.startswith(u.url) else f"{u.url}: {u.error}")
-            else:
-                say(f"captured {u.url}: {len(u.items)} file(s), {u.new} new")
+                error(f"{u.state}: " + (u.error if u.error.startswith(u.url) else f"{u.url}: {u.error}"))
+                continue
+            say(f"captured {u.url}: {len(u.items)} file(s), {u.new} new"
+                + (f"; kept {', '.join(u.kept)}" if u.kept else ""))
+            for problem in u.problems:
+                say(f"  {problem}")
         done = sum(u.error is None for u in report.urls)
         say(f"captured {done} of {len(report.urls)} link(s)")
     sys.exit(0 if report.ok else 1)
+
+
+def _recheck(ctx: Context, links: list[str], access: Any, as_json: bool) -> None:
+    from vericount.capture import recheck
+
+    with ctx.open_case() as case:
+        found = recheck(case, access, only=links or None)
+    if as_json:
+        emit_json({"rechecked": [{"url": r.url, "state": r.state, "detail": r.detail, "served": r.served}
+                                 for r in found]})
+    else:
+        for r in found:
+            say(f"{r.state}: {r.url}: {r.detail}")
+        if not found:
+            say("no captured links to recheck")
+        else:
+            counts = {state: sum(r.state == state for r in found) for state in ("same", "changed", "gone",
+                                                                               "unknown")}
+            say("rechecked " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
+    sys.exit(0)
 
 
 COMMANDS = [add, capture, items, show, status, locate, date]

@@ -138,6 +138,24 @@ class Source(Base):
     item: Mapped[Item] = relationship(back_populates="sources")
 
 
+class Attachment(Base):
+    """A file kept as evidence with an item, not counted as media: the sidecar a download tool wrote, and
+    what a capture keeps of the page (its web archive, a screenshot, the site's TLS certificates). Its bytes
+    sit in the evidence store under their SHA-256, read-only, as originals do."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))  # attachments.ROLES
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)  # the page it was made from, for a capture
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_by: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (UniqueConstraint("item_id", "role", "sha256", name="uq_attachments_item_role_sha"),)
+
+
 class StageState(Base):
     """Where one stage stands on one item: pending/done/failed, with the version and parameters used."""
 
