@@ -261,8 +261,12 @@ def _print_item(v: Any) -> None:
         say(f"  stage {name} v{st['version']}: {st['status']}" + (f": {extra}" if extra else ""))
     if v.metadata:
         for key, value in v.metadata.items():
-            if key != "raw_tags" and value not in (None, {}, []):
+            if key not in ("raw_tags", "c2pa") and value not in (None, {}, []):
                 say(f"  {key}: {value}")
+    from vericount.media.c2pa import summary_lines
+
+    for line in summary_lines(v.metadata):  # Content Credentials, when the file has some
+        say(f"  {line}")
 
 
 def _edited(v: Any, as_json: bool, message: str) -> None:

