@@ -16,6 +16,8 @@ from click.testing import CliRunner, Result
 from vericount.case import Case
 from vericount.cli import main
 
+pytest_plugins = ["tests.sites"]  # the stand-in site of the capture tests
+
 PG_ENV = "VERICOUNT_TEST_PG"
 DEFAULT_PG = "postgresql://vericount:vericount@127.0.0.1:5432/postgres"
 

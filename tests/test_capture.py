@@ -2,58 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import threading
-import time
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import Cli
-from tests.mediagen import make_video
-
-
-class _Handler(SimpleHTTPRequestHandler):
-    def do_GET(self) -> None:
-        if self.path.startswith("/slow"):
-            time.sleep(3)
-        super().do_GET()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a client that gave up (the timeout test) breaks the pipe: not the test's output
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[str]:
-    root = tmp_path / "site"
-    root.mkdir()
-    make_video(root / "clip_a.mp4", seconds=1.0, size=(96, 64))
-    make_video(root / "clip_b.mp4", seconds=1.5, size=(128, 96))
-    server = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    (root / "post.html").write_text(
-        f'<html><head><title>Column near Sudzha</title><meta property="og:video" content="{base}/clip_a.mp4">'
-        '</head><body><video src="clip_a.mp4" controls></video></body></html>')
-    (root / "two.html").write_text('<html><head><title>Two</title></head><body><video src="clip_a.mp4">'
-                                   '</video><video src="clip_b.mp4"></video></body></html>')
-    (root / "empty.html").write_text("<html><head><title>Nothing</title></head><body>text only</body></html>")
-    (root / "slow").mkdir()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield base
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_capture_a_page_and_a_direct_link(cli: Cli, site: str, tmp_path: Path) -> None:
@@ -93,6 +46,9 @@ def test_each_bad_link_is_one_line_and_the_rest_goes_on(cli: Cli, site: str) -> 
         assert sum(url in line for line in errors) == 1, (url, errors)
     assert any("404" in e for e in errors)
     assert any("only http and https" in e for e in errors)
+    states = dict(zip(bad, ["not-found", "no-media", "timeout", "bad-link", "unreachable"], strict=True))
+    for url, state in states.items():  # one explicit state per link, first on its line
+        assert any(url in e and e.startswith(f"error: {state}: ") for e in errors), (url, state, errors)
     assert "captured 1 of 6 link(s)" in result.stdout
     assert len(json.loads(cli("items", "--json").stdout)) == 1
     assert len(json.loads(cli("log", "--json", "--action", "capture.failed").stdout)) == len(bad)

@@ -47,6 +47,14 @@ def test_a_yt_dlp_folder_fills_the_source_and_logs_the_sidecar(cli: Cli, tmp_pat
     log = json.loads(cli("log", "--json", "--action", "item.sidecar").stdout)
     assert [e["detail"]["sha256"] for e in log] == [hashlib.sha256(sidecar.read_bytes()).hexdigest()]
     assert log[0]["detail"]["tool"] == "yt-dlp"
+    # kept beside the item as read, read-only in the store, and checked by verify
+    kept = _show(cli, "Soldiers [abc123].mp4")["attachments"]
+    assert [(k["role"], k["name"], k["sha256"]) for k in kept] == [
+        ("sidecar", "Soldiers [abc123].info.json", log[0]["detail"]["sha256"])]
+    stored = cli.case_dir / "evidence" / kept[0]["sha256"][:2] / kept[0]["sha256"]
+    assert stored.read_bytes() == sidecar.read_bytes() and not stored.stat().st_mode & 0o222
+    checked = cli("verify")
+    assert checked.exit_code == 0 and "verified 1 originals and 1 attachments" in checked.stdout
 
 
 def test_a_gallery_dl_sidecar_and_a_day_without_a_zone(cli: Cli, tmp_path: Path) -> None:
@@ -153,6 +161,7 @@ def test_a_telegram_export_adds_each_message_media_with_its_source(cli: Cli, tmp
     log = json.loads(cli("log", "--json", "--action", "item.sidecar").stdout)
     sha = hashlib.sha256((export / "result.json").read_bytes()).hexdigest()
     assert {e["detail"]["sha256"] for e in log} == {sha} and len(log) == 2
+    assert [(k["role"], k["sha256"]) for k in _show(cli, "surrender.mp4")["attachments"]] == [("export", sha)]
     # the same export again: no new item, no second source
     again = cli("add", "--telegram-export", str(export))
     assert "added 0 new item(s); 2 already held" in again.stdout

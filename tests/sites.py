@@ -1,0 +1,63 @@
+"""A stand-in site on 127.0.0.1 for the capture tests: a post page, two direct clips, a page of two posts,
+a page without media, a slow endpoint, and a members' page that answers only with the right cookie."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.mediagen import make_video
+
+SESSION = "session=s3cret-login-value"
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path.startswith("/slow"):
+            time.sleep(3)
+        if self.path.startswith("/members/") and SESSION not in (self.headers.get("Cookie") or ""):
+            self.send_error(403)
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that gave up (the timeout test) breaks the pipe: not the test's output
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[str]:
+    root = tmp_path / "site"
+    root.mkdir()
+    make_video(root / "clip_a.mp4", seconds=1.0, size=(96, 64))
+    make_video(root / "clip_b.mp4", seconds=1.5, size=(128, 96))
+    server = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    (root / "post.html").write_text(
+        f'<html><head><title>Column near Sudzha</title><meta property="og:video" content="{base}/clip_a.mp4">'
+        '</head><body><video src="clip_a.mp4" controls></video></body></html>')
+    (root / "two.html").write_text('<html><head><title>Two</title></head><body><video src="clip_a.mp4">'
+                                   '</video><video src="clip_b.mp4"></video></body></html>')
+    (root / "empty.html").write_text("<html><head><title>Nothing</title></head><body>text only</body></html>")
+    (root / "slow").mkdir()
+    (root / "members").mkdir()
+    make_video(root / "members" / "m.mp4", seconds=1.0, size=(112, 80))
+    (root / "members" / "post.html").write_text(
+        '<html><head><title>Members only</title></head><body><video src="m.mp4"></video></body></html>')
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield base
+    finally:
+        server.shutdown()
+        server.server_close()
