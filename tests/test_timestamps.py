@@ -8,6 +8,7 @@ import importlib.util
 import json
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,3 +111,45 @@ def test_a_tsa_that_fails_or_a_wrong_ca_is_one_line(cli: Cli, tsa: tuple[str, Pa
         assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
     assert not list((cli.case_dir / "timestamps").glob("*.json"))  # nothing half-kept
     assert cli("verify").exit_code == 0
+
+
+def test_the_case_names_several_tsas_and_one_that_fails_does_not_stop_the_others(
+        cli: Cli, tsa: tuple[str, Path], tmp_path: Path) -> None:
+    url, folder = tsa
+    ca = str(folder / "ca.pem")
+    broken = f"{url}/broken"  # answers HTTP 500, as an authority that is down
+    assert cli("timestamp", "--list").stdout == ""
+    none = cli("timestamp")
+    assert none.exit_code == 1 and "names no TSA" in none.stderr
+    make_image(tmp_path / "offline.png", size=(30, 20))
+    assert cli("add", str(tmp_path / "offline.png")).exit_code == 0
+    down = cli("timestamp", "--tsa", broken, "--tsa-ca", ca, "--remember")
+    assert down.exit_code == 1 and "HTTP 500" in down.stderr  # remembered all the same
+    time.sleep(2)  # the original waits for an authority that answers
+    up = cli("timestamp", "--tsa", url, "--tsa-ca", ca, "--remember")
+    assert up.exit_code == 0 and "stamped 1 original(s)" in up.stdout and "was added" in up.stdout
+    listed = cli("timestamp", "--list").stdout.splitlines()
+    assert [line.split()[0] for line in listed] == [broken, url]
+    [event] = json.loads(cli("log", "--json", "--action", "timestamp").stdout)[-1:]
+    assert event["detail"]["gap_s"] >= 1  # the delay between adding and stamping, recorded
+    manifest = json.loads((cli.case_dir / "timestamps" / f"{event['detail']['root']}.json").read_text())
+    assert manifest["gap_s"] == event["detail"]["gap_s"] and manifest["oldest_added_at"]
+
+    # add --timestamp: each named TSA in turn; the one that is down is a warning, the add still succeeds
+    make_image(tmp_path / "new.png", size=(34, 20))
+    added = cli("add", str(tmp_path / "new.png"), "--timestamp", "--json")
+    assert added.exit_code == 0, added.output
+    stamps = {s["tsa"]: s for s in json.loads(added.stdout)["timestamps"]}
+    assert stamps[url]["error"] is None and stamps[url]["items"] == 1
+    assert "HTTP 500" in stamps[broken]["error"]
+    assert len(json.loads(cli("log", "--json", "--action", "timestamp.failed").stdout)) == 1
+    checked = cli("verify")
+    assert checked.exit_code == 0 and "trusted timestamps checked offline: 2 token(s)" in checked.stdout
+
+    assert cli("timestamp", "--forget", broken).exit_code == 0
+    assert cli("timestamp", "--forget", broken).exit_code == 2  # no longer named
+    again = cli("timestamp")
+    assert again.exit_code == 0 and "nothing to stamp" in again.stdout
+    changes = [e["detail"]["change"] for e in json.loads(cli("log", "--json", "--action",
+                                                              "timestamp.authority").stdout)]
+    assert changes == ["remembered", "remembered", "forgotten"]

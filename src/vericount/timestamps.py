@@ -12,6 +12,12 @@ ca-....pem``. The custody log records each token's SHA-256.
 against the CA and carries the root; every item's path leads to the root; the token is the one the log
 recorded. OpenSSL's ``ts`` command does the ASN.1 and the signature checks (Debian's ``openssl``).
 
+The case may name several TSAs (``remember``; kept in ``timestamps/authorities.json`` with their CAs, each
+change logged), so that one authority's failure or distrust does not leave the evidence unstamped:
+``stamp_all`` asks each, and one that fails is one line while the others still stamp. What a TSA has not
+stamped yet (a capture made offline, a TSA that was down) is stamped at its next run; the manifest and the
+log record the gap from the oldest original's adding to the signing.
+
 Only ``stamp`` touches the network, and only the TSA named.
 """
 
@@ -37,6 +43,7 @@ from vericount.errors import InvalidValue
 from vericount.store.schema import AuditEvent, Item
 
 FOLDER = "timestamps"
+AUTHORITIES = "authorities.json"
 MAX_REPLY = 1_000_000
 
 
@@ -46,6 +53,7 @@ class Stamped:
     items: int
     tsa: str
     signed_at: str | None
+    gap_s: float | None = None  # from the oldest original's adding to the signing
 
 
 def merkle(leaves: list[str]) -> tuple[str, dict[str, list[list[str]]]]:
@@ -87,16 +95,12 @@ def stamp(case: Case, tsa: str, ca_file: Path, timeout: float = 30.0) -> Stamped
     """One token from ``tsa`` over every original it has not stamped; None when there is none."""
     if not tsa.startswith(("http://", "https://")):
         raise InvalidValue(f"{tsa}: a TSA is reached over http or https")
-    try:
-        ca = ca_file.read_bytes()
-    except OSError as exc:
-        raise InvalidValue(f"{ca_file}: cannot read the TSA's CA certificate ({exc.strerror})") from None
-    if b"-----BEGIN CERTIFICATE-----" not in ca:
-        raise InvalidValue(f"{ca_file}: not a PEM certificate (the TSA's CA, to check its tokens offline)")
+    ca = _read_ca(ca_file)
     folder = case.root / FOLDER
     done = {d for m in manifests(case) if m.get("tsa") == tsa for d in m.get("items", {})}
     with case.reading() as s:
-        todo = [i for i in s.scalars(select(Item.id)) if i not in done]
+        added = {i: at for i, at in s.execute(select(Item.id, Item.added_at)) if i not in done}
+    todo = list(added)
     if not todo:
         return None
     root, paths = merkle(todo)
@@ -119,15 +123,114 @@ def stamp(case: Case, tsa: str, ca_file: Path, timeout: float = 30.0) -> Stamped
             shutil.copyfile(ca_path, folder / ca_name)
         shutil.copyfile(reply, folder / f"{root}.tsr")
     signed_at = _iso(signed.group(1)) if signed else None
+    oldest = min(added.values())
+    gap = _gap(oldest, signed_at)
     manifest = {"format": 1, "tsa": tsa, "ca": ca_name, "root": root, "signed_at": signed_at,
-                "requested_at": datetime.now(UTC).isoformat(), "items": paths}
+                "requested_at": datetime.now(UTC).isoformat(), "oldest_added_at": oldest.isoformat(),
+                "gap_s": gap, "items": paths}
     partial = folder / f"{root}.json.partial"
     partial.write_text(json.dumps(manifest, indent=1, sort_keys=True))
     partial.replace(folder / f"{root}.json")
     with case.session() as s:
         case.record(s, "timestamp", None, tsa=tsa, root=root, items=len(paths), signed_at=signed_at,
-                    token_sha256=hashlib.sha256(token).hexdigest())
-    return Stamped(root, len(paths), tsa, signed_at)
+                    token_sha256=hashlib.sha256(token).hexdigest(), oldest_added_at=oldest.isoformat(),
+                    gap_s=gap)
+    return Stamped(root, len(paths), tsa, signed_at, gap)
+
+
+def _gap(oldest: datetime, signed_at: str | None) -> float | None:
+    """Seconds from the oldest original's adding to the TSA's signing: how long the proof of existence
+    came after the fact (a capture made offline, stamped when next online)."""
+    try:
+        signed = datetime.fromisoformat(signed_at) if signed_at else None
+    except ValueError:
+        return None
+    if signed is None:
+        return None
+    when = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+    return round(max(0.0, (signed - when).total_seconds()), 1)
+
+
+def authorities(case: Case) -> list[dict[str, str]]:
+    """The TSAs the case stamps with when none is named (timestamps/authorities.json): url and CA file."""
+    path = case.root / FOLDER / AUTHORITIES
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidValue(f"{path}: unreadable ({exc})") from None
+    if not isinstance(data, list) or not all(isinstance(d, dict) and isinstance(d.get("url"), str)
+                                             and isinstance(d.get("ca"), str) for d in data):
+        raise InvalidValue(f"{path}: not a list of {{url, ca}}")
+    return data
+
+
+def remember(case: Case, tsa: str, ca_file: Path) -> None:
+    """Add ``tsa`` to the case's TSAs (its CA kept in timestamps/), or update its CA."""
+    if not tsa.startswith(("http://", "https://")):
+        raise InvalidValue(f"{tsa}: a TSA is reached over http or https")
+    ca = _read_ca(ca_file)
+    folder = case.root / FOLDER
+    folder.mkdir(exist_ok=True)
+    ca_name = f"ca-{hashlib.sha256(ca).hexdigest()[:12]}.pem"
+    if not (folder / ca_name).exists():
+        (folder / ca_name).write_bytes(ca)
+    kept = [a for a in authorities(case) if a["url"] != tsa] + [{"url": tsa, "ca": ca_name}]
+    _write_authorities(case, kept)
+    with case.session() as s:
+        case.record(s, "timestamp.authority", None, tsa=tsa, ca=ca_name, change="remembered")
+
+
+def forget(case: Case, tsa: str) -> bool:
+    known = authorities(case)
+    kept = [a for a in known if a["url"] != tsa]
+    if len(kept) == len(known):
+        return False
+    _write_authorities(case, kept)
+    with case.session() as s:
+        case.record(s, "timestamp.authority", None, tsa=tsa, change="forgotten")
+    return True
+
+
+def _write_authorities(case: Case, kept: list[dict[str, str]]) -> None:
+    path = case.root / FOLDER / AUTHORITIES
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(kept, indent=1))
+    partial.replace(path)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    tsa: str
+    stamped: Stamped | None = None  # None with no error: nothing was left to stamp
+    error: str | None = None
+
+
+def stamp_all(case: Case, timeout: float = 30.0) -> list[Outcome]:
+    """Stamp with every TSA the case names; one that fails is one outcome, the others still stamp."""
+    known = authorities(case)
+    if not known:
+        raise InvalidValue("the case names no TSA: vericount timestamp --tsa URL --tsa-ca CA.pem --remember")
+    out = []
+    for a in known:
+        try:
+            out.append(Outcome(a["url"], stamp(case, a["url"], case.root / FOLDER / a["ca"], timeout)))
+        except InvalidValue as exc:
+            out.append(Outcome(a["url"], error=str(exc)))
+            with case.session() as s:
+                case.record(s, "timestamp.failed", None, tsa=a["url"], error=str(exc))
+    return out
+
+
+def _read_ca(ca_file: Path) -> bytes:
+    try:
+        ca = ca_file.read_bytes()
+    except OSError as exc:
+        raise InvalidValue(f"{ca_file}: cannot read the TSA's CA certificate ({exc.strerror})") from None
+    if b"-----BEGIN CERTIFICATE-----" not in ca:
+        raise InvalidValue(f"{ca_file}: not a PEM certificate (the TSA's CA, to check its tokens offline)")
+    return ca
 
 
 def _iso(text: str) -> str:
@@ -144,6 +247,8 @@ def _iso(text: str) -> str:
 def manifests(case: Case) -> list[dict[str, Any]]:
     out = []
     for path in sorted((case.root / FOLDER).glob("*.json")):
+        if path.name == AUTHORITIES:
+            continue
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):

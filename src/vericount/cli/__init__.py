@@ -90,6 +90,7 @@ def main(ctx: click.Context, case_dir: Path | None, actor: str | None, debug: bo
 
 def _register() -> None:
     from vericount.cli import (
+        capture_cmds,
         case_cmds,
         claims_cmds,
         desk_cmds,
@@ -103,8 +104,8 @@ def _register() -> None:
         tally_cmds,
     )
 
-    for module in (case_cmds, item_cmds, repost_cmds, people_cmds, model_cmds, tally_cmds, review_cmds,
-                   claims_cmds, desk_cmds, report_cmds, export_cmds):
+    for module in (case_cmds, item_cmds, capture_cmds, repost_cmds, people_cmds, model_cmds, tally_cmds,
+                   review_cmds, claims_cmds, desk_cmds, report_cmds, export_cmds):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -131,27 +132,78 @@ def verify(ctx: Context, as_json: bool, jobs: int, expect_head: str | None) -> N
 
 
 @click.command()
-@click.option("--tsa", required=True, help="The time-stamping authority's URL (RFC 3161 over HTTP).")
-@click.option("--tsa-ca", "tsa_ca", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("--tsa", default=None, help="A time-stamping authority's URL (RFC 3161 over HTTP); without it, "
+              "every TSA the case names.")
+@click.option("--tsa-ca", "tsa_ca", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="The TSA's CA certificate (PEM): kept in the case, to check its tokens offline.")
+@click.option("--remember", is_flag=True, help="Name this TSA in the case, so that later runs (and add or "
+              "capture --timestamp) stamp with it too.")
+@click.option("--forget", "forget_tsa", default=None, metavar="URL", help="Stop naming this TSA in the case "
+              "(its tokens stay and are still checked).")
+@click.option("--list", "list_tsas", is_flag=True, help="List the TSAs the case names.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
-              help="Seconds to wait for the TSA.")
+              help="Seconds to wait for each TSA.")
 @pass_ctx
-def timestamp(ctx: Context, tsa: str, tsa_ca: Path, timeout: float) -> None:
-    """Get a trusted timestamp (RFC 3161) for every original this TSA has not stamped yet: one token over
-    the Merkle root of their SHA-256s, kept in timestamps/ with each item's path to the root (anyone can
-    check it with sha256 and `openssl ts -verify`); `vericount verify` checks every token offline. This
-    command uses the network (the TSA only). Exit 1 when the TSA cannot be reached or its token does not
-    verify."""
-    from vericount.timestamps import stamp
+def timestamp(ctx: Context, tsa: str | None, tsa_ca: Path | None, remember: bool, forget_tsa: str | None,
+              list_tsas: bool, timeout: float) -> None:
+    """Get trusted timestamps (RFC 3161) for every original a TSA has not stamped yet: one token over the
+    Merkle root of their SHA-256s, kept in timestamps/ with each item's path to the root (anyone can check
+    it with sha256 and `openssl ts -verify`); `vericount verify` checks every token offline. With --tsa, that
+    TSA; without, each TSA the case names (--remember), so that one authority's failure does not leave the
+    evidence unstamped. What was added while no TSA could be reached is stamped at the next run, and the
+    delay is recorded. This command uses the network (the TSAs only). Exit 1 when a TSA cannot be reached
+    or its token does not verify."""
+    from vericount import timestamps
 
     with ctx.open_case() as case:
-        done = stamp(case, tsa, tsa_ca, timeout)
-    if done is None:
-        say(f"nothing to stamp: {tsa} has stamped every original already")
-        return
-    say(f"stamped {done.items} original(s) at {done.signed_at or '?'} by {tsa}: Merkle root {done.root} "
-        f"(timestamps/{done.root}.tsr)")
+        if list_tsas:
+            for a in timestamps.authorities(case):
+                say(f"{a['url']} (CA {timestamps.FOLDER}/{a['ca']})")
+            return
+        if forget_tsa is not None:
+            if not timestamps.forget(case, forget_tsa):
+                raise click.BadParameter(f"{forget_tsa}: the case does not name this TSA",
+                                         param_hint="--forget")
+            say(f"forgot {forget_tsa}")
+            return
+        if tsa is not None:
+            if tsa_ca is None:
+                raise click.UsageError("--tsa needs --tsa-ca (its CA certificate, to check tokens offline)")
+            if remember:
+                timestamps.remember(case, tsa, tsa_ca)
+                say(f"the case names {tsa}")
+            outcomes = [timestamps.Outcome(tsa, timestamps.stamp(case, tsa, tsa_ca, timeout))]
+        else:
+            if remember or tsa_ca is not None:
+                raise click.UsageError("--remember and --tsa-ca go with --tsa URL")
+            outcomes = timestamps.stamp_all(case, timeout)
+    if not report_stamps(outcomes):
+        sys.exit(1)
+
+
+def report_stamps(outcomes: list[Any]) -> bool:
+    """One line per TSA; False when any failed."""
+    for o in outcomes:
+        if o.error:
+            error(f"{o.error} (what it has not stamped is stamped at the next `vericount timestamp`)")
+        elif o.stamped is None:
+            say(f"nothing to stamp: {o.tsa} has stamped every original already")
+        else:
+            done = o.stamped
+            waited = f"; the oldest was added {human_seconds(done.gap_s)} before" if done.gap_s else ""
+            say(f"stamped {done.items} original(s) at {done.signed_at or '?'} by {o.tsa}: Merkle root "
+                f"{done.root} (timestamps/{done.root}.tsr){waited}")
+    return all(o.error is None for o in outcomes)
+
+
+def human_seconds(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 COMMANDS = [init, summary, log_cmd, verify, timestamp]
