@@ -30,6 +30,12 @@ run vericount items
 
 say "5. One item's metadata (container, codecs, frame rate, rotation, creation time...)"
 run vericount show hamilton_short.mp4
+printf '# a photo that carries Content Credentials (C2PA), signed by a throwaway demo CA (scripts/demo_c2pa.py): read, checked, never trusted blindly\n'
+run python scripts/demo_c2pa.py "${TMPDIR:-/tmp}/road_sign.jpg"
+run vericount add "${TMPDIR:-/tmp}/road_sign.jpg" --platform telegram --account @example_channel
+rm -f "${TMPDIR:-/tmp}/road_sign.jpg"
+printf '$ vericount show road_sign.jpg | grep -A6 "Content Credentials"\n'
+vericount show road_sign.jpg | grep -A6 "Content Credentials"
 
 say "6. Review: status, place and date, each recorded in the custody log"
 run vericount status hamilton_short.mp4 verified --note "White House event footage, official source"
@@ -57,23 +63,26 @@ printf '# a Telegram channel export (Telegram Desktop, JSON): each message with 
 run vericount add --telegram-export "$copies-later-telegram" --with-text
 run vericount reposts
 rm -rf "$copies" "$copies-later" "$copies-later-telegram"
-printf '# capture from a link: a post on a (local, stand-in) site; the same bytes as hamilton_short.mp4, so no new item\n'
-site="${TMPDIR:-/tmp}/vericount-demo-site"
-rm -rf "$site" && mkdir -p "$site" && cp samples/media/hamilton_short.mp4 "$site/clip.mp4"
-printf '<html><head><title>Hamilton at the White House</title></head><body><video src="clip.mp4"></video></body></html>' > "$site/post.html"
-python scripts/local_servers.py site "$site" & server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do [ -f "$site/port" ] && break; sleep 0.1; done
-run vericount capture "http://127.0.0.1:$(cat "$site/port")/post.html"
-kill "$server"; rm -rf "$site"
-printf '# trusted timestamps (RFC 3161) from a throwaway local TSA (scripts/local_servers.py tsa), checked offline by verify\n'
+printf '# trusted timestamps (RFC 3161): a throwaway local TSA (scripts/local_servers.py tsa) named in the case; verify checks tokens offline\n'
 tsa="${TMPDIR:-/tmp}/vericount-demo-tsa"
-rm -rf "$tsa" && mkdir -p "$tsa"
+site="${TMPDIR:-/tmp}/vericount-demo-site"
+rm -rf "$tsa" "$site" && mkdir -p "$tsa" "$site"
 python scripts/local_servers.py tsa "$tsa" & tsa_server=$!
-trap 'kill $tsa_server 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do [ -f "$tsa/port" ] && break; sleep 0.1; done
-run vericount timestamp --tsa "http://127.0.0.1:$(cat "$tsa/port")/" --tsa-ca "$tsa/ca.pem"
-kill "$tsa_server"; rm -rf "$tsa"
+cp samples/media/hamilton_short.mp4 "$site/clip.mp4"
+printf '<html><head><title>Hamilton at the White House</title></head><body><h1>Hamilton at the White House</h1><video src="clip.mp4" controls></video></body></html>' > "$site/post.html"
+python scripts/local_servers.py site "$site" & server=$!
+trap 'kill $server $tsa_server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [ -f "$tsa/port" ] && [ -f "$site/port" ] && break; sleep 0.1; done
+run vericount timestamp --tsa "http://127.0.0.1:$(cat "$tsa/port")/" --tsa-ca "$tsa/ca.pem" --remember
+printf '# capture from a link: a post on a (local, stand-in) site; the same bytes as hamilton_short.mp4, so no new item,\n# but the page is archived beside it (info.json, WARC, WACZ, screenshot) and stamped by the case'"'"'s TSAs\n'
+run vericount capture "http://127.0.0.1:$(cat "$site/port")/post.html" --timestamp
+printf '$ vericount show hamilton_short.mp4 | grep -E "seen as|kept"   # where it was seen, and what the capture kept\n'
+vericount show hamilton_short.mp4 | grep -E "seen as|kept"
+printf '# later: is the post still up, serving the same bytes? (it is taken down here: deleted posts are evidence too)\n'
+run vericount capture --recheck
+rm "$site/post.html"
+run vericount capture --recheck
+kill "$server" "$tsa_server"; rm -rf "$site" "$tsa"
 run vericount verify
 
 say "9. A person's decisions win over the matcher's: confirm or reject a pair (audit-logged)"

@@ -470,3 +470,29 @@ def test_the_desk_on_each_backend(cli: Cli, case_dir: Path, tmp_path: Path) -> N
         assert set(decisions(case).values()) == {"person"}
     judgments = json.loads(cli("judgments", "--json").stdout)["judgments"]
     assert [(j["verdict"], j["by"]) for j in judgments] == [("different", "rey")]
+
+
+def test_an_items_attachments_are_listed_and_served_inert(desk: Case, tmp_path: Path) -> None:
+    from vericount.attachments import keep
+
+    clip = item_id(desk, "clip.mp4")
+    sidecar = tmp_path / "post.info.json"
+    sidecar.write_text('{"title": "<script>alert(1)</script>"}')
+    warc = tmp_path / "page.warc.gz"
+    warc.write_bytes(b"\x1f\x8b not really a warc")
+    with desk.session() as s:
+        json_sha = keep(desk, s, [clip], sidecar, "sidecar", name="<b>post</b>.info.json").sha256
+        warc_sha = keep(desk, s, [clip], warc, "warc", url="https://example.org/post/1").sha256
+    assert client(desk).get(f"/attachments/{clip}/{json_sha}", follow_redirects=False).status_code == 303
+    c = client(desk, "vic")  # a viewer may look
+    page = c.get(f"/items/{clip}").text
+    assert "Kept with it" in page and "&lt;b&gt;post&lt;/b&gt;.info.json" in page and "<b>post" not in page
+    assert f'href="/attachments/{clip}/{warc_sha}"' in page and "https://example.org/post/1" in page
+    shown = c.get(f"/attachments/{clip}/{json_sha}")
+    assert shown.status_code == 200 and shown.content == sidecar.read_bytes()
+    assert shown.headers["content-type"].startswith("text/plain")  # JSON shown as text, never run
+    assert shown.headers["x-content-type-options"] == "nosniff"
+    got = c.get(f"/attachments/{clip}/{warc_sha}")
+    assert got.content == warc.read_bytes() and got.headers["content-disposition"].startswith("attachment")
+    assert c.get(f"/attachments/{item_id(desk, 'biden.jpg')}/{warc_sha}").status_code == 404  # not its own
+    assert c.get(f"/attachments/{clip}/{clip}").status_code == 404  # an original is no attachment

@@ -153,3 +153,17 @@ def test_the_case_names_several_tsas_and_one_that_fails_does_not_stop_the_others
     changes = [e["detail"]["change"] for e in json.loads(cli("log", "--json", "--action",
                                                               "timestamp.authority").stdout)]
     assert changes == ["remembered", "remembered", "forgotten"]
+
+
+def test_attachments_are_stamped_with_the_originals(cli: Cli, tsa: tuple[str, Path], tmp_path: Path) -> None:
+    url, folder = tsa
+    make_image(tmp_path / "post.png", size=(36, 24))
+    sidecar = tmp_path / "post.info.json"
+    sidecar.write_text(json.dumps({"extractor": "generic", "webpage_url": "https://example.org/p/1",
+                                   "id": "1"}))
+    assert cli("add", str(tmp_path / "post.png")).exit_code == 0  # its sidecar kept beside it
+    done = cli("timestamp", "--tsa", url, "--tsa-ca", str(folder / "ca.pem"))
+    assert done.exit_code == 0 and "stamped 1 original(s) and 1 attachment(s)" in done.stdout
+    [manifest] = [json.loads(p.read_text()) for p in (cli.case_dir / "timestamps").glob("*.json")]
+    assert hashlib.sha256(sidecar.read_bytes()).hexdigest() in manifest["items"]
+    assert cli("verify").exit_code == 0

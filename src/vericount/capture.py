@@ -347,7 +347,7 @@ def recheck(case: Case, access: Access | None = None, only: list[str] | None = N
                                  replace(access, cookies=cookies))
             except CaptureFailed as exc:
                 state = "gone" if exc.state in GONE else "unknown"
-                out.append(Rechecked(url, state, f"{exc.state}: {exc}"))
+                out.append(Rechecked(url, state, f"{exc.state}: {str(exc).removeprefix(url + ': ')}"))
                 continue
             served = sorted({_sha256(p) for p in fetched.files})
             if set(served) <= items:

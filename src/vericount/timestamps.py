@@ -1,12 +1,13 @@
 """Trusted timestamps (RFC 3161): a time-stamping authority signs that the case's originals existed.
 
-``stamp`` takes the SHA-256 of every original that this TSA has not stamped yet, builds a Merkle tree over
-them (leaf ``sha256(0x00 || digest)``, node ``sha256(0x01 || left || right)``, an odd node carried up),
-and asks the TSA for one token over the root. Kept beside the case, in ``timestamps/``: the token
-(``ROOT.tsr``), the TSA's CA certificate the user gave (``ca-SHA12.pem``), and a manifest (``ROOT.json``:
-the TSA, the root, the time the TSA signed, and each item's path to the root). Anyone can check an item
-against it with SHA-256 alone, and the token with ``openssl ts -verify -digest ROOT -in ROOT.tsr -CAfile
-ca-....pem``. The custody log records each token's SHA-256.
+``stamp`` takes the SHA-256 of every original (and attachment: a capture's web archive, a sidecar) that
+this TSA has not stamped yet, builds a Merkle tree over them (leaf ``sha256(0x00 || digest)``, node
+``sha256(0x01 || left || right)``, an odd node carried up), and asks the TSA for one token over the root.
+Kept beside the case, in ``timestamps/``: the token (``ROOT.tsr``), the TSA's CA certificate the user gave
+(``ca-SHA12.pem``), and a manifest (``ROOT.json``: the TSA, the root, the time the TSA signed, and each
+file's path to the root). Anyone can check a file against it with SHA-256 alone, and the token with
+``openssl ts -verify -digest ROOT -in ROOT.tsr -CAfile ca-....pem``. The custody log records each token's
+SHA-256.
 
 ``check`` does that offline for every manifest (``vericount verify`` calls it): the token verifies
 against the CA and carries the root; every item's path leads to the root; the token is the one the log
@@ -36,11 +37,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from vericount.case import Case
 from vericount.errors import InvalidValue
-from vericount.store.schema import AuditEvent, Item
+from vericount.store.schema import Attachment, AuditEvent, Item
 
 FOLDER = "timestamps"
 AUTHORITIES = "authorities.json"
@@ -54,6 +55,7 @@ class Stamped:
     tsa: str
     signed_at: str | None
     gap_s: float | None = None  # from the oldest original's adding to the signing
+    attachments: int = 0  # stamped with the originals (``items``)
 
 
 def merkle(leaves: list[str]) -> tuple[str, dict[str, list[list[str]]]]:
@@ -100,6 +102,11 @@ def stamp(case: Case, tsa: str, ca_file: Path, timeout: float = 30.0) -> Stamped
     done = {d for m in manifests(case) if m.get("tsa") == tsa for d in m.get("items", {})}
     with case.reading() as s:
         added = {i: at for i, at in s.execute(select(Item.id, Item.added_at)) if i not in done}
+        originals = len(added)
+        for sha, at in s.execute(select(Attachment.sha256, func.min(Attachment.added_at))
+                                 .group_by(Attachment.sha256)):  # a capture's archive, an add's sidecar
+            if sha not in done and sha not in added:
+                added[sha] = at
     todo = list(added)
     if not todo:
         return None
@@ -135,7 +142,7 @@ def stamp(case: Case, tsa: str, ca_file: Path, timeout: float = 30.0) -> Stamped
         case.record(s, "timestamp", None, tsa=tsa, root=root, items=len(paths), signed_at=signed_at,
                     token_sha256=hashlib.sha256(token).hexdigest(), oldest_added_at=oldest.isoformat(),
                     gap_s=gap)
-    return Stamped(root, len(paths), tsa, signed_at, gap)
+    return Stamped(root, originals, tsa, signed_at, gap, len(paths) - originals)
 
 
 def _gap(oldest: datetime, signed_at: str | None) -> float | None:
@@ -264,7 +271,7 @@ def check(case: Case) -> tuple[int, list[tuple[str | None, str]]]:
     with case.reading() as s:
         logged = {e.get("root"): e.get("token_sha256") for e in s.scalars(
             select(AuditEvent.detail).where(AuditEvent.action == "timestamp"))}
-        held = set(s.scalars(select(Item.id)))
+        held = set(s.scalars(select(Item.id))) | set(s.scalars(select(Attachment.sha256)))
     checked = 0
     for m in manifests(case):
         if "unreadable" in m:

@@ -117,6 +117,7 @@ def stamp_now(case: Any) -> list[Any]:
 def stamps_json(stamps: list[Any]) -> list[dict[str, Any]]:
     return [{"tsa": o.tsa, "error": o.error, "root": o.stamped.root if o.stamped else None,
              "items": o.stamped.items if o.stamped else 0,
+             "attachments": o.stamped.attachments if o.stamped else 0,
              "signed_at": o.stamped.signed_at if o.stamped else None} for o in stamps]
 
 
@@ -125,7 +126,8 @@ def say_stamps(stamps: list[Any]) -> None:
         if o.error:
             warning(f"not timestamped: {o.error} (`vericount timestamp` stamps them when the TSA answers)")
         elif o.stamped:
-            say(f"timestamped {o.stamped.items} original(s) by {o.tsa} at {o.stamped.signed_at or '?'}")
+            kept = f" and {o.stamped.attachments} attachment(s)" if o.stamped.attachments else ""
+            say(f"timestamped {o.stamped.items} original(s){kept} by {o.tsa} at {o.stamped.signed_at or '?'}")
         else:
             say(f"nothing new to timestamp for {o.tsa}")
 

@@ -191,7 +191,8 @@ def report_stamps(outcomes: list[Any]) -> bool:
         else:
             done = o.stamped
             waited = f"; the oldest was added {human_seconds(done.gap_s)} before" if done.gap_s else ""
-            say(f"stamped {done.items} original(s) at {done.signed_at or '?'} by {o.tsa}: Merkle root "
+            kept = f" and {done.attachments} attachment(s)" if done.attachments else ""
+            say(f"stamped {done.items} original(s){kept} at {done.signed_at or '?'} by {o.tsa}: Merkle root "
                 f"{done.root} (timestamps/{done.root}.tsr){waited}")
     return all(o.error is None for o in outcomes)
 

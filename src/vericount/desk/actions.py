@@ -25,7 +25,7 @@ from vericount.desk import files, images, pages
 from vericount.desk.common import SECURITY_HEADERS, Redirect, Refused, item_ref, local
 from vericount.desk.guard import LOCK_WAIT_S, Busy
 from vericount.desk.users import Viewer
-from vericount.store.schema import Item
+from vericount.store.schema import Attachment, Item
 
 Acting = Callable[[Request, str], Awaitable[tuple[Viewer, Case, dict[str, str]]]]
 ViewerOf = Callable[[Request], Viewer]
@@ -247,6 +247,23 @@ def file_routes(app: FastAPI, case: Case, viewer_of: ViewerOf) -> None:
         return _served(case.evidence.root, case.evidence.path(item_id), media_type,
                        {**SECURITY_HEADERS, "Cache-Control": "private, max-age=86400"})
 
+    @app.get("/attachments/{item_id}/{sha}")
+    def attachment(request: Request, item_id: str, sha: str) -> Response:
+        viewer_of(request)
+        item_id, sha = item_ref(item_id), item_ref(sha)
+        with case.reading() as s:
+            kept = s.scalars(select(Attachment).where(Attachment.item_id == item_id,
+                                                      Attachment.sha256 == sha)).first()
+            if kept is None:
+                raise Refused(404, "no such attachment")
+            role, name = kept.role, kept.name
+        media_type, inline = ATTACHMENT_TYPES.get(role, ("application/octet-stream", False))
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:100] or "attachment"
+        disposition = "inline" if inline else f'attachment; filename="{safe}"'
+        return _served(case.evidence.root, case.evidence.path(sha), media_type,
+                       {**SECURITY_HEADERS, "Content-Disposition": disposition,
+                        "Cache-Control": "private, max-age=86400"})
+
     @app.get("/thumb/{item_id}")
     async def thumb(request: Request, item_id: str) -> Response:
         viewer_of(request)
@@ -285,6 +302,11 @@ def file_routes(app: FastAPI, case: Case, viewer_of: ViewerOf) -> None:
 
 
 HERE = Path(__file__).parent
+ATTACHMENT_TYPES = {  # role -> (media type served, shown inline); JSON and PEM as plain text, never run
+    "screenshot": ("image/png", True), "warc": ("application/warc", False),
+    "wacz": ("application/wacz", False), "tls-chain": ("text/plain; charset=utf-8", True),
+    "info-json": ("text/plain; charset=utf-8", True), "sidecar": ("text/plain; charset=utf-8", True),
+    "export": ("text/plain; charset=utf-8", True)}
 STATIC = {"desk.js": "text/javascript", "desk.css": "text/css"}
 
 

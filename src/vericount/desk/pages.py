@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select
@@ -170,6 +171,7 @@ def neighbours(case: Case, item_id: str) -> tuple[str | None, str | None]:
 
 
 def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]:
+    from vericount.attachments import of_item
     from vericount.items import view
     from vericount.media.c2pa import summary_lines
     from vericount.reposts.service import list_matches
@@ -196,6 +198,7 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
         history = [_event(e) for e in s.scalars(select(AuditEvent).where(AuditEvent.item_id == item_id)
                                                  .order_by(AuditEvent.id.desc()).limit(100))]
         report = s.get(ReportText, item_id)
+        kept = [asdict(k) for k in of_item(s, item_id)]
         claims = s.scalars(select(ClaimRow).where(ClaimRow.item_id == item_id).order_by(ClaimRow.start)).all()
         claim_rows = [{"id": c.id, "quantity": c.quantity, "subject": c.subject, "speaker": c.speaker,
                        "sentence": c.sentence, "start": c.start, "end": c.end} for c in claims]
@@ -216,7 +219,7 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
     return {"item": shown, "revision": revision, "tracks": tracks, "tags": tags, "notes": notes,
             "history": history, "matches": matches, "before": before, "after": after, "t": t,
             "report": {"title": title} if has_report else None, "claims": claim_rows, "statuses": STATUSES,
-            "passages": passages, "credentials": summary_lines(shown.metadata)}
+            "passages": passages, "credentials": summary_lines(shown.metadata), "kept": kept}
 
 
 REPORT_SHOWN = 200_000  # characters of a report's text shown on its page
