@@ -15,6 +15,34 @@ import pytest
 from tests.mediagen import make_video
 
 SESSION = "session=s3cret-login-value"
+MPD = """<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT1S"
+     profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" minBufferTime="PT1S"><Period>
+ <AdaptationSet mimeType="video/mp4" contentType="video"><Representation id="v1" codecs="avc1.42c00d"
+  width="96" height="64" bandwidth="90000"><BaseURL>dash_video.mp4</BaseURL></Representation></AdaptationSet>
+ <AdaptationSet mimeType="audio/mp4" contentType="audio"><Representation id="a1" codecs="mp4a.40.2"
+  audioSamplingRate="22050" bandwidth="48000"><BaseURL>dash_audio.m4a</BaseURL></Representation>
+ </AdaptationSet>
+</Period></MPD>"""
+
+
+def _dash(root: Path) -> None:
+    """A post whose video and audio are served apart (DASH): a video-only MP4, an audio-only M4A."""
+    import av
+    import numpy as np
+
+    make_video(root / "dash_video.mp4", seconds=1.0, size=(96, 64))
+    with av.open(str(root / "dash_audio.m4a"), "w") as out:
+        stream = out.add_stream("aac", rate=22050, layout="mono")
+        tone = (0.3 * np.sin(np.arange(22050) * 2 * np.pi * 440 / 22050)).astype(np.float32)
+        for start in range(0, len(tone), 1024):
+            frame = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="flt", layout="mono")
+            frame.sample_rate, frame.pts = 22050, start
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    (root / "post.mpd").write_text(MPD)
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -52,6 +80,7 @@ def site(tmp_path: Path) -> Iterator[str]:
     (root / "slow").mkdir()
     (root / "members").mkdir()
     make_video(root / "members" / "m.mp4", seconds=1.0, size=(112, 80))
+    _dash(root)
     (root / "members" / "post.html").write_text(
         '<html><head><title>Members only</title></head><body><video src="m.mp4"></video></body></html>')
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -262,3 +262,27 @@ def test_the_tls_chain_an_https_site_presents_is_saved(tmp_path: Path) -> None:
         server.server_close()
     problem = tls_chain("https://127.0.0.1:9/", tmp_path / "none.pem", Access(timeout=5))
     assert problem and "\n" not in problem and not (tmp_path / "none.pem").exists()
+
+
+def test_video_and_audio_served_apart_are_kept_and_joined(cli: Cli, site: str, tmp_path: Path) -> None:
+    import av
+
+    result = cli("capture", f"{site}/post.mpd", "--json", "--no-archive")
+    assert result.exit_code == 0, result.output
+    captured = json.loads(result.stdout)["captures"][0]
+    assert captured["items"] and sorted(captured["archive"]) == ["served-audio", "served-video"]
+    item = captured["items"][0]
+    kept = _kept(cli, item)
+    # what the site served, byte for byte, and which is which
+    served = tmp_path / "site"
+    for role, name in (("served-video", "dash_video.mp4"), ("served-audio", "dash_audio.m4a")):
+        assert _stored(cli, kept[role]["sha256"]).read_bytes() == (served / name).read_bytes()
+    # the item: the two joined without re-encoding, one video and one audio stream
+    with av.open(str(_stored(cli, item))) as joined, av.open(str(served / "dash_video.mp4")) as video:
+        assert [s.type for s in joined.streams] == ["video", "audio"]
+        assert [bytes(p) for p in joined.demux(joined.streams.video[0]) if p.size] == \
+            [bytes(p) for p in video.demux(video.streams.video[0]) if p.size]
+    shown = json.loads(cli("show", item, "--json").stdout)
+    assert shown["metadata"]["video_streams"] == 1 and shown["metadata"]["audio_streams"] == 1
+    again = json.loads(cli("capture", f"{site}/post.mpd", "--json", "--no-archive").stdout)["captures"][0]
+    assert again["items"] == [item] and again["new"] == 0  # joined alike: the same item

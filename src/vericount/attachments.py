@@ -24,6 +24,8 @@ ROLES = {
     "sidecar": "the metadata file a download tool wrote beside the media (yt-dlp, gallery-dl)",
     "export": "the chat export's result.json that lists the message (Telegram Desktop)",
     "info-json": "yt-dlp's metadata of the captured post, as it wrote it",
+    "served-video": "the video stream as the site served it, apart from its audio (joined into the item)",
+    "served-audio": "the audio stream as the site served it, apart from its video (joined into the item)",
     "warc": "the page's HTTP exchanges as captured (WARC)",
     "wacz": "the page's web archive, packaged for replay (WACZ)",
     "screenshot": "the page as headless Chromium rendered it, full length (PNG)",

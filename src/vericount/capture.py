@@ -3,14 +3,15 @@ with the page's web archive beside it.
 
 For each URL, yt-dlp's extractor for the site (its generic one for a plain page with a ``<video>`` or
 ``og:video``, or a direct media link) downloads the file the platform serves, as served: no re-encoding,
-one file that already holds video and audio (``best``; a site that serves them apart gives its best
-pre-merged one). Its ``.info.json`` becomes the item's source (sidecars.py: page URL, platform, account,
-UTC posting time, caption) and is kept as an attachment of the item, as written. The page itself is
-archived (archive.py: WARC and WACZ of its HTTP exchanges, a full-page screenshot, the TLS certificate
-chain), each part an attachment of the items it gave. The custody log gets a ``capture`` event per URL:
-when, vericount's and yt-dlp's versions, the extractor, the page's response headers, the info.json's
-SHA-256, whether cookies or a proxy were used (never what they are). The same bytes captured again are the
-same item.
+the best single file; where the site serves video and audio apart (DASH, HLS), the best of each, both
+kept as attachments (``served-video``, ``served-audio``) and joined without re-encoding (media/remux.py)
+into the file that becomes the item. Its ``.info.json`` becomes the item's source (sidecars.py: page URL,
+platform, account, UTC posting time, caption) and is kept as an attachment of the item, as written. The
+page itself is archived (archive.py: WARC and WACZ of its HTTP exchanges, a full-page screenshot, the TLS
+certificate chain), each part an attachment of the items it gave. The custody log gets a ``capture`` event
+per URL: when, vericount's and yt-dlp's versions, the extractor, the page's response headers, the
+info.json's SHA-256, whether cookies or a proxy were used (never what they are). The same bytes captured
+again are the same item.
 
 Only this module (and timestamps.py) touches the network, and only when asked. One URL that fails is one
 line naming it and one explicit state (``STATES``); nothing of it is stored; the other URLs go on. A
@@ -58,7 +59,10 @@ STATES = {
     "extractor-failed": "yt-dlp's extractor for the site failed (often: yt-dlp is too old for the site)",
     "failed": "anything else (the line says what)",
 }
-STALE_DAYS = 60  # a yt-dlp release older than this is named when an extractor fails
+STALE_DAYS = 60
+# The best video and the best audio where the site serves them apart (both kept, and joined without
+# re-encoding into the item); else the best single file.
+FORMAT = "bv+ba/b"  # a yt-dlp release older than this is named when an extractor fails
 
 
 class CaptureFailed(InvalidValue):
@@ -94,6 +98,7 @@ class Fetched:
     files: dict[Path, Sidecar]
     media: list[tuple[str, Path]]  # (the URL each file was served from, the file)
     page: PageArchive | None = None
+    parts: dict[Path, list[tuple[str, Path]]] = field(default_factory=dict)  # joined file -> streams served
 
 
 class _Quiet:
@@ -168,6 +173,13 @@ def _record(case: Case, s: Any, got: Captured, fetched: Fetched, stored: dict[st
     if not got.items:
         got.error, got.state = "fetched, but nothing could be stored (see the lines above)", "failed"
         return
+    for path, streams in fetched.parts.items():
+        joined = stored.get(str(path))
+        if joined is None:
+            continue
+        for role, part in streams:
+            keep(case, s, [joined], part, role, url=got.url)
+            got.kept.append(role)
     page = fetched.page
     if page is not None:
         for role, file in page.files.items():
@@ -204,7 +216,9 @@ def _fetch(url: str, folder: Path, max_items: int | None, access: Access) -> Fet
     folder.mkdir(parents=True)
     quiet = _Quiet()
     options: dict[str, Any] = {
-        "outtmpl": str(folder / "%(id).80B.%(ext)s"), "writeinfojson": True, "format": "best",
+        "outtmpl": str(folder / "%(id).80B.%(ext)s"), "writeinfojson": True, "format": FORMAT,
+        "ffmpeg_location": str(folder / "no-ffmpeg"),  # yt-dlp never merges: remux.py joins, alike everywhere
+        "ignoreerrors": "only_download",  # as its CLI: else it refuses to take two formats it cannot merge
         "noplaylist": True, "logger": quiet, "noprogress": True, "socket_timeout": access.timeout,
         "retries": 1, "extractor_retries": 0, "restrictfilenames": True, "overwrites": True,
         "playlistend": max_items or 1, "max_filesize": None}
@@ -222,8 +236,12 @@ def _fetch(url: str, folder: Path, max_items: int | None, access: Access) -> Fet
     except yt_dlp.utils.DownloadError as exc:
         state, reason = classify(quiet.errors[-1] if quiet.errors else str(exc))
         raise CaptureFailed(state, f"{url}: {reason}") from None
+    if quiet.errors:  # a download that failed (reported, not raised: see "ignoreerrors"): nothing half-kept
+        state, reason = classify(quiet.errors[-1])
+        raise CaptureFailed(state, f"{url}: {reason}")
     files: dict[Path, Sidecar] = {}
     media: list[tuple[str, Path]] = []
+    parts: dict[Path, list[tuple[str, Path]]] = {}
     for info_json in sorted(folder.glob("*.info.json")):
         if access.cookies is not None:
             _withhold_cookies(info_json)
@@ -232,16 +250,54 @@ def _fetch(url: str, folder: Path, max_items: int | None, access: Access) -> Fet
                  and not p.name.endswith((".info.json", ".part", ".ytdl"))]
         try:
             sidecar = read_sidecar(info_json)
-            served = json.loads(info_json.read_text(encoding="utf-8")).get("url")
+            data = json.loads(info_json.read_text(encoding="utf-8"))
         except (InvalidValue, ValueError, OSError) as exc:
             raise CaptureFailed("failed", f"{url}: yt-dlp wrote an unreadable info.json ({exc})") from None
         source = sidecar.source if sidecar.source.url else replace(sidecar.source, url=url)
+        sidecar = replace(sidecar, tool="yt-dlp capture", source=source, seen_as=url)
+        streams = _served_apart(data, folder, stem)
+        if streams:
+            media += [(u, p) for _, u, p in streams]
+            joined = _join(url, streams, folder / stem)
+            files[joined] = sidecar
+            parts[joined] = [(role, p) for role, _, p in streams]
+            continue
+        served = data.get("url")
         for path in found:
-            files[path] = replace(sidecar, tool="yt-dlp capture", source=source, seen_as=url)
+            files[path] = sidecar
             media.append((served if isinstance(served, str) and served.startswith("http") else url, path))
     if not files:
         raise CaptureFailed("no-media", f"{url}: no media found on the page")
-    return Fetched(files, media)
+    return Fetched(files, media, parts=parts)
+
+
+def _served_apart(data: dict[str, Any], folder: Path, stem: str) -> list[tuple[str, str, Path]]:
+    """(served-video | served-audio, its URL, its file) when yt-dlp took the video and the audio as two
+    formats (``format_id`` "V+A"); [] for a single file."""
+    ids = str(data.get("format_id") or "").split("+")
+    if len(ids) != 2:
+        return []
+    formats = {str(f.get("format_id")): f for f in data.get("formats") or [] if isinstance(f, dict)}
+    out = []
+    for fid in ids:
+        fmt = formats.get(fid, {})
+        path = folder / f"{stem}.f{fid}.{fmt.get('ext', '')}"
+        if not path.is_file():
+            return []
+        role = "served-audio" if fmt.get("vcodec") == "none" else "served-video"
+        out.append((role, str(fmt.get("url") or ""), path))
+    return out if {r for r, _, _ in out} == {"served-video", "served-audio"} else []
+
+
+def _join(url: str, streams: list[tuple[str, str, Path]], stem: Path) -> Path:
+    from vericount.media.remux import join_streams
+
+    video = next(p for r, _, p in streams if r == "served-video")
+    audio = next(p for r, _, p in streams if r == "served-audio")
+    try:
+        return join_streams(video, audio, stem.with_name(stem.name + ".joined"))
+    except InvalidValue as exc:
+        raise CaptureFailed("failed", f"{url}: the site served video and audio apart and {exc}") from None
 
 
 WITHHELD = "(withheld by vericount: a capture's cookies are never kept)"

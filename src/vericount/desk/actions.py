@@ -306,7 +306,8 @@ ATTACHMENT_TYPES = {  # role -> (media type served, shown inline); JSON and PEM 
     "screenshot": ("image/png", True), "warc": ("application/warc", False),
     "wacz": ("application/wacz", False), "tls-chain": ("text/plain; charset=utf-8", True),
     "info-json": ("text/plain; charset=utf-8", True), "sidecar": ("text/plain; charset=utf-8", True),
-    "export": ("text/plain; charset=utf-8", True)}
+    "export": ("text/plain; charset=utf-8", True), "served-video": ("application/octet-stream", False),
+    "served-audio": ("application/octet-stream", False)}
 STATIC = {"desk.js": "text/javascript", "desk.css": "text/css"}
 
 

@@ -113,7 +113,9 @@ def _check_state(export: Path, events: list[dict[str, Any]], check: BundleCheck)
                         notes=_rows(export, "notes"), judgments=_rows(export, "judgments"),
                         matches=_rows(export, "matches"),
                         marks=[t for t in _rows(export, "tracks") if t.get("source") == "mark"],
-                        tallies=_rows(export, "tallies"), users=None)
+                        tallies=_rows(export, "tallies"), users=None,
+                        attachments=_rows(export, "attachments") if (export / "attachments.json").is_file()
+                        else None)
         state = check_state(events, tables, where="the export")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return [f"export/: its tables are not readable ({exc})"]

@@ -51,10 +51,11 @@ AUDIT = "audit_events"
 # checks), so nothing private leaves the case by accident.
 TABLES = ("items", "item_names", "sources", "stage_states", "fingerprints", "matches", "models",
           "people_items", "tracks", "track_numbers", "track_reviews", "judgments",
-          "group_judgments", "tallies", "reports", "claims", "tags", "notes", AUDIT)
+          "group_judgments", "tallies", "reports", "claims", "tags", "notes", "attachments", AUDIT)
 # Tables added after the first export format: an export made before the schema that brought one has no
 # file for it, and reads as if the table were empty.
-SINCE = {"track_numbers": "0007", "track_reviews": "0008", "group_judgments": "0008", "models": "0010"}
+SINCE = {"track_numbers": "0007", "track_reviews": "0008", "group_judgments": "0008", "models": "0010",
+         "attachments": "0012"}
 # Password hashes, cookies, the client addresses of failed sign-ins; the case id is in export.json.
 NOT_EXPORTED = ("users", "web_sessions", "sign_in_throttle", "case_info")
 GROUPS = "groups"
@@ -278,6 +279,7 @@ def import_case(case: Case, src: Path, originals: Path | None = None) -> dict[st
         _require_empty(s)
     folder = originals if originals is not None else src / "originals"
     item_ids = {row["id"] for row in export.data["items"]}
+    item_ids |= {row["sha256"] for row in export.data.get("attachments", [])}  # kept beside, as originals
     plan, ignored = _plan_originals(folder, item_ids) if folder.is_dir() else ({}, [])
     kept = case.root / IMPORTED / source_case
     created: list[Path] = []
