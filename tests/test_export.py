@@ -18,6 +18,7 @@ from PIL import Image
 
 from tests import onnxgen
 from tests.conftest import Cli, fresh_database
+from tests.mediagen import make_image
 from vericount.case import Case
 from vericount.report.export import GROUPS, NOT_EXPORTED, TABLES, columns
 from vericount.store.db import SCHEMA_HEAD
@@ -305,3 +306,26 @@ def test_every_table_is_exported_or_kept_back() -> None:
     """A new table must be added to TABLES or to NOT_EXPORTED: nothing leaves the case by default."""
     assert set(Base.metadata.tables) == set(TABLES) | set(NOT_EXPORTED)
     assert not set(TABLES) & set(NOT_EXPORTED)
+
+
+def test_attachments_travel_with_an_export(cli: Cli, new_cli: Cli, tmp_path: Path) -> None:
+    media = tmp_path / "downloads"
+    media.mkdir()
+    make_image(media / "post [p1].png", size=(40, 30))
+    (media / "post [p1].info.json").write_text(json.dumps({"extractor": "generic", "id": "p1",
+                                                           "webpage_url": "https://example.org/p1"}))
+    assert cli("add", str(media)).exit_code == 0
+    item = json.loads(cli("items", "--json").stdout)[0]["id"]
+    [kept] = json.loads(cli("show", item, "--json").stdout)["attachments"]
+    out = tmp_path / "export"
+    _export(cli, out)
+    rows = json.loads((out / "attachments.json").read_text())
+    assert [(a["item_id"], a["sha256"], a["role"]) for a in rows] == [(item, kept["sha256"], "sidecar")]
+    (out / "originals").mkdir()
+    for sha in (item, kept["sha256"]):  # the attachment travels as the originals do
+        shutil.copyfile(cli.case_dir / "evidence" / sha[:2] / sha, out / "originals" / sha)
+    imported = new_cli("import", str(out))
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(new_cli("show", item, "--json").stdout)["attachments"] == [kept]
+    verified = new_cli("verify")
+    assert verified.exit_code == 0 and "1 originals and 1 attachments" in verified.stdout, verified.output
