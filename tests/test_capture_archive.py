@@ -286,3 +286,31 @@ def test_video_and_audio_served_apart_are_kept_and_joined(cli: Cli, site: str, t
     assert shown["metadata"]["video_streams"] == 1 and shown["metadata"]["audio_streams"] == 1
     again = json.loads(cli("capture", f"{site}/post.mpd", "--json", "--no-archive").stdout)["captures"][0]
     assert again["items"] == [item] and again["new"] == 0  # joined alike: the same item
+
+
+def test_cookies_from_a_browser_profile(cli: Cli, site: str, tmp_path: Path) -> None:
+    import sqlite3
+
+    profile = tmp_path / "firefox-profile"  # a Firefox profile's cookie database, as Firefox keeps it
+    profile.mkdir()
+    name, value = SESSION.split("=")
+    with sqlite3.connect(profile / "cookies.sqlite") as db:
+        db.execute("create table moz_cookies (id integer primary key, originAttributes text not null "
+                   "default '', name text, value text, host text, path text, expiry integer, "
+                   "isSecure integer)")
+        db.execute("insert into moz_cookies (name, value, host, path, expiry, isSecure) "
+                   "values (?, ?, ?, ?, ?, ?)", (name, value, "127.0.0.1", "/", 4102444800, 0))
+    result = cli("capture", f"{site}/members/post.html", "--cookies-from-browser", f"firefox:{profile}",
+                 "--no-archive")
+    assert result.exit_code == 0, result.output
+    for path in cli.case_dir.rglob("*"):
+        if path.is_file():
+            assert value.encode() not in _unpacked(path.read_bytes()), path
+    bad = cli("capture", f"{site}/members/post.html", "--cookies-from-browser", "netscape-navigator")
+    assert bad.exit_code == 1 and "not a browser yt-dlp reads cookies from" in bad.stderr
+    missing = cli("capture", f"{site}/members/post.html", "--cookies-from-browser",
+                  f"firefox:{tmp_path / 'no'}")
+    assert missing.exit_code == 1 and "cannot read the browser's cookies" in missing.stderr
+    both = cli("capture", f"{site}/clip_a.mp4", "--cookies-from-browser", "firefox", "--cookies",
+               str(profile / "cookies.sqlite"))
+    assert both.exit_code == 2

@@ -127,26 +127,29 @@ def yt_dlp_version() -> str:
 
 
 def capture(case: Case, urls: list[str], executor: Executor, *, max_items: int | None = None,
-            access: Access | None = None, web_archive: bool = True) -> CaptureReport:
-    """Fetch each URL's media (and archive its page), then store it all in one ``add`` batch."""
+            access: Access | None = None, web_archive: bool = True,
+            browser: str | None = None) -> CaptureReport:
+    """Fetch each URL's media (and archive its page), then store it all in one ``add`` batch.
+    ``browser``: BROWSER[:PROFILE] whose cookies to use (instead of ``access.cookies``)."""
     access = access or Access()
     report = CaptureReport()
     with tempfile.TemporaryDirectory(prefix="vericount-capture-") as tmp:
-        cookies = _private_copy(access.cookies, Path(tmp))
+        cookies = browser_cookies(browser, Path(tmp)) if browser else _private_copy(access.cookies, Path(tmp))
+        access = replace(access, cookies=cookies)
         fetched: dict[int, Fetched] = {}
         for number, url in enumerate(urls):
             got = Captured(url)
             report.urls.append(got)
             folder = Path(tmp) / f"{number:05d}"
             try:
-                fetched[number] = _fetch(url, folder, max_items, replace(access, cookies=cookies))
+                fetched[number] = _fetch(url, folder, max_items, access)
                 got.retrieved = datetime.now(UTC).isoformat()
             except CaptureFailed as exc:
                 got.error, got.state = str(exc), exc.state
                 continue
             if web_archive:
-                page = archive(url, folder / "archive", fetched[number].media,
-                               replace(access, cookies=cookies), {"yt-dlp": yt_dlp_version()})
+                page = archive(url, folder / "archive", fetched[number].media, access,
+                               {"yt-dlp": yt_dlp_version()})
                 fetched[number].page, got.problems = page, page.problems
         given = {path: sidecar for f in fetched.values() for path, sidecar in f.files.items()}
         if given:
@@ -192,6 +195,25 @@ def _record(case: Case, s: Any, got: Captured, fetched: Fetched, stored: dict[st
                     info_json_sha256=sidecar.sha256, cookies=access.cookies is not None,
                     proxy=bool(access.proxy), archive=got.kept, archive_problems=got.problems,
                     responses=page.headers() if page else [])
+
+
+def browser_cookies(spec: str, tmp: Path) -> Path:
+    """The cookies of a browser profile (``firefox``, ``chrome:Profile 1``, ``firefox:/path/to/profile``:
+    yt-dlp's reader, decrypting where the browser encrypts) in a private cookies file for this capture."""
+    from yt_dlp.cookies import SUPPORTED_BROWSERS, extract_cookies_from_browser
+
+    name, _, profile = spec.partition(":")
+    if name.lower() not in SUPPORTED_BROWSERS:
+        known = ", ".join(sorted(SUPPORTED_BROWSERS))
+        raise InvalidValue(f"{spec}: not a browser yt-dlp reads cookies from ({known})")
+    try:
+        jar = extract_cookies_from_browser(name.lower(), profile or None, logger=_Quiet())
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise InvalidValue(f"{spec}: cannot read the browser's cookies ({exc})") from None
+    out = tmp / "cookies.txt"
+    jar.save(str(out), ignore_discard=True, ignore_expires=True)
+    out.chmod(0o600)
+    return out
 
 
 def _private_copy(cookies: Path | None, tmp: Path) -> Path | None:
@@ -388,7 +410,8 @@ def captured_urls(case: Case) -> dict[str, set[str]]:
 GONE = {"not-found", "removed", "login-required", "geo-blocked", "no-media"}
 
 
-def recheck(case: Case, access: Access | None = None, only: list[str] | None = None) -> list[Rechecked]:
+def recheck(case: Case, access: Access | None = None, only: list[str] | None = None,
+            browser: str | None = None) -> list[Rechecked]:
     """Visit each captured link again: is the post still up, and does it serve the same bytes?"""
     access = access or Access()
     wanted = captured_urls(case)
@@ -396,7 +419,7 @@ def recheck(case: Case, access: Access | None = None, only: list[str] | None = N
         wanted = {u: wanted.get(u, set()) for u in only}
     out: list[Rechecked] = []
     with tempfile.TemporaryDirectory(prefix="vericount-recheck-") as tmp:
-        cookies = _private_copy(access.cookies, Path(tmp))
+        cookies = browser_cookies(browser, Path(tmp)) if browser else _private_copy(access.cookies, Path(tmp))
         for number, (url, items) in enumerate(sorted(wanted.items())):
             try:
                 fetched = _fetch(url, Path(tmp) / f"{number:05d}", max(1, len(items)),

@@ -28,6 +28,9 @@ pass_ctx = click.make_pass_decorator(Context)
               help="A cookies file (Netscape format, as browser extensions and yt-dlp write it) for "
                    "logged-in or age-gated posts; each site gets only its own cookies. Read, never stored "
                    "in the case.")
+@click.option("--cookies-from-browser", "browser", default=None, metavar="BROWSER[:PROFILE]",
+              help="Use the cookies of a browser profile on this machine instead (firefox, chrome, chromium, "
+                   "edge, brave, ...; PROFILE a name or a folder), read as yt-dlp reads them. Never stored.")
 @click.option("--proxy", default=None, metavar="URL",
               help="Reach the sites through this proxy (http://, https:// or socks5://).")
 @click.option("--no-archive", "no_archive", is_flag=True,
@@ -43,7 +46,8 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 @pass_ctx
 def capture(ctx: Context, urls: tuple[str, ...], from_file: Path | None, max_items: int | None,
-            timeout: float, cookies: Path | None, proxy: str | None, no_archive: bool, recheck: bool,
+            timeout: float, cookies: Path | None, browser: str | None, proxy: str | None, no_archive: bool,
+            recheck: bool,
             jobs: int | None, stamp: bool, as_json: bool) -> None:
     """Fetch the media of posts from their links (yt-dlp) and preserve it with the page's web archive.
 
@@ -68,9 +72,11 @@ def capture(ctx: Context, urls: tuple[str, ...], from_file: Path | None, max_ite
     if proxy is not None and not proxy.startswith(("http://", "https://", "socks5://", "socks5h://")):
         raise click.BadParameter(f"{proxy}: give the proxy as http://, https:// or socks5:// HOST:PORT",
                                  param_hint="--proxy")
+    if cookies is not None and browser is not None:
+        raise click.UsageError("give --cookies or --cookies-from-browser, not both")
     access = Access(cookies, proxy, timeout)
     if recheck:
-        _recheck(ctx, links, access, as_json)
+        _recheck(ctx, links, access, browser, as_json)
         return
     if not links:
         raise click.UsageError("give links to capture (or --from-file)")
@@ -78,7 +84,7 @@ def capture(ctx: Context, urls: tuple[str, ...], from_file: Path | None, max_ite
 
     with ctx.open_case() as case:
         report = run_capture(case, links, get_executor("local", jobs), max_items=max_items, access=access,
-                             web_archive=not no_archive)
+                             web_archive=not no_archive, browser=browser)
         stamps = stamp_now(case) if stamp else []
     failed = report.add.failed if report.add else []
     if as_json:
@@ -132,11 +138,11 @@ def say_stamps(stamps: list[Any]) -> None:
             say(f"nothing new to timestamp for {o.tsa}")
 
 
-def _recheck(ctx: Context, links: list[str], access: Any, as_json: bool) -> None:
+def _recheck(ctx: Context, links: list[str], access: Any, browser: str | None, as_json: bool) -> None:
     from vericount.capture import recheck
 
     with ctx.open_case() as case:
-        found = recheck(case, access, only=links or None)
+        found = recheck(case, access, only=links or None, browser=browser)
     if as_json:
         emit_json({"rechecked": [{"url": r.url, "state": r.state, "detail": r.detail, "served": r.served}
                                  for r in found]})
