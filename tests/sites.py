@@ -15,6 +15,7 @@ import pytest
 from tests.mediagen import make_video
 
 SESSION = "session=s3cret-login-value"
+REDIRECTS = {"/to-ftp.mp4": "ftp://127.0.0.1/clip.mp4", "/to-file.mp4": "file:///etc/passwd"}
 MPD = """<?xml version="1.0"?>
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT1S"
      profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" minBufferTime="PT1S"><Period>
@@ -49,6 +50,12 @@ class _Handler(SimpleHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/slow"):
             time.sleep(3)
+        if self.path in REDIRECTS:  # a link that leads off the web: refused, never followed
+            self.send_response(302)
+            self.send_header("Location", REDIRECTS[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path.startswith("/members/") and SESSION not in (self.headers.get("Cookie") or ""):
             self.send_error(403)
             return

@@ -314,3 +314,14 @@ def test_cookies_from_a_browser_profile(cli: Cli, site: str, tmp_path: Path) -> 
     both = cli("capture", f"{site}/clip_a.mp4", "--cookies-from-browser", "firefox", "--cookies",
                str(profile / "cookies.sqlite"))
     assert both.exit_code == 2
+
+
+def test_a_redirect_off_the_web_is_refused(cli: Cli, site: str) -> None:
+    result = cli("capture", f"{site}/to-ftp.mp4", f"{site}/to-file.mp4", "--json")
+    assert result.exit_code == 1
+    captured = json.loads(result.stdout)["captures"]
+    assert [c["items"] for c in captured] == [[], []] and all(c["error"] for c in captured)
+    assert [c["state"] for c in captured] == ["bad-link", "bad-link"], captured
+    assert all("redirected off the web" in c["error"] for c in captured)
+    assert json.loads(cli("items", "--json").stdout) == []
+    assert "root:" not in result.stdout  # /etc/passwd was never read

@@ -345,6 +345,7 @@ def _withhold_cookies(info_json: Path) -> None:
 
 
 RULES = [  # (words in yt-dlp's message, lower case) -> state; the first that matches
+    (("no connection adapters", "unsupported url scheme", "unknown url type"), "bad-link"),  # a redirect
     (("unsupported url",), "no-media"),  # the generic extractor found no media on the page
     (("timed out", "timeout"), "timeout"),
     (("http error 404", "http error 410", "not found"), "not-found"),
@@ -372,6 +373,8 @@ def classify(message: str) -> tuple[str, str]:
     lower = message.lower()
     line = line.split(" (caused by ")[0].split("; please report this issue")[0]
     state = next((s for words, s in RULES if any(w in lower for w in words)), "failed")
+    if state == "bad-link":
+        line = f"redirected off the web, only http and https are followed ({line})"
     if state in ("extractor-failed", "no-media"):
         age = _age_days(yt_dlp_version())
         if age is not None and age > STALE_DAYS:
