@@ -88,6 +88,9 @@ def site(tmp_path: Path) -> Iterator[str]:
     (root / "members").mkdir()
     make_video(root / "members" / "m.mp4", seconds=1.0, size=(112, 80))
     _dash(root)
+    (root / "long.html").write_text('<html><head><title>Long</title></head><body><video src="clip_b.mp4">'
+                                    '</video><div style="height:20000px;background:#8a8">feed</div>'
+                                    '</body></html>')
     (root / "members" / "post.html").write_text(
         '<html><head><title>Members only</title></head><body><video src="m.mp4"></video></body></html>')
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -325,3 +325,14 @@ def test_a_redirect_off_the_web_is_refused(cli: Cli, site: str) -> None:
     assert all("redirected off the web" in c["error"] for c in captured)
     assert json.loads(cli("items", "--json").stdout) == []
     assert "root:" not in result.stdout  # /etc/passwd was never read
+
+
+@pytest.mark.skipif(not BROWSER, reason="chromium is not installed")
+def test_a_very_long_page_is_cut_and_said_so(cli: Cli, site: str) -> None:
+    result = cli("capture", f"{site}/long.html", "--json")
+    assert result.exit_code == 0, result.output
+    captured = json.loads(result.stdout)["captures"][0]
+    assert any(p.startswith("screenshot cut at 16384 px") for p in captured["archive_problems"])
+    shot = _kept(cli, captured["items"][0])["screenshot"]
+    with Image.open(_stored(cli, shot["sha256"])) as image:
+        assert image.size == (1280, 16384)

@@ -98,7 +98,7 @@ def archive(url: str, folder: Path, media: list[tuple[str, Path]], access: Acces
     if out.exchanges:
         out.title = _title(out.exchanges[-1])
     shot = folder / "screenshot.png"
-    problem = screenshot(url, shot, access)
+    problem = screenshot(url, shot, access, out.problems)
     if problem:
         out.problems.append(f"screenshot not taken: {problem}")
     else:
@@ -246,8 +246,10 @@ def chromium() -> str | None:
     return found if found and Path(found).is_file() else None
 
 
-def screenshot(url: str, out: Path, access: Access) -> str | None:
-    """A full-page PNG of ``url`` (None), or why not (one line)."""
+def screenshot(url: str, out: Path, access: Access, cut: list[str] | None = None) -> str | None:
+    """A full-page PNG of ``url`` (None), or why not (one line); ``cut`` gets a line when the page was
+    longer than the screenshot."""
+    cut = cut if cut is not None else []
     browser_path = chromium()
     if browser_path is None:
         return f"chromium not found (apt-get install chromium, or set {CHROMIUM_ENV})"
@@ -276,6 +278,8 @@ def screenshot(url: str, out: Path, access: Access) -> str | None:
                 if height > MAX_SCREENSHOT_HEIGHT:
                     page.screenshot(path=str(out), clip={"x": 0, "y": 0, "width": WIDTH,
                                                          "height": MAX_SCREENSHOT_HEIGHT}, full_page=True)
+                    cut.append(f"screenshot cut at {MAX_SCREENSHOT_HEIGHT} px: the page is {height} px long "
+                               "(the WARC holds all of it)")
                 else:
                     page.screenshot(path=str(out), full_page=True)
             finally:
