@@ -6,12 +6,14 @@ from vericount.claims.stage import ClaimsStage
 from vericount.media.metadata import MetadataStage
 from vericount.people.stage import PeopleStage
 from vericount.reposts.stage import RepostsStage
+from vericount.text.ocr import OcrStage
 
 STAGES = {
     MetadataStage.name: MetadataStage,
     RepostsStage.name: RepostsStage,
     PeopleStage.name: PeopleStage,
     ClaimsStage.name: ClaimsStage,
+    OcrStage.name: OcrStage,
 }
 
-__all__ = ["STAGES", "ClaimsStage", "MetadataStage", "PeopleStage", "RepostsStage"]
+__all__ = ["STAGES", "ClaimsStage", "MetadataStage", "OcrStage", "PeopleStage", "RepostsStage"]

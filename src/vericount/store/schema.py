@@ -483,6 +483,61 @@ class Note(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class TextLine(Base):
+    """A line of text found in an item: on screen (the ``ocr`` stage) or said (the ``speech`` stage), with
+    where and when. A machine's reading, with its confidence; a reviewer may mark a line relevant (the
+    report quotes only marked lines)."""
+
+    __tablename__ = "text_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # ocr | speech
+    start: Mapped[float | None] = mapped_column(Float)  # seconds; None for an image
+    end: Mapped[float | None] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(16))
+    confidence: Mapped[float | None] = mapped_column(Float)  # 0..1
+    box: Mapped[list[float] | None] = mapped_column(JSONType)  # x, y, w, h as fractions of the frame (ocr)
+    marked_by: Mapped[str | None] = mapped_column(String(200))
+    marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    __table_args__ = (Index("ix_text_lines_item_kind", "item_id", "kind"),)
+
+
+class SourceHint(Base):
+    """A source proposed from what an item shows: a channel handle, a link or a platform's watermark read
+    on screen. A proposal until a reviewer accepts it (it becomes a source) or rejects it."""
+
+    __tablename__ = "source_hints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # handle | link | watermark
+    value: Mapped[str] = mapped_column(Text)
+    start: Mapped[float | None] = mapped_column(Float)
+    end: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | accepted | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    __table_args__ = (UniqueConstraint("item_id", "kind", "value", name="uq_source_hints_item_kind_value"),)
+
+
+class SearchEntry(Base):
+    """What ``vericount search`` looks through, one row per searchable text: on-screen lines, transcripts,
+    captions from sources, notes, claims. ``norm`` is the text folded for search (lower case, ё as е); the
+    full-text index over it is SQLite's FTS5 or PostgreSQL's tsvector (search.py)."""
+
+    __tablename__ = "search_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # ocr | speech | caption | note | claim
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    ref: Mapped[int] = mapped_column(Integer)  # the row's id in its own table
+    start: Mapped[float | None] = mapped_column(Float)
+    end: Mapped[float | None] = mapped_column(Float)
+    body: Mapped[str] = mapped_column(Text)
+    norm: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index("ix_search_entries_kind_ref", "kind", "ref"),)
+
+
 class SignInThrottle(Base):
     """Failed desk sign-ins counted per account name ("user:NAME") and per client address
     ("address:IP"), with the lock-out they earned (desk/guard.py). Forgotten a day after the last failure;

@@ -1,0 +1,154 @@
+"""Text in the footage: the ocr stage on a generated clip with text burned in, the sources it proposes, the
+lines a reviewer marks, and `vericount search` over every text of the case (SQLite FTS5 and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from tests.conftest import Cli
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+HAVE_TESSERACT = shutil.which("tesseract") is not None and FONT.is_file()
+if not HAVE_TESSERACT and os.environ.get("VERICOUNT_REQUIRE_SYSTEM") == "1":
+    raise RuntimeError("tesseract-ocr and fonts-dejavu-core are required here (VERICOUNT_REQUIRE_SYSTEM=1)")
+needs_tesseract = pytest.mark.skipif(not HAVE_TESSERACT, reason="tesseract-ocr is not installed")
+
+SHOTS = [  # (seconds, background, [(text, x, y, size)])
+    (2.0, (40, 70, 50), [("@kursk_now", 20, 16, 26), ("Пленные под Суджей", 60, 300, 30)]),
+    (2.0, (90, 60, 40), [("We are conscripts", 60, 300, 30), ("t.me/kursk_now/123", 360, 16, 22)]),
+]
+
+
+def make_clip(path: Path, fps: int = 10) -> Path:
+    """A 640 x 360 clip of two shots, each with its own text burned in."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        for seconds, colour, texts in SHOTS:
+            picture = Image.new("RGB", (640, 360), colour)
+            draw = ImageDraw.Draw(picture)
+            for text, x, y, size in texts:
+                font = ImageFont.truetype(str(FONT), size)
+                box = draw.textbbox((x, y), text, font=font)
+                draw.rectangle((box[0] - 6, box[1] - 6, box[2] + 6, box[3] + 6), fill=(0, 0, 0))
+                draw.text((x, y), text, font=font, fill=(255, 255, 255))
+            frame = av.VideoFrame.from_ndarray(np.asarray(picture), format="rgb24")
+            for _ in range(round(seconds * fps)):
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def _lines(cli: Cli, item: str) -> list[dict[str, object]]:
+    result = cli("text", item, "--json")
+    assert result.exit_code == 0, result.output
+    lines: list[dict[str, object]] = json.loads(result.stdout)["lines"]
+    return lines
+
+
+@needs_tesseract
+def test_ocr_reads_each_shot_once_and_proposes_sources(cli: Cli, tmp_path: Path) -> None:
+    make_clip(tmp_path / "clip.mp4")
+    assert cli("add", str(tmp_path / "clip.mp4")).exit_code == 0
+    result = cli("ocr")
+    assert result.exit_code == 0, result.output
+    lines = {line["text"]: line for line in _lines(cli, "clip.mp4")}
+    assert set(lines) >= {"@kursk_now", "Пленные под Суджей", "We are conscripts", "t.me/kursk_now/123"}
+    handle, said = lines["@kursk_now"], lines["We are conscripts"]
+    assert handle["start"] == 0 and 1.0 <= float(handle["end"]) < 2.0  # the first shot, as sampled (1 a second)
+    assert 1.5 <= float(said["start"]) <= 2.5 and float(said["end"]) >= 3.0
+    assert lines["Пленные под Суджей"]["lang"] == "ru" and said["lang"] == "en"
+    x, y, w, h = handle["box"]  # type: ignore[misc]
+    assert x < 0.1 and y < 0.15 and 0.1 < w < 0.4 and h < 0.15  # the top-left corner
+    assert all(float(line["confidence"]) >= 0.6 for line in lines.values())  # type: ignore[arg-type]
+
+    hints = {h["value"]: h for h in json.loads(cli("hints", "--json").stdout)["hints"]}
+    assert set(hints) == {"@kursk_now", "t.me/kursk_now/123"}
+    assert hints["@kursk_now"]["kind"] == "handle" and hints["t.me/kursk_now/123"]["kind"] == "link"
+    assert json.loads(cli("show", "clip.mp4", "--json").stdout)["sources"] == []  # proposals only
+    assert cli("hints", "accept", str(hints["@kursk_now"]["id"]), "--note", "same channel").exit_code == 0
+    assert cli("hints", "reject", str(hints["t.me/kursk_now/123"]["id"])).exit_code == 0
+    [source] = json.loads(cli("show", "clip.mp4", "--json").stdout)["sources"]
+    assert source["account"] == "@kursk_now" and "read on screen at 0:00-0:0" in source["notes"]
+    again = cli("hints", "accept", str(hints["@kursk_now"]["id"]))
+    assert again.exit_code == 1 and "already accepted" in again.stderr
+    assert json.loads(cli("hints", "--json").stdout)["hints"] == []  # nothing open
+    assert cli("verify").exit_code == 0  # the accepted source is in the log
+
+    # a second run reads nothing again; the same stage version and parameters are done
+    rerun = cli("ocr", "--json")
+    assert json.loads(rerun.stdout)["items"] == [{"item": source_item(cli), "lines": len(lines)}]
+    assert len(_lines(cli, "clip.mp4")) == len(lines)
+
+    # marked lines: the report quotes these and no others
+    said_id = str(said["id"])
+    assert "marked 1 line(s)" in cli("mark-text", said_id).stdout
+    marked = {line["text"]: line["marked_by"] for line in _lines(cli, "clip.mp4")}
+    assert marked["We are conscripts"] == "tester"
+    assert "unmarked 1" in cli("mark-text", said_id, "--undo").stdout
+    assert [e["action"] for e in json.loads(cli("log", "--json", "--action", "text").stdout)] == [
+        "text.mark", "text.unmark"]
+    missing = cli("mark-text", "9999")
+    assert missing.exit_code == 1 and "no line of text 9999" in missing.stderr
+
+
+def source_item(cli: Cli) -> str:
+    return str(json.loads(cli("items", "--json").stdout)[0]["id"])
+
+
+@needs_tesseract
+def test_search_finds_every_kind_of_text_on_both_back_ends(cli: Cli, tmp_path: Path) -> None:
+    make_clip(tmp_path / "clip.mp4")
+    report = tmp_path / "report.txt"
+    report.write_text("The ministry said that 102 soldiers were captured near Sudzha in one day.\n")
+    assert cli("add", str(tmp_path / "clip.mp4"), "--source-url", "https://t.me/kursk_now/7",
+               "--platform", "telegram").exit_code == 0
+    assert cli("ocr").exit_code == 0
+    assert cli("note", "clip.mp4", "Ёлки on the left: the same road as in the other clip").exit_code == 0
+    assert cli("claims", "add", str(report), "--outlet", "Example News").exit_code == 0
+
+    def hits(query: str, *kinds: str) -> list[dict[str, object]]:
+        result = cli("search", query, "--json", *[a for k in kinds for a in ("--kind", k)])
+        assert result.exit_code == 0, result.output
+        found: list[dict[str, object]] = json.loads(result.stdout)["hits"]
+        return found
+
+    # case and ё/е do not matter; each hit has its item, kind and time
+    [ocr] = hits("ПЛЁННЫЕ под суджей")
+    assert ocr["kind"] == "ocr" and ocr["name"] == "clip.mp4" and ocr["start"] == 0
+    assert {h["kind"] for h in hits("kursk_now")} == {"ocr", "caption"}  # on screen and in the source
+    assert [h["kind"] for h in hits("kursk_now", "caption")] == ["caption"]
+    assert [h["kind"] for h in hits("елки road")] == ["note"]
+    assert [h["kind"] for h in hits("captured sudzha")] == ["claim"]
+    assert hits("conscripts captured") == []  # every word must be in one text
+    # a note added later is found: entries follow their tables
+    assert cli("note", "clip.mp4", "second note about conscription").exit_code == 0
+    assert len(hits("conscription")) == 1
+    nothing = cli("search", "!!! ???")
+    assert nothing.exit_code == 1 and "nothing to search for" in nothing.stderr
+    assert cli("search", "x", "--kind", "tweets").exit_code == 2
+
+
+def test_ocr_without_tesseract_says_so(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.mediagen import make_image
+
+    make_image(tmp_path / "photo.png")
+    broken = tmp_path / "broken.mp4"
+    make_clip(broken) if HAVE_TESSERACT else broken.write_bytes(b"\0\0\0\x18ftypmp42" + b"\0" * 64)
+    broken.write_bytes(broken.read_bytes()[:600])  # cut short: no frame decodes
+    assert cli("add", str(tmp_path / "photo.png"), str(broken)).exit_code in (0, 1)
+    monkeypatch.setattr("vericount.text.ocr.installed_langs", lambda: [])
+    result = cli("ocr")
+    assert result.exit_code == 1
+    assert "Tesseract is not installed" in result.stderr
+    assert all(line.startswith(("warning:", "error:")) for line in result.stderr.splitlines() if line.strip())
