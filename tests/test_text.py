@@ -65,7 +65,7 @@ def test_ocr_reads_each_shot_once_and_proposes_sources(cli: Cli, tmp_path: Path)
     lines = {line["text"]: line for line in _lines(cli, "clip.mp4")}
     assert set(lines) >= {"@kursk_now", "Пленные под Суджей", "We are conscripts", "t.me/kursk_now/123"}
     handle, said = lines["@kursk_now"], lines["We are conscripts"]
-    assert handle["start"] == 0 and 1.0 <= float(handle["end"]) < 2.0  # the first shot, as sampled (1 a second)
+    assert handle["start"] == 0 and 1.0 <= float(handle["end"]) < 2.0  # the first shot, sampled 1 a second
     assert 1.5 <= float(said["start"]) <= 2.5 and float(said["end"]) >= 3.0
     assert lines["Пленные под Суджей"]["lang"] == "ru" and said["lang"] == "en"
     x, y, w, h = handle["box"]  # type: ignore[misc]

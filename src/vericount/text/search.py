@@ -6,9 +6,10 @@ sentences of claims (``claim``). The stages write their rows as they save; sourc
 brought up to date when a search starts (``sync``: only ids are compared).
 
 Text is folded the same way for both back ends before it is indexed and before it is looked for: its
-words only (runs of letters and digits), Unicode NFKC, case folded, ``ё`` as ``е``. SQLite searches it with FTS5 (``search_fts``, an external-content index
-over ``search_entries`` with triggers that keep it in step, made when first needed: it is an index, not
-evidence, and is rebuilt from the table); PostgreSQL with ``to_tsvector('simple', norm)`` and a GIN index.
+words only (runs of letters and digits), Unicode NFKC, case folded, ``ё`` as ``е``. SQLite searches it
+with FTS5 (``search_fts``, an external-content index over ``search_entries`` with triggers that keep it in
+step, made when first needed: it is an index, not evidence, and is rebuilt from the table); PostgreSQL
+with ``to_tsvector('simple', norm)`` and a GIN index.
 Every word of the query must be in a hit; hits are ranked by BM25 (SQLite) or ``ts_rank`` (PostgreSQL).
 """
 
