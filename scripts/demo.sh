@@ -85,21 +85,30 @@ run vericount capture --recheck
 kill "$server" "$tsa_server"; rm -rf "$site" "$tsa"
 run vericount verify
 
-say "9. A person's decisions win over the matcher's: confirm or reject a pair (audit-logged)"
+say "9. Text on screen: read in every shot (Tesseract: Russian, Ukrainian, English); handles and links become proposed sources; one search over all text"
+run vericount ocr
+run vericount text screen_recording.mp4
+run vericount hints
+hint=$(vericount hints --json | python -c "import json, sys; print(next(h['id'] for h in json.load(sys.stdin)['hints'] if h['value'] == '@kursk_now'))")
+run vericount hints accept "$hint" --note "the channel's handle, shown above the clip"
+run vericount search kursk_now
+run vericount search "surrendered"
+
+say "10. A person's decisions win over the matcher's: confirm or reject a pair (audit-logged)"
 run vericount match reject obama_and_biden.jpg biden.jpg --reason "different photos of the same event"
 run vericount matches biden.jpg
 
-say "10. People: detected by two bundled models (listed with their licences and SHA-256), tracked through each shot, scored, faces and crops kept"
+say "11. People: detected by two bundled models (listed with their licences and SHA-256), tracked through each shot, scored, faces and crops kept"
 run vericount models
 run vericount people
 run vericount tracks hamilton_short.mp4
 run vericount tracks obama_and_biden.jpg
 
-say "11. A reviewer marks a person the detector missed (X Y as fractions of the frame)"
+say "12. A reviewer marks a person the detector missed (X Y as fractions of the frame)"
 run vericount mark hamilton_short.mp4 --time 8.5 0.85 0.55
 run vericount people --json
 
-say "12. The count: verified items only. What no reviewer decided is a proposal (N'), ranked by what one action would add"
+say "13. The count: verified items only. What no reviewer decided is a proposal (N'), ranked by what one action would add"
 for photo in obama.jpg obama2.jpg biden.jpg obama_and_biden.jpg; do
   run vericount status "$photo" verified --note "sample photo, source checked"
 done
@@ -108,13 +117,13 @@ printf '$ vericount tally --json   # the top proposal, with the commands that ac
 '
 vericount tally --json | python -c "import json, sys; p = json.load(sys.stdin)['proposals'][0]; print(p['effect'], 'in', p['actions'], 'action(s):', p['why']); print('\n'.join(p['commands']))"
 
-say "13. Reviewers certify: confirm the people of a photo in one action; its doubtful box (score 0.28: Biden's raised arm) stays open, then is rejected"
+say "14. Reviewers certify: confirm the people of a photo in one action; its doubtful box (score 0.28: Biden's raised arm) stays open, then is rejected"
 run vericount people confirm obama_and_biden.jpg
 run vericount people reject obama_and_biden.jpg:4 --reason "Biden's raised arm against the curtain"
 run vericount people reviews obama_and_biden.jpg
 run vericount tally
 
-say "14. Group and pair judgments: the performer on stage is none of the three certified (one action); pairs of photos"
+say "15. Group and pair judgments: the performer on stage is none of the three certified (one action); pairs of photos"
 run vericount people confirm hamilton_short.mp4:5 obama.jpg obama2.jpg biden.jpg
 run vericount judge-group different hamilton_short.mp4:5 --against certified \
     --reason "the singer on stage is neither man nor the girl in the convention photo"
@@ -123,17 +132,17 @@ run vericount judge biden.jpg:1 obama.jpg:1 different --reason "different faces,
 run vericount judgments
 run vericount tally
 
-say "15. The certificate: a proof crop per person, who confirmed it, a reason per pair; anyone can check it"
+say "16. The certificate: a proof crop per person, who confirmed it, a reason per pair; anyone can check it"
 run vericount tally --out "$case_dir/certificate.json"
 run vericount tally --check "$case_dir/certificate.json"
 run python src/vericount/tally/check.py "$case_dir/certificate.json" "$case_dir/case.db"
 
-say "16. Claims: a report's numbers, who says them and through whom (this sample report is fictional)"
+say "17. Claims: a report's numbers, who says them and through whom (this sample report is fictional)"
 run vericount claims add samples/reports/example_report.txt --outlet "The Ledger" --published 2024-08-14
 run vericount claims
 run vericount claims compare
 
-say "17. The review desk: accounts with roles, then a web app over the same case (here started, asked, stopped)"
+say "18. The review desk: accounts with roles, then a web app over the same case (here started, asked, stopped)"
 printf '$ vericount user add demo --role admin --password-stdin   # (password: demo-password)\n'
 printf 'demo-password\n' | vericount user add demo --role admin --password-stdin
 run vericount tag hamilton_short.mp4 white-house day-1
@@ -149,7 +158,7 @@ done
 run python scripts/desk_tour.py "http://127.0.0.1:$port" demo demo-password
 kill $desk_pid 2>/dev/null || true
 
-say "18. Exports: every table as CSV or JSON; a JSON export fills a new case with the same count"
+say "19. Exports: every table as CSV or JSON; a JSON export fills a new case with the same count"
 run vericount export --out "$case_dir/export-csv" --format csv
 run vericount export --out "$case_dir/export-json" --format json
 rm -rf "$case_dir/imported-case"
@@ -157,7 +166,7 @@ run vericount init "$case_dir/imported-case"
 run vericount --case "$case_dir/imported-case" import "$case_dir/export-json"
 run vericount --case "$case_dir/imported-case" tally
 
-say "19. The evidence bundle: report, export, custody and audit logs, originals, manifests, signed; checked"
+say "20. The evidence bundle: report, export, custody and audit logs, originals, manifests, signed; checked"
 run vericount export --bundle "$case_dir/bundle.zip" --with-originals
 fingerprint=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['key']['fingerprint'])" \
   "$case_dir/case.json")
@@ -171,10 +180,10 @@ python -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv
 (cd "$unzipped" && sha256sum -c MANIFEST.sha256 | tail -2)
 rm -rf "$unzipped"
 
-say "20. Case summary"
+say "21. Case summary"
 run vericount summary
 
-say "21. The report: HTML and PDF, faces blurred; the headline, certificate, timeline, claims, map, methods, custody"
+say "22. The report: HTML and PDF, faces blurred; the headline, certificate, timeline, claims, map, methods, custody"
 run vericount report --out "$case_dir/report"
 printf '\nThe demo case is in %s; try: vericount --case %s items --json\n' "$case_dir" "$case_dir"
 printf 'The desk: vericount --case %s serve, then open http://127.0.0.1:8000/ and sign in as demo / demo-password\n' \

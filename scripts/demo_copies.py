@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import av
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "media"
 
@@ -49,10 +49,11 @@ def phone(image: Image.Image) -> Image.Image:
     top = (640 - small.height) // 2
     screen.paste(small, ((360 - small.width) // 2, top))
     draw = ImageDraw.Draw(screen)
-    draw.text((12, 10), "9:41", fill=(255, 255, 255))
-    draw.text((300, 10), "5G 87%", fill=(255, 255, 255))
-    draw.text((81, top - 24), "@channel", fill=(255, 255, 255))
-    draw.text((12, 560), "They surrendered here #kursk", fill=(255, 255, 255))
+    small_font, font = ImageFont.load_default(size=14), ImageFont.load_default(size=22)
+    draw.text((12, 10), "9:41", fill=(255, 255, 255), font=small_font)
+    draw.text((290, 10), "5G 87%", fill=(255, 255, 255), font=small_font)
+    draw.text((81, top - 34), "@kursk_now", fill=(255, 255, 255), font=font)
+    draw.text((12, 560), "They surrendered here", fill=(255, 255, 255), font=font)
     return screen
 
 

@@ -496,3 +496,25 @@ def test_an_items_attachments_are_listed_and_served_inert(desk: Case, tmp_path: 
     assert got.content == warc.read_bytes() and got.headers["content-disposition"].startswith("attachment")
     assert c.get(f"/attachments/{item_id(desk, 'biden.jpg')}/{warc_sha}").status_code == 404  # not its own
     assert c.get(f"/attachments/{clip}/{clip}").status_code == 404  # an original is no attachment
+
+
+def test_search_page_and_an_items_text(desk: Case) -> None:
+    from vericount.store.schema import Item as ItemRow
+    from vericount.text.lines import Line, replace_lines
+
+    clip = item_id(desk, "clip.mp4")
+    with desk.session() as s:
+        row = s.get(ItemRow, clip)
+        assert row is not None
+        replace_lines(s, row, "ocr", [Line("@kursk_now", 1.0, 3.0, 0.9, "en", (0.1, 0.1, 0.2, 0.05)),
+                                      Line("<script>alert(1)</script> Пленные", 2.0, 2.0, 0.8, "ru")])
+    c = client(desk, "vic")
+    page = c.get("/search", params={"q": "ПЛЁННЫЕ"})
+    assert page.status_code == 200 and 'id="hit-count">1 hit(s)' in page.text
+    assert f'href="/items/{clip}?t=2.0"' in page.text and "&lt;script&gt;" in page.text
+    assert "<script>alert" not in page.text
+    assert "Nothing found" in c.get("/search", params={"q": "absent"}).text
+    assert "nothing to search for" in c.get("/search", params={"q": "!!!"}).text
+    assert c.get("/search", params={"q": "kursk", "kind": "note"}).text.count("Nothing found") == 1
+    item = c.get(f"/items/{clip}").text
+    assert 'id="text-lines"' in item and 'class="seek" data-t="1.0"' in item and "@kursk_now" in item

@@ -207,3 +207,24 @@ def test_report_on_both_backends_and_bad_options(cli: Cli, tmp_path: Path) -> No
     bad = cli("report", "--out", str(tmp_path / "file"))
     assert bad.exit_code == 1 and "is not a folder" in bad.stderr and len(bad.stderr.splitlines()) == 1
     assert cli("report", "--out", str(tmp_path / "x"), "--format", "docx").exit_code == 2
+
+
+def test_report_quotes_only_the_lines_marked_relevant(cli: Cli, tmp_path: Path) -> None:
+    from vericount.case import Case
+    from vericount.store.schema import Item
+    from vericount.text.lines import Line, replace_lines
+
+    Image.new("RGB", (64, 48), (40, 40, 200)).save(tmp_path / "frame.png")
+    assert cli("add", str(tmp_path / "frame.png")).exit_code == 0
+    item = json.loads(cli("items", "--json").stdout)[0]["id"]
+    with Case.open(cli.case_dir) as case, case.session() as s:
+        row = s.get(Item, item)
+        assert row is not None
+        replace_lines(s, row, "ocr", [Line("we are conscripts <b>from Kursk</b>", 3.0, 5.0, 0.9),
+                                      Line("Private Ivan Petrov, home town Sudzha", 7.0, 8.0, 0.9)])
+    lines = json.loads(cli("text", item, "--json").stdout)["lines"]
+    assert cli("mark-text", str(lines[0]["id"])).exit_code == 0
+    assert cli("report", "--out", str(tmp_path / "r"), "--format", "html").exit_code == 0
+    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert 'id="excerpts"' in html and "we are conscripts &lt;b&gt;from Kursk&lt;/b&gt;" in html
+    assert "0:03" in html and "Ivan Petrov" not in html  # an unmarked line (a name) is never quoted

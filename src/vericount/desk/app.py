@@ -60,6 +60,7 @@ def create_app(case: Case, hosts: guard.HostRule | None = None, clock: guard.Clo
     env = Environment(loader=FileSystemLoader(HERE / "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["short"] = lambda s: (s or "")[:12]
+    env.filters["clock"] = lambda t: f"{int(t) // 60}:{int(t) % 60:02d}"
     env.globals["urlencode"] = urlencode
 
     def render(request: Request, viewer: Viewer | None, template: str, status: int = 200,
@@ -203,6 +204,7 @@ def _page_routes(app: FastAPI, case: Case, render: Render, viewer_of: ViewerOf) 
     app.get("/tally")(page("tally.html", pages.tally_page))
     app.get("/claims")(page("claims.html", pages.claims_page))
     app.get("/audit")(page("audit.html", pages.audit_page))
+    app.get("/search")(page("search.html", pages.search_page))
 
     @app.get("/items/{item_id}")
     def item_page(request: Request, item_id: str) -> Response:

@@ -199,6 +199,11 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
                                                  .order_by(AuditEvent.id.desc()).limit(100))]
         report = s.get(ReportText, item_id)
         kept = [asdict(k) for k in of_item(s, item_id)]
+        line = schema.TextLine
+        lines = [{"id": r.id, "kind": r.kind, "start": r.start, "end": r.end, "text": r.text, "lang": r.lang,
+                  "confidence": r.confidence, "marked_by": r.marked_by}
+                 for r in s.scalars(select(line).where(line.item_id == item_id)
+                                    .order_by(line.kind, line.start, line.id))]
         claims = s.scalars(select(ClaimRow).where(ClaimRow.item_id == item_id).order_by(ClaimRow.start)).all()
         claim_rows = [{"id": c.id, "quantity": c.quantity, "subject": c.subject, "speaker": c.speaker,
                        "sentence": c.sentence, "start": c.start, "end": c.end} for c in claims]
@@ -219,7 +224,8 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
     return {"item": shown, "revision": revision, "tracks": tracks, "tags": tags, "notes": notes,
             "history": history, "matches": matches, "before": before, "after": after, "t": t,
             "report": {"title": title} if has_report else None, "claims": claim_rows, "statuses": STATUSES,
-            "passages": passages, "credentials": summary_lines(shown.metadata), "kept": kept}
+            "passages": passages, "credentials": summary_lines(shown.metadata), "kept": kept,
+            "lines": lines}
 
 
 REPORT_SHOWN = 200_000  # characters of a report's text shown on its page
@@ -394,3 +400,21 @@ def audit_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
         actions = sorted({a.split(".")[0] for (a,) in s.execute(select(AuditEvent.action).distinct())})
     keep = {k: v for k, v in query.items() if k != "page" and v}
     return {"events": rows, "actors": sorted(actors), "actions": actions, "query": keep, "page": page}
+
+
+SEARCH_LIMIT = 200
+
+
+def search_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
+    """Hits of one search over every text of the case, each linking to its item at its time."""
+    from vericount.text.search import KINDS, search
+
+    q, kind = query.get("q", "").strip(), query.get("kind") or None
+    out: dict[str, Any] = {"q": q, "kind": kind, "kinds": KINDS, "hits": [], "error": None}
+    if q:
+        try:
+            out["hits"] = search(case, q, [kind] if kind else None, SEARCH_LIMIT)
+        except InvalidValue as exc:
+            out["error"] = str(exc)
+    return out
+

@@ -36,6 +36,7 @@ from vericount.store.schema import (
     PersonTrack,
     Source,
     StageState,
+    TextLine,
     utcnow,
 )
 from vericount.values import stored_time, strict_json
@@ -153,6 +154,11 @@ def gather(case: Case, blur: bool = True) -> dict[str, Any]:
         from vericount.store.audit import check_chain
 
         chain_problems = [f"audit event {p.event_id} {p.problem}" for p in check_chain(s)]
+        relevant = select(TextLine).where(TextLine.marked_by.is_not(None)).order_by(TextLine.item_id,
+                                                                                     TextLine.start)
+        marked: list[dict[str, Any]] = [
+            {"item": r.item_id, "kind": r.kind, "start": r.start, "end": r.end, "text": r.text,
+             "by": r.marked_by} for r in s.scalars(relevant)]
         gallery = _gallery(case, s, result, blur, names)
         s.expunge_all()  # the rows are read on after the read transaction ends
     claims = compare(case, result)
@@ -177,6 +183,7 @@ def gather(case: Case, blur: bool = True) -> dict[str, Any]:
                     "actions": sorted(actions.items()), "actors": actors, "events": sum(actions.values()),
                     "chain_problems": chain_problems},
         "credentials": credentials,
+        "excerpts": [{**m, "name": by_name.get(m["item"], m["item"][:12])} for m in marked],
     }
 
 
