@@ -23,7 +23,6 @@ bytes (a deleted post is evidence too); it stores nothing new.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -41,6 +40,7 @@ from vericount.attachments import keep
 from vericount.case import Case
 from vericount.errors import InvalidValue
 from vericount.ingest import AddReport, add
+from vericount.report import sha256_file
 from vericount.run.executors import Executor
 from vericount.sidecars import Sidecar, read_sidecar
 from vericount.store.schema import AuditEvent
@@ -431,7 +431,7 @@ def recheck(case: Case, access: Access | None = None, only: list[str] | None = N
                 state = "gone" if exc.state in GONE else "unknown"
                 out.append(Rechecked(url, state, f"{exc.state}: {str(exc).removeprefix(url + ': ')}"))
                 continue
-            served = sorted({_sha256(p) for p in fetched.files})
+            served = sorted({sha256_file(p) for p in fetched.files})
             if set(served) <= items:
                 out.append(Rechecked(url, "same", "serves the bytes captured", served))
             else:
@@ -443,10 +443,3 @@ def recheck(case: Case, access: Access | None = None, only: list[str] | None = N
                         served=r.served, tool=f"yt-dlp {yt_dlp_version()}")
     return out
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
