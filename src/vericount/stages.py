@@ -7,6 +7,7 @@ from vericount.media.metadata import MetadataStage
 from vericount.people.stage import PeopleStage
 from vericount.reposts.stage import RepostsStage
 from vericount.text.ocr import OcrStage
+from vericount.text.speech import SpeechStage
 
 STAGES = {
     MetadataStage.name: MetadataStage,
@@ -14,6 +15,7 @@ STAGES = {
     PeopleStage.name: PeopleStage,
     ClaimsStage.name: ClaimsStage,
     OcrStage.name: OcrStage,
+    SpeechStage.name: SpeechStage,
 }
 
-__all__ = ["STAGES", "ClaimsStage", "MetadataStage", "OcrStage", "PeopleStage", "RepostsStage"]
+__all__ = ["STAGES", "ClaimsStage", "MetadataStage", "OcrStage", "PeopleStage", "RepostsStage", "SpeechStage"]

@@ -80,6 +80,15 @@ def threads() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else 2
 
 
+def languages() -> tuple[str, ...]:
+    """The language codes Whisper knows; () when faster-whisper is not installed."""
+    try:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+    except ImportError:
+        return ()
+    return tuple(_LANGUAGE_CODES)
+
+
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "vericount" / f"whisper-base-{MODEL_SHA256[:12]}"
@@ -163,8 +172,7 @@ def load(cpu_threads: int | None = None) -> Any:
         from faster_whisper import WhisperModel
     except ImportError as exc:
         raise NotInstalled(NOT_INSTALLED) from exc
-    model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=n,
-                         local_files_only=True)
+    model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=n, local_files_only=True)
     _models[n] = model
     return model
 
