@@ -101,12 +101,13 @@ def _register() -> None:
         report_cmds,
         repost_cmds,
         review_cmds,
+        speech_cmds,
         tally_cmds,
         text_cmds,
     )
 
     for module in (case_cmds, item_cmds, capture_cmds, repost_cmds, people_cmds, model_cmds, tally_cmds,
-                   review_cmds, claims_cmds, text_cmds, desk_cmds, report_cmds, export_cmds):
+                   review_cmds, claims_cmds, text_cmds, speech_cmds, desk_cmds, report_cmds, export_cmds):
         for command in module.COMMANDS:
             main.add_command(command)
 
