@@ -19,7 +19,6 @@ import hashlib
 import importlib.resources
 import importlib.util
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,15 +174,3 @@ def load(cpu_threads: int | None = None) -> Any:
     model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=n, local_files_only=True)
     _models[n] = model
     return model
-
-
-def forget() -> None:
-    """Drop the loaded model and what was checked (tests)."""
-    _models.clear()
-    _checked.clear()
-
-
-def clear_cache() -> None:
-    """Remove the joined model from the cache (it is made again on the next load)."""
-    forget()
-    shutil.rmtree(cache_dir(), ignore_errors=True)
