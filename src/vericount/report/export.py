@@ -51,13 +51,18 @@ AUDIT = "audit_events"
 # checks), so nothing private leaves the case by accident.
 TABLES = ("items", "item_names", "sources", "stage_states", "fingerprints", "matches", "models",
           "people_items", "tracks", "track_numbers", "track_reviews", "judgments",
-          "group_judgments", "tallies", "reports", "claims", "tags", "notes", "attachments", AUDIT)
+          "group_judgments", "tallies", "reports", "claims", "tags", "notes", "attachments", "source_hints",
+          AUDIT)
 # Tables added after the first export format: an export made before the schema that brought one has no
 # file for it, and reads as if the table were empty.
 SINCE = {"track_numbers": "0007", "track_reviews": "0008", "group_judgments": "0008", "models": "0010",
-         "attachments": "0012"}
+         "attachments": "0012", "source_hints": "0013"}
 # Password hashes, cookies, the client addresses of failed sign-ins; the case id is in export.json.
-NOT_EXPORTED = ("users", "web_sessions", "sign_in_throttle", "case_info")
+NOT_EXPORTED = ("users", "web_sessions", "sign_in_throttle", "case_info",
+                # what the ocr and speech stages read: a transcript may name people and never leaves the case
+                # whole (the report quotes the lines a reviewer marked); the stages read them again, and the
+                # search entries are an index built from the tables
+                "text_lines", "search_entries")
 GROUPS = "groups"
 GROUP_COLUMNS = ("item_id", "group", "earliest", "earliest_basis", "earliest_time")
 TALLY = "tally"  # tally.json: the latest tally's whole result, or null
