@@ -6,11 +6,13 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Cli
 
 
 def test_capture_a_page_and_a_direct_link(cli: Cli, site: str, tmp_path: Path) -> None:
-    result = cli("capture", f"{site}/post.html", f"{site}/clip_b.mp4", "--timeout", "5")
+    result = cli("capture", f"{site}/post.html", f"{site}/clip_b.mp4", "--timeout", "5", "--no-archive")
     assert result.exit_code == 0, result.output
     assert "captured 2 of 2 link(s)" in result.stdout
     items = json.loads(cli("items", "--json").stdout)
@@ -28,17 +30,18 @@ def test_capture_a_page_and_a_direct_link(cli: Cli, site: str, tmp_path: Path) -
     assert sorted(e["detail"]["url"] for e in log) == sorted([f"{site}/post.html", f"{site}/clip_b.mp4"])
     assert all(e["detail"]["tool"].startswith("yt-dlp ") and e["detail"]["retrieved_at"] for e in log)
     # captured again: a capture in the log, no second item, no second source
-    again = cli("capture", f"{site}/clip_b.mp4")
+    again = cli("capture", f"{site}/clip_b.mp4", "--no-archive")
     assert again.exit_code == 0 and "1 file(s), 0 new" in again.stdout
     assert len(json.loads(cli("items", "--json").stdout)) == 2
     assert len(json.loads(cli("log", "--json", "--action", "capture").stdout)) == 3
     assert cli("verify").exit_code == 0  # names, sources and items agree with the log
 
 
+@pytest.mark.sqlite_only  # the capture, not the database, is under test
 def test_each_bad_link_is_one_line_and_the_rest_goes_on(cli: Cli, site: str) -> None:
     bad = [f"{site}/missing.mp4", f"{site}/empty.html", f"{site}/slow/clip.mp4", "ftp://127.0.0.1/x.mp4",
            "http://127.0.0.1:9/nothing-listens-here"]
-    result = cli("capture", *bad, f"{site}/clip_b.mp4", "--timeout", "1")
+    result = cli("capture", *bad, f"{site}/clip_b.mp4", "--timeout", "1", "--no-archive")
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(errors) == len(bad), errors
@@ -54,6 +57,7 @@ def test_each_bad_link_is_one_line_and_the_rest_goes_on(cli: Cli, site: str) -> 
     assert len(json.loads(cli("log", "--json", "--action", "capture.failed").stdout)) == len(bad)
 
 
+@pytest.mark.sqlite_only  # the capture, not the database, is under test
 def test_a_page_of_several_posts_needs_max(cli: Cli, site: str) -> None:
     refused = cli("capture", f"{site}/two.html")
     assert refused.exit_code == 1 and "a playlist or channel, not a post; give --max N" in refused.stderr

@@ -42,6 +42,7 @@ def _kept(cli: Cli, item: str) -> dict[str, dict[str, Any]]:
     return {k["role"]: k for k in json.loads(cli("show", item, "--json").stdout)["attachments"]}
 
 
+@pytest.mark.sqlite_only  # the capture, not the database, is under test
 def test_a_capture_keeps_the_info_json_and_the_page_archive(cli: Cli, site: str, tmp_path: Path) -> None:
     from warcio.archiveiterator import ArchiveIterator
 
@@ -123,6 +124,7 @@ def test_verify_names_an_attachment_changed_or_removed_behind_the_logs_back(cli:
     assert removed[0]["item"] == item and "the log records attachment ('info-json'" in removed[0]["detail"]
 
 
+@pytest.mark.sqlite_only  # the capture, not the database, is under test
 def test_cookies_reach_the_site_and_are_never_kept(cli: Cli, site: str, tmp_path: Path) -> None:
     url = f"{site}/members/post.html"
     refused = cli("capture", url, "--json", "--no-archive")
@@ -190,6 +192,7 @@ def proxy() -> Iterator[tuple[str, list[str]]]:
         server.server_close()
 
 
+@pytest.mark.sqlite_only  # the capture, not the database, is under test
 def test_a_proxy_carries_the_capture(cli: Cli, site: str, proxy: tuple[str, list[str]]) -> None:
     address, seen = proxy
     result = cli("capture", f"{site}/clip_b.mp4", "--proxy", address, "--no-archive")
@@ -200,6 +203,7 @@ def test_a_proxy_carries_the_capture(cli: Cli, site: str, proxy: tuple[str, list
     assert bad.exit_code == 2 and "--proxy" in bad.output
 
 
+@pytest.mark.sqlite_only  # the capture, not the database, is under test
 def test_recheck_records_what_each_captured_link_serves_now(cli: Cli, site: str, tmp_path: Path) -> None:
     assert cli("capture", f"{site}/clip_a.mp4", f"{site}/clip_b.mp4", f"{site}/post.html",
                "--no-archive").exit_code == 0
@@ -264,6 +268,7 @@ def test_the_tls_chain_an_https_site_presents_is_saved(tmp_path: Path) -> None:
     assert problem and "\n" not in problem and not (tmp_path / "none.pem").exists()
 
 
+@pytest.mark.sqlite_only  # the capture, not the database, is under test
 def test_video_and_audio_served_apart_are_kept_and_joined(cli: Cli, site: str, tmp_path: Path) -> None:
     import av
 
@@ -288,6 +293,7 @@ def test_video_and_audio_served_apart_are_kept_and_joined(cli: Cli, site: str, t
     assert again["items"] == [item] and again["new"] == 0  # joined alike: the same item
 
 
+@pytest.mark.sqlite_only  # the capture, not the database, is under test
 def test_cookies_from_a_browser_profile(cli: Cli, site: str, tmp_path: Path) -> None:
     import sqlite3
 
@@ -316,6 +322,7 @@ def test_cookies_from_a_browser_profile(cli: Cli, site: str, tmp_path: Path) -> 
     assert both.exit_code == 2
 
 
+@pytest.mark.sqlite_only  # the capture, not the database, is under test
 def test_a_redirect_off_the_web_is_refused(cli: Cli, site: str) -> None:
     result = cli("capture", f"{site}/to-ftp.mp4", f"{site}/to-file.mp4", "--json")
     assert result.exit_code == 1
@@ -328,6 +335,7 @@ def test_a_redirect_off_the_web_is_refused(cli: Cli, site: str) -> None:
 
 
 @pytest.mark.skipif(not BROWSER, reason="chromium is not installed")
+@pytest.mark.sqlite_only  # the capture, not the database, is under test
 def test_a_very_long_page_is_cut_and_said_so(cli: Cli, site: str) -> None:
     result = cli("capture", f"{site}/long.html", "--json")
     assert result.exit_code == 0, result.output
