@@ -8,7 +8,7 @@ import sys
 import click
 
 from vericount.cli import Context
-from vericount.cli.output import emit_json, error, interactive, progress_bar, say, warning
+from vericount.cli.output import emit_json, say, warning
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -45,9 +45,8 @@ def speech(
     once. Exit status 1 when any item could not be transcribed (one line each on stderr)."""
     from sqlalchemy import select
 
+    from vericount.cli.stage_runs import run_shown, say_troubles, troubles_json
     from vericount.items import first_names
-    from vericount.run.executors import get_executor
-    from vericount.run.runner import run_stage
     from vericount.store.schema import TextLine
     from vericount.text import whisper
     from vericount.text.speech import MAX_MINUTES, SpeechStage
@@ -59,14 +58,7 @@ def speech(
         stage = SpeechStage(max_minutes=max_minutes or MAX_MINUTES, languages=codes)
         if not whisper.installed():
             warning(f"{whisper.NOT_INSTALLED}: no speech is transcribed")
-        with progress_bar(interactive() and not as_json) as bar:
-            report = run_stage(
-                case,
-                stage,
-                get_executor("local", jobs),
-                on_start=lambda n: bar.start("speech", n),
-                on_item=lambda _: bar.advance(1),
-            )
+        report = run_shown(case, stage, jobs, as_json)
         with case.reading() as s:
             found: dict[str, list[str | None]] = {}
             for item_id, lang in s.execute(
@@ -84,15 +76,11 @@ def speech(
                     {"item": i, "lines": len(langs), "languages": sorted({x for x in langs if x})}
                     for i, langs in found.items()
                 ],
-                "failed": [{"item": i, "error": m} for i, m in report.failed],
-                "warnings": [{"item": i, "warning": m} for i, m in report.notes],
+                **troubles_json(report),
             }
         )
     else:
-        for item_id, message in report.failed:
-            error(f"{names.get(item_id, '?')} ({item_id[:12]}): speech not transcribed: {message}")
-        for item_id, message in report.notes:
-            warning(f"{names.get(item_id, '?')} ({item_id[:12]}): {message}")
+        say_troubles(report, names, "speech not transcribed")
         langs = sorted({x for values in found.values() for x in values if x})
         say(
             f"transcribed {len(report.done)} item(s); "

@@ -7,7 +7,7 @@ import sys
 import click
 
 from vericount.cli import Context
-from vericount.cli.output import emit_json, error, interactive, progress_bar, say, table, warning
+from vericount.cli.output import emit_json, error, say, table, warning
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -41,9 +41,8 @@ def ocr(ctx: Context, as_json: bool, jobs: int | None) -> None:
     (`vericount hints`). Exit status 1 when any item could not be read (one line each on stderr)."""
     from sqlalchemy import func, select
 
+    from vericount.cli.stage_runs import run_shown, say_troubles, troubles_json
     from vericount.items import first_names
-    from vericount.run.executors import get_executor
-    from vericount.run.runner import run_stage
     from vericount.store.schema import SourceHint, TextLine
     from vericount.text.ocr import OcrStage
 
@@ -54,14 +53,7 @@ def ocr(ctx: Context, as_json: bool, jobs: int | None) -> None:
                 "Tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-rus "
                 "tesseract-ocr-ukr): no on-screen text is read"
             )
-        with progress_bar(interactive() and not as_json) as bar:
-            report = run_stage(
-                case,
-                stage,
-                get_executor("local", jobs),
-                on_start=lambda n: bar.start("ocr", n),
-                on_item=lambda _: bar.advance(1),
-            )
+        report = run_shown(case, stage, jobs, as_json)
         with case.reading() as s:
             counts = dict(
                 s.execute(
@@ -78,15 +70,11 @@ def ocr(ctx: Context, as_json: bool, jobs: int | None) -> None:
                 "languages": stage.langs,
                 "items": [{"item": i, "lines": n} for i, n in counts.items()],
                 "open_hints": hints,
-                "failed": [{"item": i, "error": m} for i, m in report.failed],
-                "warnings": [{"item": i, "warning": m} for i, m in report.notes],
+                **troubles_json(report),
             }
         )
     else:
-        for item_id, message in report.failed:
-            error(f"{names.get(item_id, '?')} ({item_id[:12]}): on-screen text not read: {message}")
-        for item_id, message in report.notes:
-            warning(f"{names.get(item_id, '?')} ({item_id[:12]}): {message}")
+        say_troubles(report, names, "on-screen text not read")
         say(
             f"read {len(report.done)} item(s) ({'+'.join(stage.langs) or 'no languages'}); "
             f"{sum(counts.values())} line(s) of on-screen text in {len(counts)} item(s); "
