@@ -152,3 +152,26 @@ def test_ocr_without_tesseract_says_so(cli: Cli, tmp_path: Path, monkeypatch: py
     assert result.exit_code == 1
     assert "Tesseract is not installed" in result.stderr
     assert all(line.startswith(("warning:", "error:")) for line in result.stderr.splitlines() if line.strip())
+
+
+def test_text_read_in_a_file_is_printed_inert(cli: Cli, tmp_path: Path) -> None:
+    from tests.mediagen import make_image
+    from vericount.case import Case
+    from vericount.store.schema import Item
+    from vericount.text.lines import Line, replace_lines
+
+    make_image(tmp_path / "photo.png")
+    assert cli("add", str(tmp_path / "photo.png")).exit_code == 0
+    item = json.loads(cli("items", "--json").stdout)[0]["id"]
+    hostile = "@kursk_now \x1b]0;pwned\x07 [bold red]loud[/] \u202eevil"
+    with Case.open(cli.case_dir) as case, case.session() as s:
+        row = s.get(Item, item)
+        assert row is not None
+        replace_lines(s, row, "ocr", [Line(hostile, None, None, 0.9, "en", (0.1, 0.1, 0.3, 0.05))])
+    for args in (("text", item), ("search", "kursk_now"), ("hints",)):
+        out = cli(*args).stdout
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out, args
+        if args[0] != "hints":  # a hint shows only the handle it found
+            assert "[bold red]loud[/]" in out, args  # Rich markup shown as text, not applied
+    shown = json.loads(cli("text", item, "--json").stdout)["lines"][0]["text"]
+    assert shown == hostile  # JSON is faithful
