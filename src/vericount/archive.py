@@ -131,12 +131,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def opener(access: Access) -> urllib.request.OpenerDirector:
     handlers: list[Any] = [_NoRedirect()]
     if access.cookies is not None:
-        jar = MozillaCookieJar()
-        try:
-            jar.load(str(access.cookies), ignore_discard=True, ignore_expires=True)
-        except (OSError, LoadError) as exc:
-            raise ValueError(f"{access.cookies}: not a cookies file ({exc})") from None
-        handlers.append(urllib.request.HTTPCookieProcessor(jar))
+        handlers.append(urllib.request.HTTPCookieProcessor(_jar(access.cookies)))
     if access.proxy:
         handlers.append(urllib.request.ProxyHandler({"http": access.proxy, "https": access.proxy}))
     else:
@@ -311,15 +306,21 @@ def tls_chain(url: str, out: Path, access: Access) -> str | None:
     return None
 
 
-def _cookies(path: Path) -> list[dict[str, Any]]:
-    """A Netscape cookies file as Playwright's cookie list."""
+def _jar(path: Path) -> MozillaCookieJar:
+    """A Netscape cookies file, read; ValueError naming it when it is not one."""
     jar = MozillaCookieJar()
     try:
         jar.load(str(path), ignore_discard=True, ignore_expires=True)
     except (OSError, LoadError) as exc:
         raise ValueError(f"{path}: not a cookies file ({exc})") from None
+    return jar
+
+
+def _cookies(path: Path) -> list[dict[str, Any]]:
+    """A Netscape cookies file as Playwright's cookie list."""
     return [{"name": c.name, "value": c.value or "", "domain": c.domain, "path": c.path or "/",
-             "secure": bool(c.secure), **({"expires": float(c.expires)} if c.expires else {})} for c in jar]
+             "secure": bool(c.secure), **({"expires": float(c.expires)} if c.expires else {})}
+            for c in _jar(path)]
 
 
 def _title(hop: Exchange) -> str | None:
