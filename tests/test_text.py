@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import av
@@ -14,9 +14,11 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from tests.conftest import Cli
+from vericount.text.ocr import OcrStage, installed_langs
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-HAVE_TESSERACT = shutil.which("tesseract") is not None and FONT.is_file()
+BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf")
+HAVE_TESSERACT = {"rus", "ukr", "eng"} <= set(installed_langs()) and FONT.is_file()
 if not HAVE_TESSERACT and os.environ.get("VERICOUNT_REQUIRE_SYSTEM") == "1":
     raise RuntimeError("tesseract-ocr and fonts-dejavu-core are required here (VERICOUNT_REQUIRE_SYSTEM=1)")
 needs_tesseract = pytest.mark.skipif(not HAVE_TESSERACT, reason="tesseract-ocr is not installed")
@@ -100,6 +102,42 @@ def test_ocr_reads_each_shot_once_and_proposes_sources(cli: Cli, tmp_path: Path)
         "text.mark", "text.unmark"]
     missing = cli("mark-text", "9999")
     assert missing.exit_code == 1 and "no line of text 9999" in missing.stderr
+
+
+def busy_frame() -> Image.Image:
+    """A 960 x 540 frame the colour of nothing in particular: grey noise crossed by white and black bars, the
+    kind of picture that sinks a reader that thresholds grey levels alone."""
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(60, 200, (540, 960, 3), dtype=np.uint8)
+    for x in range(0, 960, 90):
+        pixels[:, x : x + 30] = 245  # bright bars: the colour of white text
+        pixels[:, x + 45 : x + 55] = 15  # dark bars: the colour of an outline
+    return Image.fromarray(pixels)
+
+
+@pytest.mark.sqlite_only
+@needs_tesseract
+def test_reader_finds_each_captions_colour_and_reads_handles_in_latin() -> None:
+    frame = busy_frame()
+    draw = ImageDraw.Draw(frame)
+    outlined, boxed = "Сдались в плен более сорока", "Подписывайтесь на @kursk_now"
+    yellow = "They surrendered"
+    draw.text((40, 40), outlined, font=ImageFont.truetype(str(FONT), 40), fill="white", stroke_width=3,
+              stroke_fill="black")
+    font = ImageFont.truetype(str(FONT), 32)
+    box = draw.textbbox((40, 240), boxed, font=font)
+    draw.rectangle((box[0] - 8, box[1] - 6, box[2] + 8, box[3] + 6), fill=(20, 20, 20))
+    draw.text((40, 240), boxed, font=font, fill="white")
+    draw.text((40, 420), yellow, font=ImageFont.truetype(str(BOLD), 44), fill=(255, 230, 0))
+
+    lines = OcrStage().read(np.asarray(frame), 1.5)
+    texts = [line.text for line in lines]
+    for drawn in (outlined, yellow):  # read as drawn, or a letter or two off
+        assert any(SequenceMatcher(None, drawn, text).ratio() >= 0.9 for text in texts), (drawn, texts)
+    # the caption is read in Cyrillic, and the channel it names in Latin letters, as it is written
+    [named] = [line for line in lines if "@" in line.text]
+    assert named.text == boxed and named.lang == "ru"
+    assert all(line.start == line.end == 1.5 and line.confidence and line.confidence >= 0.4 for line in lines)
 
 
 def source_item(cli: Cli) -> str:
