@@ -518,3 +518,27 @@ def test_search_page_and_an_items_text(desk: Case) -> None:
     assert c.get("/search", params={"q": "kursk", "kind": "note"}).text.count("Nothing found") == 1
     item = c.get(f"/items/{clip}").text
     assert 'id="text-lines"' in item and 'class="seek" data-t="1.0"' in item and "@kursk_now" in item
+
+    # a reviewer marks a line relevant from the item's page (the report quotes marked lines only)
+    from vericount.store.schema import TextLine
+
+    with desk.session() as s:
+        handle = s.scalars(select(TextLine).where(TextLine.text == "@kursk_now")).one().id
+    assert "mark relevant" not in item  # a viewer sees no form
+    assert c.post(f"/items/{clip}/text", data={"line": str(handle), "csrf": csrf(c)}).status_code == 403
+    rey = client(desk, "rey")
+    token = csrf(rey, f"/items/{clip}")
+    r = rey.post(f"/items/{clip}/text", data={"line": str(handle), "csrf": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith(f"#line-{handle}")
+    item = rey.get(f"/items/{clip}").text
+    row = item[item.index(f'id="line-{handle}"') :].split("</tr>")[0]
+    assert "rey" in row and ">unmark</button>" in row
+    undo = {"line": str(handle), "undo": "1", "csrf": token}
+    assert rey.post(f"/items/{clip}/text", data=undo).status_code == 200
+    with desk.session() as s:
+        logged = s.scalars(select(AuditEvent.action).where(AuditEvent.action.like("text.%"))).all()
+    assert logged == ["text.mark", "text.unmark"]
+    photo = item_id(desk, "obama.jpg")
+    other = rey.post(f"/items/{photo}/text", data={"line": str(handle), "csrf": token})  # not its line
+    assert other.status_code == 400 and f"no line of text {handle}" in other.text
+    assert rey.post(f"/items/{clip}/text", data={"line": "x", "csrf": token}).status_code == 400

@@ -118,6 +118,18 @@ def _item_routes(post: Post) -> None:
         pages.recompute_if_cheap(acase)
         return f"/items/{item_id}?t={t:g}"
 
+    @post("/items/{item_id}/text", "reviewer")
+    def mark_text(acase: Case, form: dict[str, str], item_id: str) -> str:
+        """A line of on-screen text or transcript marked relevant (the report quotes it), or unmarked."""
+        from vericount.text.marks import mark as apply
+
+        try:
+            line = int(form.get("line", ""))
+        except ValueError as exc:
+            raise Refused(400, "line: the id of a line of text is expected") from exc
+        apply(acase, [line], relevant=form.get("undo") != "1", item_id=item_id)
+        return f"/items/{item_id}#line-{line}"
+
 
 
 def _people_routes(post: Post) -> None:

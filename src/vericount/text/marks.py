@@ -10,10 +10,14 @@ from vericount.errors import InvalidValue
 from vericount.store.schema import TextLine, utcnow
 
 
-def mark(case: Case, line_ids: list[int], relevant: bool = True) -> int:
-    """Mark (or unmark) each line; logged per line. Returns how many changed."""
+def mark(case: Case, line_ids: list[int], relevant: bool = True, item_id: str | None = None) -> int:
+    """Mark (or unmark) each line; logged per line. Returns how many changed. With ``item_id``, only that
+    item's lines are found (the desk marks from an item's page)."""
     with case.session() as s:
-        rows = {r.id: r for r in s.scalars(select(TextLine).where(TextLine.id.in_(line_ids)))}
+        query = select(TextLine).where(TextLine.id.in_(line_ids))
+        if item_id is not None:
+            query = query.where(TextLine.item_id == item_id)
+        rows = {r.id: r for r in s.scalars(query)}
         missing = sorted(set(line_ids) - set(rows))
         if missing:
             raise InvalidValue(
