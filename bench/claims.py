@@ -12,6 +12,12 @@
    attribution counts 0). Published anchors for quote extraction on news: about 0.84 F1, speaker
    attribution about 0.86. Floors (the claims issue, numeric subset): speaker accuracy >= 0.86, content
    F1 >= 0.80. And throughput, articles per second.
+3. The Wikinews gold set (bench/claims_gold/wikinews_people.jsonl, 35 articles, CC BY 2.5): every number
+   that counts people, matched to a claim found in the same sentence with the same number. Printed: recall,
+   value and qualifier exact, speaker right (the outlet's own voice, null in the gold, must be found as no
+   speaker; a named one must share its head word), and the claims found from dates, ages, money,
+   percentages or flight numbers (a word test on the two words either side). Floors (issue 21): recall
+   >= 0.90, value and qualifier >= 0.95, speaker >= 0.85, none from dates and the like.
 """
 
 from __future__ import annotations
@@ -186,6 +192,109 @@ def polnear(data: Path) -> None:
           f"attributions and claims)")
 
 
+LIST = 12  # misses and errors listed, of each kind
+NOT_PEOPLE = re.compile(  # what a claim must never come from: dates, ages, money, percentages, flight numbers
+    r"(?:year-old|years? old|\baged\b|[$€£¥]|\b(?:dollars?|euros?|pounds|rubles?|roubles?|yuan|usd)\b|%|"
+    r"\bper ?cent\b|\bflight\b|\b(?:january|february|march|april|may|june|july|august|september|"
+    r"october|november|december)\b|\b(?:19|20)\d\d\b)",
+    re.IGNORECASE,
+)
+
+
+def _number_words(quantity: str) -> str:
+    """The number itself, for matching: "at least 39" -> "39"; "dozens" -> "dozens"."""
+    words = quantity.lower().replace(",", "").split()
+    digits = [w for w in words if any(c.isdigit() for c in w)]
+    return digits[-1] if digits else words[-1] if words else ""
+
+
+def _speaker_right(gold: str | None, found: str | None) -> bool:
+    """The outlet's own voice (None) must be None; a named speaker must share its head word (the last word
+    of the gold span, case aside, a possessive dropped) with what was found."""
+    if gold is None or found is None:
+        return gold is None and found is None
+    head = re.sub(r"['\u2019]s$", "", gold.split()[-1]).casefold()
+    return head in found.casefold() or found.casefold() in gold.casefold()
+
+
+def wikinews(data: Path) -> None:
+    """The people-count claims of the Wikinews gold set (bench/claims_gold), found or not, and how right."""
+    import csv
+    import json
+
+    from vericount.claims.extract import extract
+
+    gold_file = HERE / "claims_gold" / "wikinews_people.jsonl"
+    if not gold_file.is_file():
+        print(f"3. Wikinews gold set: {gold_file} is absent\n")
+        return
+    articles = {row["url"]: row["text"] for row in csv.DictReader(
+        (data / "text" / "wikinews" / "wikinews_2019.csv").open(encoding="utf-8"))}
+    golds = [json.loads(line) for line in gold_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    found_n = exact_n = speaker_n = total = 0
+    outlet_total = outlet_right = 0
+    forbidden: list[str] = []
+    misses: list[str] = []
+    wrong: list[str] = []
+    start = time.perf_counter()
+    for article in golds:
+        text = articles[article["url"]]
+        claims = extract(text).claims
+        taken: set[int] = set()
+        for g in article["claims"]:
+            total += 1
+            at = text.find(g["sentence"])
+            span = (at, at + len(g["sentence"]))
+            number = _number_words(g["quantity"])
+            match = next((k for k, c in enumerate(claims) if k not in taken and c.start < span[1]
+                          and span[0] < c.end and _number_words(c.quantity) == number), None)
+            outlet_total += g["speaker"] is None
+            if match is None:
+                misses.append(f"{g['quantity']} {g['counted']} ({g['sentence'][:70]}...)")
+                continue
+            taken.add(match)
+            c = claims[match]
+            found_n += 1
+            if g["vague"] is not None:  # the vague word itself ("dozens")
+                same = c.qualifier == "vague" and (c.vague or "").lower() == g["vague"].lower()
+            elif g["value"] is not None:  # the number stated, and how it is qualified
+                same = c.qualifier == g["qualifier"] and c.value == g["value"]
+            else:  # a range: "between 36 and 40"
+                same = c.qualifier == g["qualifier"] and (c.low, c.high) == (g["low"], g["high"])
+            exact_n += same
+            right = _speaker_right(g["speaker"], c.speaker)
+            speaker_n += right
+            outlet_right += right and g["speaker"] is None
+            if not same or not right:
+                wrong.append(f"{g['quantity']!r}: gold {g['qualifier']} {g['value'] or g['vague']} by "
+                             f"{g['speaker']}; found {c.quantity!r} {c.qualifier} {c.value or c.vague} "
+                             f"by {c.speaker}")
+        for k, c in enumerate(claims):
+            if k not in taken:
+                window = text[max(0, c.start):c.end]
+                at = window.find(c.quantity)
+                before = window[:max(0, at)].split()[-2:]  # the two words on either side of the number
+                after = window[at + len(c.quantity):].split()[:2] if at >= 0 else []
+                near = " ".join([*before, c.quantity, *after])
+                if NOT_PEOPLE.search(near):
+                    forbidden.append(f"{c.quantity!r} in ...{near}...")
+    seconds = time.perf_counter() - start
+    print(f"3. Wikinews gold set (bench/claims_gold, CC BY 2.5): {len(golds)} articles, {total} people-count "
+          "claims")
+    print(f"   recall {found_n / total:.3f} ({found_n}/{total}; floor >= 0.90)")
+    print(f"   value and qualifier exact {exact_n / max(1, found_n):.3f} of those found (floor >= 0.95)")
+    print(f"   speaker right {speaker_n / max(1, found_n):.3f} of those found (floor >= 0.85); the outlet's "
+          f"own voice {outlet_right}/{outlet_total}")
+    print(f"   claims from dates, ages, money, percentages or flight numbers: {len(forbidden)} (floor 0)")
+    print(f"   {len(golds) / seconds:.1f} articles per second")
+    for title, rows in (("missed", misses), ("wrong", wrong), ("not people", forbidden)):
+        for row in rows[:LIST]:
+            print(f"   {title}: {row}")
+        if len(rows) > LIST:
+            print(f"   {title}: ... and {len(rows) - LIST} more")
+    print()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -194,6 +303,7 @@ def main() -> int:
         raise SystemExit(f"{args.data}/text is absent; this benchmark reads ../shared/data")
     print(f"$ python bench/claims.py {' '.join(sys.argv[1:])}\n")
     report(args.data)
+    wikinews(args.data)
     polnear(args.data)
     return 0
 

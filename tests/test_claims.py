@@ -163,3 +163,19 @@ def test_a_quotation_gives_its_claims_its_speaker_across_paragraphs() -> None:
             'The weather was cold. Some 30 villagers left.')
     speakers = {c.value: c.speaker for c in extract(text).claims}
     assert speakers == {40: "the commander", 12: "the commander", 30: None}
+
+
+def test_the_outlets_own_voice_up_to_passives_and_ages() -> None:
+    from vericount.claims.extract import extract
+
+    text = ("Ukraine captured 102 soldiers near Sudzha on Tuesday. Up to 40 people were evacuated, officials "
+            "said. In addition, 33 were reported hurt. One of the victims was a teacher. The dead were aged "
+            "nine, ten and thirteen. The quake struck at 2024 Friday, UTC.")
+    claims = {c.quantity: c for c in extract(text).claims}
+    # nobody in the text says Ukraine captured them: the outlet says so, not the country that did it
+    assert claims["102"].speaker is None
+    assert claims["Up to 40"].qualifier == "up_to" and claims["Up to 40"].high == 40
+    assert claims["Up to 40"].low is None and claims["Up to 40"].speaker == "officials"
+    assert claims["33"].speaker is None  # what was reported is not who reported it
+    assert claims["One"].value == 1 and "victims" in claims["One"].subject
+    assert not {"nine", "ten", "thirteen", "2024"} & set(claims), claims  # ages and a clock time

@@ -44,7 +44,8 @@ VAGUE = {"dozens": (24, 99), "scores": (40, 99), "hundreds": (200, 999), "thousa
 QUALIFIERS = [  # (words before the number, qualifier)
     (("at", "least"), "at_least"), (("no", "fewer", "than"), "at_least"), (("more", "than"), "more_than"),
     (("over",), "more_than"), (("upwards", "of"), "more_than"), (("at", "most"), "at_most"),
-    (("up", "to"), "up_to"), (("fewer", "than"), "less_than"), (("less", "than"), "less_than"),
+    (("up", "to"), "up_to"), (("as", "many", "as"), "up_to"), (("fewer", "than"), "less_than"),
+    (("less", "than"), "less_than"),
     (("under",), "less_than"), (("about",), "about"), (("around",), "about"), (("roughly",), "about"),
     (("approximately",), "about"), (("nearly",), "about"), (("almost",), "about"), (("some",), "about"),
     (("an", "estimated"), "about"), (("exactly",), "exactly"), (("precisely",), "exactly")]
@@ -52,6 +53,8 @@ REPORTING = {"say", "tell", "report", "claim", "state", "announce", "add", "esti
              "note", "show", "find", "reveal", "suggest", "indicate", "assert", "insist", "allege",
              "acknowledge", "admit", "deny", "explain", "warn", "believe", "think", "argue", "declare",
              "testify"}
+COUNTING = {"review", "count", "verify", "document", "record", "identify", "tally", "analyze",  # whose
+            "analyse", "examine", "register", "list", "catalogue", "catalog", "geolocate"}  # subject counted
 EVIDENCE_SUBJECTS = {"visual", "footage", "video", "image", "photo", "data", "analysis", "record", "figure"}
 TIME_PREPS = {"in", "since", "before", "after", "during", "between", "until", "by", "within", "over", "from",
               "throughout", "as"}
@@ -151,6 +154,8 @@ def extract(text: str) -> Extraction:
             for a in said:
                 if a.source and a.content and a.content[0] <= token.idx < a.content[1]:
                     source = token.doc.char_span(*a.source, alignment_mode="expand")
+                    if source is not None and _reported(source):
+                        continue  # "33 were reported hurt": what is reported, not who reports it
                     return _resolve(_phrase(source.root), context) if source is not None else None
             return carried
 
@@ -172,6 +177,12 @@ def extract(text: str) -> Extraction:
     return out
 
 
+def _reported(source: Span) -> bool:
+    """A passive reporting verb's subject ("no deaths were reported", "33 were said to be hurt") or a number:
+    what is reported, never who reports it."""
+    return source.root.dep_ == "nsubjpass" or any(t.like_num or t.lower_ in VAGUE for t in source)
+
+
 def _sentence_claims(sent: Span, offset: int, context: list[tuple[str, str]],
                      speaker_of: Callable[[Token], str | None]) -> list[Claim]:
     claims = []
@@ -186,7 +197,7 @@ def _sentence_claims(sent: Span, offset: int, context: list[tuple[str, str]],
             continue
         qualifier, qualifier_tokens = _qualifier(number_tokens)
         value, low, high, vague = _value(number_tokens, qualifier)
-        if low is None:
+        if low is None and high is None:  # "up to 20" has no low bound, and is a claim all the same
             continue
         subject_tokens = _subject_tokens(noun)
         counted = _counted_of_number(noun)  # "the number of X was in the hundreds"
@@ -210,13 +221,39 @@ def _sentence_claims(sent: Span, offset: int, context: list[tuple[str, str]],
 def _is_quantity(token: Token) -> bool:
     if token.ent_type_ in ("DATE", "TIME", "ORDINAL", "PERCENT", "MONEY"):
         return False
+    if _an_age(token) or _a_clock_time(token):
+        return False
     if token.lower_ == "few":  # "a few" is vague; "few" alone says there are not many
         return token.i > token.sent.start and token.nbor(-1).lower_ == "a"
     if token.lower_ in VAGUE:
         return True
-    if token.lower_ == "one":  # "one" is mostly a pronoun ("the one who"); a count only before a noun
-        return token.dep_ == "nummod"
+    if token.lower_ == "one":  # "one" is mostly a pronoun ("the one who"); a count before a noun, or of
+        return token.dep_ == "nummod" or any(  # a group ("one of the victims")
+            c.dep_ == "prep" and c.lower_ == "of" and any(g.dep_ == "pobj" for g in c.children)
+            for c in token.children)
     return bool(token.like_num)
+
+
+def _an_age(token: Token) -> bool:
+    """A number of a list of ages: "aged nine, ten, thirteen" (the first is "aged"'s; the rest hang on it)."""
+    seen = 0
+    while seen < 12:
+        seen += 1
+        if token.i > token.sent.start and token.nbor(-1).lower_ in ("aged", "ages", "age"):
+            return True
+        if token.dep_ != "conj" or token.head == token:
+            return False
+        token = token.head
+    return False
+
+
+def _a_clock_time(token: Token) -> bool:
+    """A 24-hour clock time: "(2024 Friday, UTC)", "at 1530 local time"."""
+    if not re.fullmatch(r"[0-2]\d[0-5]\d", token.text) or token.i + 1 >= token.sent.end:
+        return False
+    after = " ".join(t.lower_ for t in token.doc[token.i + 1 : min(token.sent.end, token.i + 4)])
+    return bool(re.search(r"\b(?:utc|gmt|local|hours|hrs|monday|tuesday|wednesday|thursday|friday|saturday|"
+                          r"sunday)\b", after))
 
 
 def _number_run(token: Token) -> list[Token]:
@@ -236,7 +273,7 @@ def _counted_noun(run: list[Token]) -> Token | None:
     head = last.head
     if last.dep_ in ("nummod", "amod", "quantmod") and head.pos_ in ("NOUN", "PROPN"):
         return head
-    if last.lower_ in VAGUE or last.dep_ in ("pobj", "attr", "dobj", "nsubj", "conj", "appos"):
+    if last.lower_ in VAGUE or last.dep_ in ("pobj", "attr", "dobj", "nsubj", "nsubjpass", "conj", "appos"):
         of = [c for c in last.children if c.dep_ == "prep" and c.lower_ == "of"]
         objects = [g for c in of for g in c.children if g.dep_ == "pobj"]
         if objects:
@@ -386,14 +423,20 @@ def _speaker(sent: Span, event: Token | None, context: list[tuple[str, str]]) ->
             if child.dep_ == "prep" and child.lower_ == "to" and verb.lemma_ in ("say", "tell"):
                 via += [_resolve(_phrase(g), context) for g in child.children if g.dep_ == "pobj"]
     for verb in reversed(chain):  # the outermost reporting verb with a person or body as subject
-        subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
-        if subjects and subjects[0].lemma_.lower() not in EVIDENCE_SUBJECTS:
+        # "officials said": the subject; "33 were reported hurt (by police)": what is reported is no speaker,
+        # the agent is, if named
+        agents = [g for c in verb.children if c.dep_ == "agent" for g in c.children if g.dep_ == "pobj"]
+        subjects = [c for c in verb.children if c.dep_ == "nsubj"] + agents
+        if subjects and subjects[0].lemma_.lower() not in EVIDENCE_SUBJECTS \
+                and not any(t.like_num or t.lower_ in VAGUE for t in subjects[0].subtree):
             return _resolve(_phrase(subjects[0]), context), via
-    if event is not None:
+    if event is not None and event.lemma_.lower() in COUNTING:  # "the Post reviewed 130 videos": who counted
         subjects = [c for c in event.children if c.dep_ == "nsubj"]
-        if subjects and (subjects[0].ent_type_ in ("ORG", "PERSON", "GPE", "NORP") or
-                         subjects[0].lower_ in PRONOUNS or subjects[0].lemma_ in ("official", "officer")):
+        if subjects and (subjects[0].ent_type_ in ("ORG", "PERSON", "NORP") or subjects[0].lower_ in PRONOUNS
+                         or subjects[0].lemma_ in ("official", "officer")):
             return _resolve(_phrase(subjects[0]), context), via
+    # nobody in the sentence asserts it: the outlet's own voice (who did what is not who says so: "Ukraine
+    # captured 102" in the outlet's words is the outlet's claim, not Ukraine's)
     return None, via
 
 
@@ -403,7 +446,7 @@ def _phrase(token: Token) -> str:
     for t in token.subtree:
         if t.dep_ in ("relcl", "acl", "appos", "advmod") or (t.dep_ == "prep" and t.head == token):
             dropped |= {d.i for d in t.subtree}
-    keep = [t for t in token.subtree if t.i not in dropped and t.dep_ != "punct"]
+    keep = [t for t in token.subtree if t.i not in dropped and (t.dep_ != "punct" or t.text == "-")]
     return "".join(t.text_with_ws for t in keep).strip().strip(",")
 
 
