@@ -1,23 +1,25 @@
-"""Claims benchmark: the founding report's claims, and attribution on PolNeAR (dev split).
+"""Claims benchmark: the founding report's claims, people-count claims on a Wikinews gold set, and
+attribution on PolNeAR (dev split).
 
     python bench/claims.py [--data ../shared/data]
 
 1. text/kursk_surrender_report.txt: the claims the claims issue names, each with its speaker, found or not.
-2. PolNeAR dev (brat .ann: Source, Cue, Content spans; one annotator per article, the first by name): every
+2. The Wikinews gold set (bench/claims_gold/wikinews_people.jsonl, 35 articles, CC BY 2.5): every number
+   that counts people, matched to a claim found in the same sentence with the same number. Printed: recall,
+   value and qualifier exact, speaker right (the outlet's own voice, null in the gold, must be found as no
+   speaker; a named one must share its head word), and the claims found from dates, ages, money,
+   percentages or flight numbers (a word test on the two words either side). Floors (issue 21): recall
+   >= 0.90, value and qualifier >= 0.95, speaker >= 0.85, none from dates and the like.
+3. PolNeAR dev (brat .ann: Source, Cue, Content spans; one annotator per article, the first by name): every
    gold attribution is looked up among the attributions the rules find (`claims.extract.attributions`),
    matched by overlapping cue. Printed for all attributions and for those whose content holds a number:
    cue recall (the attribution was found), source accuracy (the found source span equals the gold one,
    ignoring case, a leading article and surrounding punctuation; also "head" accuracy: the last word of the
    gold source is inside the found one), and content token F1 (averaged over gold attributions; a missed
    attribution counts 0). Published anchors for quote extraction on news: about 0.84 F1, speaker
-   attribution about 0.86. Floors (the claims issue, numeric subset): speaker accuracy >= 0.86, content
-   F1 >= 0.80. And throughput, articles per second.
-3. The Wikinews gold set (bench/claims_gold/wikinews_people.jsonl, 35 articles, CC BY 2.5): every number
-   that counts people, matched to a claim found in the same sentence with the same number. Printed: recall,
-   value and qualifier exact, speaker right (the outlet's own voice, null in the gold, must be found as no
-   speaker; a named one must share its head word), and the claims found from dates, ages, money,
-   percentages or flight numbers (a word test on the two words either side). Floors (issue 21): recall
-   >= 0.90, value and qualifier >= 0.95, speaker >= 0.85, none from dates and the like.
+   attribution about 0.86. No floor (issue 21 moved the floors to the Wikinews gold set; PolNeAR has no
+   licence, so it is measured, never learned from); issue 6's targets are printed beside. And throughput,
+   articles per second.
 """
 
 from __future__ import annotations
@@ -166,7 +168,7 @@ def polnear(data: Path) -> None:
                 rows["numeric"].append(row)
                 claim_rows += _claim_speakers(text, g, claims)
     seconds = time.perf_counter() - started
-    print(f"2. PolNeAR dev: {len(chosen)} articles, one annotator each")
+    print(f"3. PolNeAR dev: {len(chosen)} articles, one annotator each")
     print("| subset | gold attributions | cue found | source exact | source head | content F1 "
           "| source exact, content F1 where the cue was found |")
     print("|---|--:|--:|--:|--:|--:|---|")
@@ -180,9 +182,8 @@ def polnear(data: Path) -> None:
     numeric = rows["numeric"]
     n = len(numeric) or 1
     speaker, content = sum(r[1] for r in numeric) / n, sum(r[3] for r in numeric) / n
-    print(f"   floors on the numeric subset: speaker (source exact) {speaker:.3f} >= 0.86 "
-          f"{'PASS' if speaker >= 0.86 else 'FAIL'}; content F1 {content:.3f} >= 0.80 "
-          f"{'PASS' if content >= 0.80 else 'FAIL'}")
+    print(f"   numeric subset, no floor (issue 6's targets beside): speaker (source exact) {speaker:.3f} "
+          f"(0.86); content F1 {content:.3f} (0.80)")
     n = len(claim_rows) or 1
     print(f"   claims (`extract`, the ledger's path) inside numeric gold contents with a source "
           f"(pronouns left out): "
@@ -196,9 +197,10 @@ LIST = 12  # misses and errors listed, of each kind
 NOT_PEOPLE = re.compile(  # what a claim must never come from: dates, ages, money, percentages, flight numbers
     r"(?:year-old|years? old|\baged\b|[$€£¥]|\b(?:dollars?|euros?|pounds|rubles?|roubles?|yuan|usd)\b|%|"
     r"\bper ?cent\b|\bflight\b|\b(?:january|february|march|april|may|june|july|august|september|"
-    r"october|november|december)\b|\b(?:19|20)\d\d\b)",
+    r"october|november|december)\b)",
     re.IGNORECASE,
 )
+YEAR = re.compile(r"^(?:1[89]|20)\d\d$")  # a quantity that is a year
 
 
 def _number_words(quantity: str) -> str:
@@ -226,7 +228,7 @@ def wikinews(data: Path) -> None:
 
     gold_file = HERE / "claims_gold" / "wikinews_people.jsonl"
     if not gold_file.is_file():
-        print(f"3. Wikinews gold set: {gold_file} is absent\n")
+        print(f"2. Wikinews gold set: {gold_file} is absent\n")
         return
     articles = {row["url"]: row["text"] for row in csv.DictReader(
         (data / "text" / "wikinews" / "wikinews_2019.csv").open(encoding="utf-8"))}
@@ -276,10 +278,10 @@ def wikinews(data: Path) -> None:
                 before = window[:max(0, at)].split()[-2:]  # the two words on either side of the number
                 after = window[at + len(c.quantity):].split()[:2] if at >= 0 else []
                 near = " ".join([*before, c.quantity, *after])
-                if NOT_PEOPLE.search(near):
+                if NOT_PEOPLE.search(near) or YEAR.match(c.quantity):
                     forbidden.append(f"{c.quantity!r} in ...{near}...")
     seconds = time.perf_counter() - start
-    print(f"3. Wikinews gold set (bench/claims_gold, CC BY 2.5): {len(golds)} articles, {total} people-count "
+    print(f"2. Wikinews gold set (bench/claims_gold, CC BY 2.5): {len(golds)} articles, {total} people-count "
           "claims")
     print(f"   recall {found_n / total:.3f} ({found_n}/{total}; floor >= 0.90)")
     print(f"   value and qualifier exact {exact_n / max(1, found_n):.3f} of those found (floor >= 0.95)")

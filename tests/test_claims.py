@@ -179,3 +179,10 @@ def test_the_outlets_own_voice_up_to_passives_and_ages() -> None:
     assert claims["33"].speaker is None  # what was reported is not who reported it
     assert claims["One"].value == 1 and "victims" in claims["One"].subject
     assert not {"nine", "ten", "thirteen", "2024"} & set(claims), claims  # ages and a clock time
+
+    said = {c.quantity: c.speaker for c in extract(
+        "Estimates by relief workers indicate 400 people fled. According to the town's mayor, Anna Berg, 12 "
+        "people died.").claims}
+    assert said == {"400": "relief workers", "12": "Anna Berg"}  # who is behind the estimate; the name
+    [named] = extract("The Committee to Protect Journalists reports sixteen journalist deaths.").claims
+    assert named.speaker == "The Committee to Protect Journalists"  # a name kept whole

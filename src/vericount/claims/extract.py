@@ -55,6 +55,8 @@ REPORTING = {"say", "tell", "report", "claim", "state", "announce", "add", "esti
              "testify"}
 COUNTING = {"review", "count", "verify", "document", "record", "identify", "tally", "analyze",  # whose
             "analyse", "examine", "register", "list", "catalogue", "catalog", "geolocate"}  # subject counted
+SPOKEN_THROUGH = {"estimate", "report", "data", "figure", "statistic", "count", "tally", "announcement",
+                "statement", "record", "account"}  # what someone says or counts: "by" or "from" whom?
 EVIDENCE_SUBJECTS = {"visual", "footage", "video", "image", "photo", "data", "analysis", "record", "figure"}
 TIME_PREPS = {"in", "since", "before", "after", "during", "between", "until", "by", "within", "over", "from",
               "throughout", "as"}
@@ -156,7 +158,7 @@ def extract(text: str) -> Extraction:
                     source = token.doc.char_span(*a.source, alignment_mode="expand")
                     if source is not None and _reported(source):
                         continue  # "33 were reported hurt": what is reported, not who reports it
-                    return _resolve(_phrase(source.root), context) if source is not None else None
+                    return _resolve(_phrase(_who(source.root)), context) if source is not None else None
             return carried
 
         for sent in doc.sents:
@@ -170,7 +172,7 @@ def extract(text: str) -> Extraction:
             running = None
             if len(said) == 1 and said[0].quoted and said[0].source:
                 source = doc.char_span(*said[0].source, alignment_mode="expand")
-                running = _resolve(_phrase(source.root), context) if source is not None else None
+                running = _resolve(_phrase(_who(source.root)), context) if source is not None else None
     for claim in out.claims:  # "X could not independently verify the footage" qualifies claims about footage
         if MEDIA_WORDS.search(claim.sentence) or MEDIA_WORDS.search(claim.subject):
             claim.hedges += [h for h in out.report_hedges if MEDIA_WORDS.search(h) and h not in claim.hedges]
@@ -235,13 +237,16 @@ def _is_quantity(token: Token) -> bool:
 
 
 def _an_age(token: Token) -> bool:
-    """A number of a list of ages: "aged nine, ten, thirteen" (the first is "aged"'s; the rest hang on it)."""
+    """A number of a list of ages: "aged nine, ten, thirteen" (the first is "aged"'s; the rest hang on it as
+    conjuncts or appositions)."""
     seen = 0
     while seen < 12:
         seen += 1
         if token.i > token.sent.start and token.nbor(-1).lower_ in ("aged", "ages", "age"):
             return True
-        if token.dep_ != "conj" or token.head == token:
+        if token.head.lower_ == "aged" and token.dep_ in ("npadvmod", "dobj", "attr", "oprd"):
+            return True
+        if token.dep_ not in ("conj", "appos") or token.head == token:
             return False
         token = token.head
     return False
@@ -414,7 +419,7 @@ def _speaker(sent: Span, event: Token | None, context: list[tuple[str, str]]) ->
     if according:
         objects = [g for g in according[0].nbor(1).children if g.dep_ == "pobj"]
         if objects:
-            return _resolve(_phrase(objects[0]), context), via
+            return _resolve(_phrase(_who(objects[0])), context), via
     chain = _reporting_chain(event, sent)
     for verb in chain:
         for child in verb.children:
@@ -429,23 +434,47 @@ def _speaker(sent: Span, event: Token | None, context: list[tuple[str, str]]) ->
         subjects = [c for c in verb.children if c.dep_ == "nsubj"] + agents
         if subjects and subjects[0].lemma_.lower() not in EVIDENCE_SUBJECTS \
                 and not any(t.like_num or t.lower_ in VAGUE for t in subjects[0].subtree):
-            return _resolve(_phrase(subjects[0]), context), via
+            return _resolve(_phrase(_who(subjects[0])), context), via
     if event is not None and event.lemma_.lower() in COUNTING:  # "the Post reviewed 130 videos": who counted
         subjects = [c for c in event.children if c.dep_ == "nsubj"]
         if subjects and (subjects[0].ent_type_ in ("ORG", "PERSON", "NORP") or subjects[0].lower_ in PRONOUNS
                          or subjects[0].lemma_ in ("official", "officer")):
-            return _resolve(_phrase(subjects[0]), context), via
+            return _resolve(_phrase(_who(subjects[0])), context), via
     # nobody in the sentence asserts it: the outlet's own voice (who did what is not who says so: "Ukraine
     # captured 102" in the outlet's words is the outlet's claim, not Ukraine's)
     return None, via
 
 
+def _who(token: Token) -> Token:
+    """The one who speaks through a phrase: "estimates by event organizers" and "data from the Gun Violence
+    Archive" are the organisers' and the archive's; "the mayor of London, Sadiq Khan" is Sadiq Khan."""
+    seen = 0
+    while token.lemma_.lower() in SPOKEN_THROUGH and seen < 4:
+        seen += 1
+        by = [g for c in token.children if c.dep_ in ("prep", "agent") and c.lower_ in ("by", "from", "of")
+              for g in c.children if g.dep_ == "pobj"]
+        if not by:
+            break
+        token = by[0]
+    if token.ent_type_ == "PERSON":
+        return token
+    names = [c for c in token.children if c.dep_ == "appos" and c.ent_type_ == "PERSON"]
+    after = token.doc[token.i + 1 : token.i + 2]  # "according to the first selectman, Chris Kervick, ..."
+    if not names and after and after[0].text == ",":
+        names = [e.root for e in token.doc.ents if e.start == token.i + 2 and e.label_ == "PERSON"]
+    return names[0] if names else token
+
+
 def _phrase(token: Token) -> str:
-    """A speaker's name: the noun phrase without its clauses, appositions and prepositional phrases."""
+    """A speaker's name: the noun phrase without its clauses, appositions and prepositional phrases, but
+    whole where it is a name ("The Committee to Protect Journalists", parsed with a clause in it)."""
     dropped: set[int] = set()
     for t in token.subtree:
         if t.dep_ in ("relcl", "acl", "appos", "advmod") or (t.dep_ == "prep" and t.head == token):
             dropped |= {d.i for d in t.subtree}
+    name = next((e for e in token.doc.ents if e.start <= token.i < e.end), None)
+    if name is not None:
+        dropped -= set(range(name.start, name.end))
     keep = [t for t in token.subtree if t.i not in dropped and (t.dep_ != "punct" or t.text == "-")]
     return "".join(t.text_with_ws for t in keep).strip().strip(",")
 
