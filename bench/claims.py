@@ -11,7 +11,7 @@ attribution on PolNeAR (dev split).
    percentages or flight numbers (a word test on the two words either side). Floors (issue 21): recall
    >= 0.90, value and qualifier >= 0.95, speaker >= 0.85, none from dates and the like.
 3. PolNeAR dev (brat .ann: Source, Cue, Content spans; one annotator per article, the first by name): every
-   gold attribution is looked up among the attributions the rules find (`claims.extract.attributions`),
+   gold attribution is looked up among the attributions the rules find (`claims.attribution.attributions`),
    matched by overlapping cue. Printed for all attributions and for those whose content holds a number:
    cue recall (the attribution was found), source accuracy (the found source span equals the gold one,
    ignoring case, a leading article and surrounding punctuation; also "head" accuracy: the last word of the
@@ -124,7 +124,8 @@ def _claim_speakers(text: str, g: dict[str, tuple[int, int]], claims: list[Any])
 
 
 def polnear(data: Path) -> None:
-    from vericount.claims.extract import attributions, extract
+    from vericount.claims.attribution import attributions
+    from vericount.claims.extract import extract
 
     root = data / "text" / "polnear" / "dev"
     files = sorted((root / "attributions").glob("*.ann"))

