@@ -47,9 +47,13 @@ def _files(folder: Path) -> list[Path]:
 
 def test_bundled_models_are_listed_with_their_sha256(cli: Cli, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from vericount.text import whisper
+
     listed = {m["name"]: m for m in _json(cli("models", "--json"))["models"]}
+    extra = {"whisper-base"} if whisper.installed() else set()  # the speech extra's model, where installed
     assert set(listed) == {"nanodet-m-416", "ssd-mobilenetv2-coco", "centerface", "body-mobilenetv2",
-                           "ppocr-det-v4", "dlib-resnet-face-v1", "dlib-shape-predictor-5"}
+                           "ppocr-det-v4", "dlib-resnet-face-v1", "dlib-shape-predictor-5"} | extra
+    assert all(listed[name]["origin"] == "extra" for name in extra)
     readme = bundled_model("README.md").read_text(encoding="utf-8")
     for name, file in (("nanodet-m-416", "nanodet_m.onnx"), ("centerface", "centerface.onnx"),
                        ("ssd-mobilenetv2-coco", "ssd_mobilenetv2_coco.onnx"),
@@ -73,7 +77,7 @@ def test_bundled_models_are_listed_with_their_sha256(cli: Cli, tmp_path: Path,
     monkeypatch.delenv("VERICOUNT_CASE", raising=False)
     outside = CliRunner().invoke(main, ["models", "--json"])
     assert outside.exit_code == 0 and json.loads(outside.stdout)["case"] is None
-    assert len(json.loads(outside.stdout)["models"]) == 7
+    assert len(json.loads(outside.stdout)["models"]) == 7 + len(extra)
 
 
 def test_a_changed_bundled_file_is_reported(cli: Cli, tmp_path: Path,

@@ -267,9 +267,15 @@ def test_model_is_joined_once_and_checked(tmp_path: Path, monkeypatch: pytest.Mo
         _speech_or_skip()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setattr(whisper, "_checked", set())
+    from vericount.models.catalog import extras
+
+    [listed] = extras()  # `vericount models` lists it: not joined yet is no problem
+    assert listed.name == "whisper-base" and listed.state == "joined on first use"
+    assert listed.problem() is None
     folder = whisper.prepare()
     model = folder / "model.bin"
     assert folder.is_relative_to(tmp_path) and model.stat().st_size == whisper.FILES["model.bin"][0]
+    assert extras()[0].state == "ok"
     assert whisper._digest(model) == whisper.MODEL_SHA256
     made = model.stat().st_mtime_ns
 
@@ -279,6 +285,7 @@ def test_model_is_joined_once_and_checked(tmp_path: Path, monkeypatch: pytest.Mo
     with model.open("r+b") as f:  # altered in the cache: joined again from the installed halves
         f.seek(1_000_000)
         f.write(b"\xff\xfe")
+    assert extras()[0].state == "altered" and "the file was changed" in str(extras()[0].problem())
     whisper._checked.clear()
     whisper.prepare()
     assert whisper._digest(model) == whisper.MODEL_SHA256

