@@ -360,3 +360,36 @@ def test_every_bundle_file_and_key_is_documented(cli: Cli, tmp_path: Path) -> No
         assert f"\n{name}" in section, f"docs/export.md does not describe the bundle's {name}"
     for key in (*manifest, *custody, *custody["items"][0]):
         assert f"`{key}`" in section, f"docs/export.md does not describe the bundle's key {key}"
+
+
+def test_a_bundle_with_originals_carries_the_files_kept_with_the_items(cli: Cli, tmp_path: Path) -> None:
+    from tests.mediagen import make_image
+
+    folder = tmp_path / "post"
+    folder.mkdir()
+    make_image(folder / "photo.jpg")
+    sidecar = folder / "photo.jpg.json"
+    sidecar.write_text(json.dumps({"category": "telegram", "url": "https://t.me/kursk_now/123"}))
+    assert cli("add", str(folder)).exit_code == 0
+    kept = hashlib.sha256(sidecar.read_bytes()).hexdigest()
+    path = tmp_path / "case.zip"
+    _bundle(cli, path, "--with-originals")
+    with zipfile.ZipFile(path) as zf:
+        assert zf.read(f"attachments/{kept}") == sidecar.read_bytes()  # byte for byte, named by its hash
+    code, out = _verify(cli, path)
+    assert code == 0 and out["ok"], out
+
+    # a forger who removes it, or plants another, and signs again with a key of their own: named
+    for change, caught in (({f"attachments/{kept}": None}, f"attachments/: {kept} is kept with an item but "
+                            "not in the bundle"),
+                           ({f"attachments/{'0' * 64}": b"planted"}, f"attachments/{'0' * 64}: not an "
+                            "attachment of any item")):
+        forged = tmp_path / "forged.zip"
+        _forge(path, forged, change, own_key=True)
+        result = cli("verify-bundle", str(forged))
+        assert result.exit_code == 1 and caught in result.output, result.output
+    plain = tmp_path / "plain.zip"  # without --with-originals: no attachment files, and none missed
+    _bundle(cli, plain)
+    with zipfile.ZipFile(plain) as zf:
+        assert not [n for n in zf.namelist() if n.startswith("attachments/")]
+    assert _verify(cli, plain)[0] == 0

@@ -22,7 +22,7 @@ pass_ctx = click.make_pass_decorator(Context)
               help="Write the evidence bundle (a zip) instead: report, JSON export, custody and audit logs, "
                    "manifests with every file's sha256.")
 @click.option("--with-originals", is_flag=True,
-              help="With --bundle: include the original files (not blurred).")
+              help="With --bundle: include the original files (not blurred) and the files kept with them.")
 @click.option("--no-blur", is_flag=True,
               help="With --bundle: do not pixelate faces in the bundled report (audit-logged, printed on "
                    "it).")
@@ -38,10 +38,10 @@ def export(ctx: Context, out: Path | None, fmt: str, bundle: Path | None, with_o
     describes every file and column.
 
     --bundle: one zip with the report (faces blurred unless --no-blur), the JSON export, custody.json,
-    the originals with --with-originals, manifest.json and MANIFEST.sha256 (`sha256sum -c` reads it),
-    signed with the case's Ed25519 key (signature.ed25519, public_key.pem; a case made before keys gets
-    one now, recorded in the log); `vericount verify-bundle FILE.zip --key FINGERPRINT` checks it. Both are
-    recorded in the audit log.
+    the originals and the files kept with them (attachments/) with --with-originals, manifest.json and
+    MANIFEST.sha256 (`sha256sum -c` reads it), signed with the case's Ed25519 key (signature.ed25519,
+    public_key.pem; a case made before keys gets one now, recorded in the log); `vericount verify-bundle
+    FILE.zip --key FINGERPRINT` checks it. Both are recorded in the audit log.
     """
     if (out is None) == (bundle is None):
         raise click.UsageError("give --out DIR or --bundle FILE.zip (one of them)")

@@ -14,6 +14,8 @@ A bundle is a zip that stands on its own::
                            tracks, tally, certificate, the hash-chained audit log (docs/export.md)
     custody.json           every item: sha256, size, names, sources, who added it when, its events
     originals/SHA256.EXT   the original files, byte for byte, with --with-originals (never blurred)
+    attachments/SHA256     the files kept with the items (a capture's web archive and screenshot, sidecars,
+                           export files; export/attachments.json names each), with --with-originals
 
 The signature covers MANIFEST.sha256, which covers every other file (manifest.json included), so a bundle
 changed in any way and re-hashed no longer verifies with the case's key; a forger's own key has another
@@ -93,6 +95,13 @@ def make_bundle(case: Case, path: Path, with_originals: bool = False, blur: bool
                 source = case.evidence.path(item["sha256"])
                 if source.is_file():
                     originals.append((f"originals/{item['sha256']}{_extension(item)}", source))
+            kept = json.loads((staging / "export" / "attachments.json").read_text("utf-8"))
+            for sha in sorted({row["sha256"] for row in kept}):  # a capture's web archive, sidecars...
+                source = case.evidence.path(sha)
+                if source.is_file():
+                    originals.append((f"attachments/{sha}", source))
+                else:
+                    missing.append(sha)
         cert = json.loads((staging / "report" / "certificate.json").read_text("utf-8"))
         at_least = cert.get("at_least") if isinstance(cert, dict) else None
         case_id = custody["case"]

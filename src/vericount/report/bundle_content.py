@@ -141,6 +141,25 @@ def _check_originals(zf: zipfile.ZipFile, export: Path, manifest: dict[str, Any]
         missing = set(manifest.get("originals_missing") or [])
         problems += [f"originals/: item {sha} has no original in the bundle (and {MANIFEST_JSON} does not "
                      "say it was missing from the case)" for sha in sorted(items - set(present) - missing)]
+    return problems + _check_attachments(zf, export, manifest)
+
+
+def _check_attachments(zf: zipfile.ZipFile, export: Path, manifest: dict[str, Any]) -> list[str]:
+    """attachments/SHA256: each one of the export's attachments, and all of them with --with-originals (an
+    export made before attachments were kept has none)."""
+    try:
+        kept = {row["sha256"] for row in _rows(export, "attachments")} \
+            if (export / "attachments.json").is_file() else set()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [f"export/attachments.json: not readable ({exc})"]
+    present = {PurePosixPath(n).name for n in zf.namelist()
+               if n.startswith("attachments/") and not n.endswith("/")}
+    problems = [f"attachments/{sha}: not an attachment of any item in the bundled export"
+                for sha in sorted(present - kept)]
+    if manifest.get("with_originals"):
+        missing = set(manifest.get("originals_missing") or [])
+        problems += [f"attachments/: {sha} is kept with an item but not in the bundle (and {MANIFEST_JSON} "
+                     "does not say it was missing from the case)" for sha in sorted(kept - present - missing)]
     return problems
 
 
