@@ -1,5 +1,5 @@
-"""Claims benchmark: the founding report's claims, people-count claims on a Wikinews gold set, and
-attribution on PolNeAR (dev split).
+"""Claims benchmark: the founding report's claims, people-count claims on a Wikinews gold set, Russian and
+Ukrainian claims on the project's fixtures, and attribution on PolNeAR (dev split).
 
     python bench/claims.py [--data ../shared/data]
 
@@ -10,7 +10,9 @@ attribution on PolNeAR (dev split).
    speaker; a named one must share its head word), and the claims found from dates, ages, money,
    percentages or flight numbers (a word test on the two words either side). Floors (issue 21): recall
    >= 0.90, value and qualifier >= 0.95, speaker >= 0.85, none from dates and the like.
-3. PolNeAR dev (brat .ann: Source, Cue, Content spans; one annotator per article, the first by name): every
+3. Russian and Ukrainian (bench/claims_slavic.py): the same scores on the project's own fixture texts and
+   their gold (tests/fixtures/claims), written for the tests: no floor, and the figures flatter.
+4. PolNeAR dev (brat .ann: Source, Cue, Content spans; one annotator per article, the first by name): every
    gold attribution is looked up among the attributions the rules find (`claims.attribution.attributions`),
    matched by overlapping cue. Printed for all attributions and for those whose content holds a number:
    cue recall (the attribution was found), source accuracy (the found source span equals the gold one,
@@ -169,7 +171,7 @@ def polnear(data: Path) -> None:
                 rows["numeric"].append(row)
                 claim_rows += _claim_speakers(text, g, claims)
     seconds = time.perf_counter() - started
-    print(f"3. PolNeAR dev: {len(chosen)} articles, one annotator each")
+    print(f"4. PolNeAR dev: {len(chosen)} articles, one annotator each")
     print("| subset | gold attributions | cue found | source exact | source head | content F1 "
           "| source exact, content F1 where the cue was found |")
     print("|---|--:|--:|--:|--:|--:|---|")
@@ -298,6 +300,14 @@ def wikinews(data: Path) -> None:
     print()
 
 
+def slavic(data: Path) -> None:
+    """Russian and Ukrainian, scored on the project's fixtures (bench/claims_slavic.py)."""
+    sys.path.insert(0, str(HERE))
+    from claims_slavic import slavic as score
+
+    score(data)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -307,6 +317,8 @@ def main() -> int:
     print(f"$ python bench/claims.py {' '.join(sys.argv[1:])}\n")
     report(args.data)
     wikinews(args.data)
+    print("3. ", end="")
+    slavic(args.data)
     polnear(args.data)
     return 0
 

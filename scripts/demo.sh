@@ -144,8 +144,9 @@ run vericount tally --out "$case_dir/certificate.json"
 run vericount tally --check "$case_dir/certificate.json"
 run python src/vericount/tally/check.py "$case_dir/certificate.json" "$case_dir/case.db"
 
-say "17. Claims: a report's numbers, who says them and through whom (this sample report is fictional)"
+say "17. Claims: a report's numbers, who says them and through whom, in English, Russian and Ukrainian (the sample reports are fictional)"
 run vericount claims add samples/reports/example_report.txt --outlet "The Ledger" --published 2024-08-14
+run vericount claims add samples/reports/example_report_ru.txt samples/reports/example_report_uk.txt
 run vericount claims
 run vericount claims compare
 

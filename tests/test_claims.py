@@ -82,7 +82,7 @@ def test_claims_commands(cli: Cli, tmp_path: Path) -> None:
     done = cli("claims", "add", str(report), str(page), str(foreign), "--outlet", "The Ledger",
                "--published", "2024-08-14")
     assert done.exit_code == 0, done.output
-    assert "English text only" in done.stderr
+    assert "claims are read in English, Russian and Ukrainian" in done.stderr
     bad = cli("claims", "add", str(empty))
     assert bad.exit_code == 1 and "empty.txt" in bad.stderr
     assert cli("claims", "add", str(report), "--published", "last week").exit_code == 1
@@ -101,6 +101,24 @@ def test_claims_commands(cli: Cli, tmp_path: Path) -> None:
     assert len(group["claims"]) == 2 and group["counts_people"]
     stored = cli("show", "page.html", "--json")
     assert stored.exit_code == 0 and json.loads(stored.stdout)["kind"] == "text"  # kept as evidence
+
+    # reports in Russian and Ukrainian are read by their own rules, and their claims meet the English ones
+    russian, ukrainian = tmp_path / "svodka.txt", tmp_path / "zvit.txt"
+    russian.write_text("Министерство обороны России заявило, что за сутки в плен сдались 30 военнослужащих "
+                       "Южландии.", encoding="utf-8")
+    ukrainian.write_text("Генеральний штаб повідомив, що понад 40 військовослужбовців Південної країни "
+                         "взяли в полон.", encoding="utf-8")
+    assert cli("claims", "add", str(russian), str(ukrainian)).exit_code == 0
+    out = json.loads(cli("claims", "--json").stdout)
+    read = {name: next(c for c in out["claims"] if c["sentence"].startswith(start))
+            for name, start in (("svodka.txt", "Министерство"), ("zvit.txt", "Генеральний"))}
+    assert read["svodka.txt"]["value"] == 30 and read["svodka.txt"]["scope"] == "за сутки"
+    assert read["svodka.txt"]["speaker"] == "Министерство обороны России"
+    assert read["zvit.txt"]["qualifier"] == "more_than" and read["zvit.txt"]["low"] == 40
+    assert read["zvit.txt"]["speaker"] == "Генеральний штаб"
+    assert all("soldier" in c["subject_key"].split() for c in read.values())
+    keys = {read["svodka.txt"]["subject_key"], read["zvit.txt"]["subject_key"]}
+    assert all(g["counts_people"] for g in out["groups"] if g["key"] in keys)
 
     compared = json.loads(cli("claims", "compare", "--json").stdout)
     assert compared["tally"]["at_least"] == 0

@@ -111,7 +111,7 @@ REPORT_HEDGES = re.compile(CANNOT_VERIFY, re.IGNORECASE)
 @lru_cache(maxsize=1)
 def _pipeline() -> tuple[Any, ...]:
     """natasha's segmenter, lemmatiser, morphology tagger, syntax parser and name tagger, loaded once."""
-    from natasha import (  # type: ignore[import-untyped]
+    from natasha import (
         MorphVocab,
         NewsEmbedding,
         NewsMorphTagger,

@@ -1,5 +1,7 @@
-"""The claims stage: the text of a report (plain text, or the main text of an HTML page), its quantitative
-claims, and its statements about verification."""
+"""The claims stage: the text of a report (plain text, or the main text of an HTML page), its language
+(English, Russian or Ukrainian: claims/language.py), its quantitative claims read by that language's rules
+(extract.py, russian.py, ukrainian.py), and its statements about verification. A text in another language
+is stored, and said to be unread."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 MAX_CHARS = 2_000_000  # text beyond this is stored but not read for claims (about 300,000 words)
 ENGLISH = {"the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "was", "on", "with", "as", "said",
            "by", "at", "he", "from", "his", "be", "have", "are", "has", "were", "not", "this", "they"}
+LANGUAGES = {"en": "English", "ru": "Russian", "uk": "Ukrainian"}
 
 
 @dataclass
@@ -59,35 +62,47 @@ def is_english(text: str) -> bool:
     return bool(words) and sum(w in ENGLISH for w in words) / len(words) >= 0.08
 
 
+def language(text: str) -> str:
+    """en, ru or uk where the claims rules read the text; "other" where they do not."""
+    from vericount.claims.language import language_of
+
+    found = language_of(text[:20_000])
+    return found if found != "en" or is_english(text) else "other"
+
+
 class ClaimsStage(Stage[ReportResult]):
     name = "claims"
-    version = "1"
+    version = "2"  # 2: Russian and Ukrainian read too
     needs = ("metadata",)
 
     def params(self) -> dict[str, Any]:
         from vericount.claims.parse import MODEL
 
-        return {"model": MODEL, "max_chars": MAX_CHARS}
+        return {"model": MODEL, "max_chars": MAX_CHARS, "languages": sorted(LANGUAGES),
+                "russian": "natasha 1.6.0", "ukrainian": "tokenize-uk 2.0.0"}
 
     def accepts(self, item: Item) -> bool:
         return item.kind == "text"
 
     def compute(self, task: Task) -> ReportResult:
         from vericount.claims.extract import extract
+        from vericount.claims.russian import extract_russian
+        from vericount.claims.ukrainian import extract_ukrainian
 
         text, title = read_text(task.path)
-        result = ReportResult(title, "en" if is_english(text) else "other", len(text))
+        result = ReportResult(title, language(text), len(text))
         if not text.strip():
             result.notes.append("no text found in it; nothing to extract")
             return result
-        if result.language != "en":
-            result.notes.append("stored; claims are extracted from English text only and this text is not "
-                                "English")
+        if result.language not in LANGUAGES:
+            result.notes.append("stored; claims are read in English, Russian and Ukrainian, and this text is "
+                                "in none of them")
             return result
         if len(text) > MAX_CHARS:
             result.notes.append(f"claims read from the first {MAX_CHARS:,} of {len(text):,} characters")
             text = text[:MAX_CHARS]
-        found = extract(text)
+        reader = {"en": extract, "ru": extract_russian, "uk": extract_ukrainian}[result.language]
+        found = reader(text)
         result.sentences, result.claims, result.hedges = found.sentences, found.claims, found.report_hedges
         if not found.claims:
             result.notes.append("no quantitative claim found")
