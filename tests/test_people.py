@@ -19,6 +19,7 @@ def _ids(cli: Cli, *names: str) -> dict[str, str]:
     return {n: json.loads(cli("show", n, "--json").stdout)["id"] for n in names}
 
 
+@pytest.mark.sqlite_only  # the stage's saving on PostgreSQL: test_track_numbers.py (this one is 30 s a run)
 def test_people_in_a_case(cli: Cli, tmp_path: Path) -> None:
     media = tmp_path / "media"
     media.mkdir()
