@@ -542,3 +542,12 @@ def test_search_page_and_an_items_text(desk: Case) -> None:
     other = rey.post(f"/items/{photo}/text", data={"line": str(handle), "csrf": token})  # not its line
     assert other.status_code == 400 and f"no line of text {handle}" in other.text
     assert rey.post(f"/items/{clip}/text", data={"line": "x", "csrf": token}).status_code == 400
+
+    # a claim said in the clip: the claims page links to the moment it is said
+    from vericount.claims.said import claims_in_lines, replace_claims
+
+    with desk.session() as s:
+        replace_claims(s, clip, "speech", [(c, 12.0) for c, _ in claims_in_lines(
+            [("Officials said 40 soldiers surrendered.", None)])])
+    claims = c.get("/claims").text
+    assert f'href="/items/{clip}?t=12.0">said at 0:12</a>' in claims

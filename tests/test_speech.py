@@ -26,7 +26,7 @@ from tests.mediagen import make_video
 from vericount.text import speech, whisper
 
 RATE = 16_000
-ENGLISH = "We are conscripts from Kursk, and we surrendered near the river."
+ENGLISH = "We are conscripts from Kursk, and forty soldiers surrendered near the river."
 RUSSIAN = (
     "Здравствуйте. Меня зовут Андрей, мне двадцать лет. Я призывник, служил в Курской области. "
     "Мы не хотели воевать, нас отправили сюда без подготовки. "
@@ -166,6 +166,10 @@ def test_speech_transcribes_detects_language_and_is_searchable(cli: Cli, tmp_pat
 
     for item in ("quiet.mp4", "mute.mp4"):  # silence and no audio stream: done, nothing said
         assert lines_of(cli, item) == [] and stage_state(cli, item) == "done"
+
+    # what is said goes through the claims rules too: a claim with the time it was said
+    [claim] = [c for c in json.loads(cli("claims", "--json").stdout)["claims"] if c["origin"] == "speech"]
+    assert claim["value"] == 40 and "soldier" in claim["subject_key"] and 0.3 <= claim["at"] <= 1.6
 
     found = cli("search", "CONSCRIPTS", "--kind", "speech", "--json")
     [hit] = json.loads(found.stdout)["hits"]

@@ -242,3 +242,30 @@ def test_text_read_in_a_file_is_printed_inert(cli: Cli, tmp_path: Path) -> None:
             assert "[bold red]loud[/]" in out, args  # Rich markup shown as text, not applied
     shown = json.loads(cli("text", item, "--json").stdout)["lines"][0]["text"]
     assert shown == hostile  # JSON is faithful
+
+
+@needs_tesseract
+def test_claims_on_screen_and_in_captions_join_the_ledger(cli: Cli, tmp_path: Path) -> None:
+    photo = tmp_path / "post" / "still.png"
+    photo.parent.mkdir()
+    picture = Image.new("RGB", (960, 540), (60, 70, 80))
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.truetype(str(FONT), 40)
+    box = draw.textbbox((60, 400), "They captured 102 soldiers", font=font)
+    draw.rectangle((box[0] - 10, box[1] - 8, box[2] + 10, box[3] + 8), fill=(0, 0, 0))
+    draw.text((60, 400), "They captured 102 soldiers", font=font, fill="white")
+    picture.save(photo)
+    (tmp_path / "post" / "still.png.json").write_text(json.dumps(  # gallery-dl's sidecar: the post's caption
+        {"category": "telegram", "content": "Officials said 40 prisoners were exchanged on Monday."}))
+    assert cli("add", str(photo.parent)).exit_code == 0
+    assert cli("ocr").exit_code == 0
+    out = json.loads(cli("claims", "--json").stdout)
+    read = {c["origin"]: c for c in out["claims"]}
+    assert set(read) == {"caption", "ocr"}, out["claims"]
+    assert read["caption"]["value"] == 40 and read["caption"]["speaker"] == "Officials"
+    assert read["ocr"]["value"] == 102 and read["ocr"]["at"] is None  # a photo: no time
+    assert read["ocr"]["sentence"] == "They captured 102 soldiers"
+    compared = json.loads(cli("claims", "compare", "--json").stdout)["claims"]
+    assert {c["origin"] for c in compared} == {"caption", "ocr"}  # set against the count like a report's
+    assert cli("ocr").exit_code == 0  # read again (nothing pending): the claims are not doubled
+    assert len(json.loads(cli("claims", "--json").stdout)["claims"]) == 2

@@ -385,8 +385,7 @@ def _store_one(case: Case, found: _Found, on_bytes: Callable[[int], None] | None
     return _Stored(path, stored, filetype)
 
 
-def _register_batch(  # noqa: PLR0912 - one pass over the batch, branch per case of a file
-case: Case, s: Session, batch: list[_Stored | FileFailure],
+def _register_batch(case: Case, s: Session, batch: list[_Stored | FileFailure],
                     source: SourceInfo | None, rows: list[SourceRow], used_rows: set[int],
                     report: AddReport, sidecars: dict[Path, Sidecar] | None = None) -> list[Task]:
     """Rows for one batch of stored files, with a few set-based queries rather than some per file.
@@ -449,11 +448,18 @@ case: Case, s: Session, batch: list[_Stored | FileFailure],
             new_sources.append({"item_id": sha, **vars(info), "added_at": now,
                                 "added_by": case.actor})
             case.record(s, "item.source", sha, **{k: v for k, v in vars(info).items() if v})
-    for table, values in ((Item, new_items), (ItemName, new_names), (Source, new_sources)):
-        if values:
-            s.execute(insert(table), values)
+    _insert(s, new_items, new_names, new_sources)
     _keep_sidecars(case, s, attached, report)
     return [Task(str(v["id"]), str(v["kind"]), case.evidence.path(str(v["id"]))) for v in new_items]
+
+
+def _insert(s: Session, items: list[dict[str, object]], names: list[dict[str, object]],
+            sources: list[dict[str, object]]) -> None:
+    """The batch's new rows, then the claims of the captions it brought."""
+    for table, values in ((Item, items), (ItemName, names), (Source, sources)):
+        if values:
+            s.execute(insert(table), values)
+    _read_captions(s, {str(v["item_id"]) for v in sources if v.get("notes")})
 
 
 ROLE_OF_TOOL = {"yt-dlp capture": "info-json", "telegram-export": "export"}
@@ -496,6 +502,27 @@ def _add_source(case: Case, s: Session, item: Item, info: SourceInfo) -> None:
                  posted_at=info.posted_at, notes=info.notes, added_at=utcnow(),
                  added_by=case.actor))
     case.record(s, "item.source", item.id, **{k: v for k, v in vars(info).items() if v})
+    if info.notes:
+        s.flush()
+        _read_captions(s, {item.id})
+
+
+def _read_captions(s: Session, shas: set[str]) -> None:
+    """The claims in the captions (the sources' notes) of these photos and videos, read again now that they
+    have a new one (claims/said.py). A text item is read whole by the claims stage."""
+    if not shas:
+        return
+    from vericount.claims.said import claims_in_lines, replace_claims
+
+    kinds = {row.id: row.kind for row in s.execute(select(Item.id, Item.kind).where(Item.id.in_(shas)))}
+    captions: dict[str, list[tuple[str, float | None]]] = defaultdict(list)
+    for row in s.execute(select(Source.item_id, Source.notes)
+                         .where(Source.item_id.in_(shas), Source.notes.is_not(None))):
+        if row.notes:
+            captions[row.item_id].append((row.notes, None))
+    for sha in sorted(shas):
+        if kinds.get(sha) not in (None, "text"):
+            replace_claims(s, sha, "caption", claims_in_lines(captions[sha]))
 
 
 def _apply_leftover_rows(case: Case, rows: list[SourceRow], used: set[int],

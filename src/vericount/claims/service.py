@@ -46,16 +46,18 @@ class ClaimView:
     """A stored claim with its report, the report's outlet and publication time; the outlet leads ``via``."""
 
     id: int
-    report: str
+    report: str  # the item it was read in: a report, or a photo or video (its caption, screen or speech)
     outlet: str | None
     published: str | None
     claim: Claim
+    origin: str = "report"  # report, caption, ocr (on screen), speech (claims/said.py)
+    at: float | None = None  # seconds into the video, for a line on screen or said
 
     def to_json(self) -> dict[str, Any]:
         own = self.claim.to_json()
         del own["vague"]
         return {"id": self.id, "report": self.report, "outlet": self.outlet, "published": self.published,
-                **own}
+                "origin": self.origin, "at": self.at, **own}
 
     @property
     def counts_people(self) -> bool:
@@ -66,7 +68,8 @@ CLAIM_FIELDS = [f.name for f in fields(Claim)]
 
 
 def list_claims(case: Case) -> list[ClaimView]:
-    """Every claim, in timeline order (the report's publication time, then its place in the report)."""
+    """Every claim, in timeline order (the report's publication time, then its place in the report, or the
+    time it was said or shown)."""
     with case.session() as s:
         rows = list(s.scalars(select(ClaimRow)))
         ids = sorted({r.item_id for r in rows})
@@ -81,8 +84,8 @@ def list_claims(case: Case) -> list[ClaimView]:
             claim = Claim(**{name: getattr(r, name) for name in CLAIM_FIELDS})
             claim.via = ([outlet] if outlet else []) + [v for v in r.via if v != outlet]
             claim.hedges = list(r.hedges)
-            out.append(ClaimView(r.id, r.item_id, outlet, published, claim))
-    out.sort(key=lambda c: (c.published or "9999", c.report, c.claim.start, c.id))
+            out.append(ClaimView(r.id, r.item_id, outlet, published, claim, r.origin, r.at))
+    out.sort(key=lambda c: (c.published or "9999", c.report, c.at or 0.0, c.claim.start, c.id))
     return out
 
 

@@ -16,7 +16,7 @@ from vericount.run.stage import Stage, Task
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from vericount.claims.extract import Claim
+    from vericount.claims.extract import Claim, Extraction
     from vericount.store.schema import Item
 
 MAX_CHARS = 2_000_000  # text beyond this is stored but not read for claims (about 300,000 words)
@@ -70,6 +70,15 @@ def language(text: str) -> str:
     return found if found != "en" or is_english(text) else "other"
 
 
+def extraction(text: str, lang: str) -> Extraction:
+    """The claims of a text by the rules of its language (en, ru or uk)."""
+    from vericount.claims.extract import extract
+    from vericount.claims.russian import extract_russian
+    from vericount.claims.ukrainian import extract_ukrainian
+
+    return {"en": extract, "ru": extract_russian, "uk": extract_ukrainian}[lang](text)
+
+
 class ClaimsStage(Stage[ReportResult]):
     name = "claims"
     version = "2"  # 2: Russian and Ukrainian read too
@@ -85,10 +94,6 @@ class ClaimsStage(Stage[ReportResult]):
         return item.kind == "text"
 
     def compute(self, task: Task) -> ReportResult:
-        from vericount.claims.extract import extract
-        from vericount.claims.russian import extract_russian
-        from vericount.claims.ukrainian import extract_ukrainian
-
         text, title = read_text(task.path)
         result = ReportResult(title, language(text), len(text))
         if not text.strip():
@@ -101,8 +106,7 @@ class ClaimsStage(Stage[ReportResult]):
         if len(text) > MAX_CHARS:
             result.notes.append(f"claims read from the first {MAX_CHARS:,} of {len(text):,} characters")
             text = text[:MAX_CHARS]
-        reader = {"en": extract, "ru": extract_russian, "uk": extract_ukrainian}[result.language]
-        found = reader(text)
+        found = extraction(text, result.language)
         result.sentences, result.claims, result.hedges = found.sentences, found.claims, found.report_hedges
         if not found.claims:
             result.notes.append("no quantitative claim found")
@@ -113,7 +117,7 @@ class ClaimsStage(Stage[ReportResult]):
 
         from vericount.store.schema import ClaimRow, ReportText
 
-        session.execute(delete(ClaimRow).where(ClaimRow.item_id == item.id))
+        session.execute(delete(ClaimRow).where(ClaimRow.item_id == item.id, ClaimRow.origin == "report"))
         session.merge(ReportText(item_id=item.id, title=result.title, language=result.language,
                                  chars=result.chars, sentences=result.sentences, hedges=result.hedges))
         for c in result.claims:

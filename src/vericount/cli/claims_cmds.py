@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,7 +18,8 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--json", "as_json", is_flag=True, help="Print the ledger as JSON.")
 @click.pass_context
 def claims(click_ctx: click.Context, as_json: bool) -> None:
-    """The claims ledger: every quantitative claim in the case's reports, by what it counts, in time order.
+    """The claims ledger: every quantitative claim in the case's reports (English, Russian, Ukrainian), and in
+    the captions, on-screen text and speech of its photos and videos, by what it counts, in time order.
 
     `vericount claims add` adds reports; `vericount claims compare` sets the claims about people against
     the certified count.
@@ -36,9 +38,9 @@ def claims(click_ctx: click.Context, as_json: bool) -> None:
     by_id = {c["id"]: c for c in found["claims"]}
     for group in found["groups"]:
         rows = [by_id[i] for i in group["claims"]]
-        columns = ["published", "quantity", "event", "scope", "speaker", "via", "hedges"]
+        columns = ["published", "read in", "quantity", "event", "scope", "speaker", "via", "hedges"]
         table(f"{group['subject']} ({group['key']})", columns,
-              [[c["published"] or "-", c["quantity"], c["event"] or "-", c["scope"] or "-",
+              [[c["published"] or "-", _where(c), c["quantity"], c["event"] or "-", c["scope"] or "-",
                 c["speaker"] or "-", " > ".join(c["via"]) or "-", ", ".join(c["hedges"]) or "-"]
                for c in rows])
     for report in found["reports"]:
@@ -99,10 +101,18 @@ def claims_compare(ctx: Context, as_json: bool, include_unreviewed: bool) -> Non
                    "claims": rows})
         return
     say(result["headline"])
-    table(f"{len(rows)} claims about people", ["published", "speaker", "via", "quantity", "subject", "scope",
-                                               "against the count"],
-          [[c["published"] or "-", c["speaker"] or "-", " > ".join(c["via"]) or "-", c["quantity"],
-            c["subject"], c["scope"] or "-", c["verdict"]] for c in rows])
+    table(f"{len(rows)} claims about people", ["published", "read in", "speaker", "via", "quantity",
+                                               "subject", "scope", "against the count"],
+          [[c["published"] or "-", _where(c), c["speaker"] or "-", " > ".join(c["via"]) or "-",
+            c["quantity"], c["subject"], c["scope"] or "-", c["verdict"]] for c in rows])
+
+
+def _where(claim: dict[str, Any]) -> str:
+    """Where a claim was read: its item's first 12 characters, and the line's kind and time."""
+    kind = {"ocr": "on screen"}.get(claim["origin"], claim["origin"])
+    at = claim["at"]
+    when = f" {int(at // 60)}:{int(at % 60):02d}" if at is not None else ""
+    return f"{claim['report'][:12]} {kind}{when}"
 
 
 COMMANDS = [claims]

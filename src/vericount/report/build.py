@@ -195,6 +195,7 @@ def render_html(facts: dict[str, Any]) -> str:
         autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["bytes"] = _human_bytes
     env.filters["num"] = lambda v: "–" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+    env.filters["clock"] = lambda s: f"{int(s // 60)}:{int(s % 60):02d}"  # seconds into a video
     css = resources.files("vericount.report").joinpath("templates", "report.css").read_text("utf-8")
     return env.get_template("report.html").render(css=css, reasons=REASONS, **facts)
 

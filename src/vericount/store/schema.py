@@ -417,7 +417,8 @@ class ReportText(Base):
 
 
 class ClaimRow(Base):
-    """One quantitative claim in a report (see claims/extract.py for each field)."""
+    """One quantitative claim in a report, or in an item's caption, on-screen text or speech (see
+    claims/extract.py for each field; claims/said.py for the claims of captions and lines)."""
 
     __tablename__ = "claims"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -438,6 +439,8 @@ class ClaimRow(Base):
     sentence: Mapped[str] = mapped_column(Text)
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
+    origin: Mapped[str] = mapped_column(String(16), default="report", server_default="report")  # see said.py
+    at: Mapped[float | None] = mapped_column(Float)  # seconds into the item, for a line of a video
 
 
 class User(Base):

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vericount.claims.said import Found, claims_in_lines, replace_claims
 from vericount.errors import DecodeError
 from vericount.media.frames import Sampler, SampleStats
 from vericount.run.stage import Stage, Task
@@ -78,6 +79,7 @@ class OcrResult:
     frames_read: int = 0
     frames_seen: int = 0
     notes: list[str] = field(default_factory=list)
+    claims: Found = field(default_factory=list)  # the quantitative claims on screen (claims/said.py)
 
 
 def tessdata() -> str | None:
@@ -112,7 +114,7 @@ def keeps(text: str, confidence: float, min_confidence: float = MIN_CONFIDENCE) 
 
 class OcrStage(Stage[OcrResult]):
     name = "ocr"
-    version = "1"
+    version = "2"  # 2: each line read in its text colour, one at a time; the claims on screen read too
 
     def __init__(self, langs: list[str] | None = None, fps: float = FPS) -> None:
         self.langs = langs if langs is not None else installed_langs()
@@ -166,6 +168,7 @@ class OcrStage(Stage[OcrResult]):
         out.lines += standing.values()
         out.lines.sort(key=lambda line: (line.start or 0.0, line.box[1] if line.box else 0.0))
         out.notes += stats.warnings
+        out.claims = claims_in_lines([(line.text, line.start) for line in out.lines])
         return out
 
     def read(
@@ -226,6 +229,7 @@ class OcrStage(Stage[OcrResult]):
 
     def save(self, session: Session, item: Item, result: OcrResult) -> str | None:
         replace_lines(session, item, "ocr", result.lines)
+        replace_claims(session, item.id, "ocr", result.claims)
         return "; ".join(result.notes) or None
 
 

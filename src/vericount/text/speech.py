@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vericount.claims.said import Found, claims_in_speech, replace_claims
 from vericount.errors import DecodeError
 from vericount.run.stage import Stage, Task
 from vericount.text import whisper
@@ -60,6 +61,7 @@ class SpeechResult:
     languages: list[str] = field(default_factory=list)  # the language of each piece, as detected or given
     looped: int = 0  # stretches dropped: the decoder repeated itself
     notes: list[str] = field(default_factory=list)
+    claims: Found = field(default_factory=list)  # the quantitative claims said (claims/said.py)
 
 
 @dataclass
@@ -74,7 +76,7 @@ class _Decoded:
 
 class SpeechStage(Stage[SpeechResult]):
     name = "speech"
-    version = "1"
+    version = "2"  # 2: the claims said are read too
 
     def __init__(
         self, max_minutes: float = MAX_MINUTES, beam_size: int = BEAM_SIZE, languages: tuple[str, ...] = ()
@@ -148,6 +150,7 @@ class SpeechStage(Stage[SpeechResult]):
                 f"only the first {self.max_minutes:g} minutes were transcribed "
                 f"(the audio goes on past {_clock(state.truncated_at)})"
             )
+        out.claims = claims_in_speech([(line.text, line.start) for line in out.lines])
         return out
 
     def _transcribe(self, model: Any, samples: NDArray[np.float32], offset: float, out: SpeechResult) -> str:
@@ -193,6 +196,7 @@ class SpeechStage(Stage[SpeechResult]):
 
     def save(self, session: Session, item: Item, result: SpeechResult) -> str | None:
         replace_lines(session, item, "speech", result.lines)
+        replace_claims(session, item.id, "speech", result.claims)
         return "; ".join(result.notes) or None
 
 
