@@ -270,3 +270,14 @@ def test_claims_on_screen_and_in_captions_join_the_ledger(cli: Cli, tmp_path: Pa
     assert {c["origin"] for c in compared} == {"caption", "ocr"}  # set against the count like a report's
     assert cli("ocr").exit_code == 0  # read again (nothing pending): the claims are not doubled
     assert len(json.loads(cli("claims", "--json").stdout)["claims"]) == 2
+
+
+def test_only_the_posts_own_words_are_read_for_claims() -> None:
+    from vericount.claims.said import post_words
+
+    assert post_words("from Telegram export of Front Notes; message 41; forwarded from X; text: Captured "
+                      "today: 102 in one day") == ["Captured today: 102 in one day"]  # not "message 41"
+    assert post_words("from yt-dlp sidecar a.info.json; post id: 7401; title: 40 soldiers captured; views: "
+                      "48213; likes: 7; caption: Near the river; again") == [
+        "40 soldiers captured", "Near the river; again"]  # not the views, likes or post id
+    assert post_words("checked by phone with the uploader") == []  # a reviewer's note is no post

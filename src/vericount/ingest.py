@@ -508,18 +508,18 @@ def _add_source(case: Case, s: Session, item: Item, info: SourceInfo) -> None:
 
 
 def _read_captions(s: Session, shas: set[str]) -> None:
-    """The claims in the captions (the sources' notes) of these photos and videos, read again now that they
-    have a new one (claims/said.py). A text item is read whole by the claims stage."""
+    """The claims in the captions of these photos and videos (the post's own words in their sources' notes),
+    read again now that they have a new one (claims/said.py). A text item is read whole by the claims
+    stage."""
     if not shas:
         return
-    from vericount.claims.said import claims_in_lines, replace_claims
+    from vericount.claims.said import claims_in_lines, post_words, replace_claims
 
     kinds = {row.id: row.kind for row in s.execute(select(Item.id, Item.kind).where(Item.id.in_(shas)))}
     captions: dict[str, list[tuple[str, float | None]]] = defaultdict(list)
     for row in s.execute(select(Source.item_id, Source.notes)
                          .where(Source.item_id.in_(shas), Source.notes.is_not(None))):
-        if row.notes:
-            captions[row.item_id].append((row.notes, None))
+        captions[row.item_id] += [(words, None) for words in post_words(row.notes or "")]
     for sha in sorted(shas):
         if kinds.get(sha) not in (None, "text"):
             replace_claims(s, sha, "caption", claims_in_lines(captions[sha]))

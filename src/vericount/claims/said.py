@@ -9,6 +9,7 @@ workers and replace them when they replace the lines; ingest reads a caption's w
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
     from vericount.claims.extract import Claim, Extraction
 
 ORIGINS = ("report", "caption", "ocr", "speech")
+# The post's own words in a source's notes, as ingest writes them (sidecars.py, telegram.py): the title, up
+# to the next field, and the caption or message text, last. The rest (post id, views, message number) is
+# vericount's own record, never read for claims.
+TITLE = re.compile(r"(?:^|; )title: (.*?)(?=; (?:views|likes|comments|caption): |$)", re.DOTALL)
+CAPTION = re.compile(r"(?:^|; )(?:caption|text): (.*)$", re.DOTALL)
 Found = list[tuple["Claim", float | None]]  # a claim and the time of the line it was read in
 
 
@@ -53,6 +59,12 @@ def claims_in_speech(lines: list[tuple[str, float | None]]) -> Found:
     if read is None:
         return []
     return [(c, max((s for s in starts if s[0] <= c.start), default=(0, None))[1]) for c in read.claims]
+
+
+def post_words(notes: str) -> list[str]:
+    """The words of the post itself in a source's notes: its title and its caption or text."""
+    found = (TITLE.search(notes), CAPTION.search(notes))
+    return [m.group(1).strip() for m in found if m and m.group(1).strip()]
 
 
 def replace_claims(session: Session, item_id: str, origin: str, found: Found) -> None:
