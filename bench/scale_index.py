@@ -19,6 +19,7 @@ import argparse
 import resource
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import faiss
@@ -50,8 +51,8 @@ def flipped(rng: np.random.Generator, codes: np.ndarray, bits: int) -> np.ndarra
 
 def rss_mb() -> float:
     """This process's resident memory now, in MB (Linux)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
 
 
 def build(kind: str, stored: np.ndarray) -> tuple[Any, float]:
