@@ -37,13 +37,15 @@ from vericount.claims.slavic import (
     PUNCT,
     Lexicon,
     Quantity,
+    Rules,
+    Said,
     Word,
     all_hedges,
     headline_speaker,
     join,
     nearest,
     phrase_after,
-    quantity_at,
+    read,
     subject_key,
 )
 
@@ -147,45 +149,26 @@ def _parse(text: str) -> tuple[list[tuple[int, int, list[Word]]], list[tuple[int
 
 
 def extract_russian(text: str) -> Extraction:
-    out = Extraction()
     sentences, names = _parse(text)
     context: list[tuple[str, str]] = []  # (type, name) of the names and speakers seen so far, in order
-    before: list[Claim] = []  # the claims of the sentence before, for "Об этом сообщил X"
-    for start, end, words in sentences:
-        out.sentences += 1
+
+    def speaker_of(start: int, end: int, words: list[Word]) -> Said:
+        nonlocal context
         context += [(kind, name) for at, kind, name in names if start <= at < end and kind in ("PER", "ORG")]
         speaker, via = _speaker(words, context)
-        if speaker is not None and _about_this(words):
-            for claim in before:
-                if claim.speaker is None:
-                    claim.speaker, claim.via = speaker, via
-        sentence = text[start:end]
-        quantities = _quantities(words, text)
-        others = [words[q.first].start - start for q, _ in quantities]
-        found = [_claim(words, q, noun, sentence, start, (speaker, via), others) for q, noun in quantities]
-        out.claims += found
-        if not found and REPORT_HEDGES.search(sentence):
-            out.report_hedges.append(sentence.strip())
-        before = found
         if speaker is not None:
             context.append(("SPEAKER", speaker))
-    return out
+        return speaker, via
+
+    return read(text, sentences, RULES, speaker_of)
 
 
-def _quantities(words: list[Word], text: str) -> list[tuple[Quantity, int]]:
-    """Each quantity of the sentence that counts a noun, with the noun's index."""
-    found = []
-    i = 0
-    while i < len(words):
-        q = quantity_at(words, i, text, LEXICON)
-        if q is None:
-            i += 1
-            continue
-        noun = _counted_noun(words, q.stop)
-        if noun is not None and words[noun].lemma not in NOT_COUNTED and words[noun].lower not in NOT_COUNTED:
-            found.append((q, noun))
-        i = q.stop
-    return found
+def _counted(words: list[Word], stop: int) -> int | None:
+    """The noun a quantity counts, unless it counts time, money, measure or units."""
+    noun = _counted_noun(words, stop)
+    if noun is None or words[noun].lemma in NOT_COUNTED or words[noun].lower in NOT_COUNTED:
+        return None
+    return noun
 
 
 def _counted_noun(words: list[Word], i: int) -> int | None:
@@ -202,8 +185,8 @@ def _counted_noun(words: list[Word], i: int) -> int | None:
     return adjective  # "12 погибших" tagged as an adjective: the adjective is the noun
 
 
-def _claim(words: list[Word], q: Quantity, noun: int, sentence: str, offset: int,
-           said: tuple[str | None, list[str]], others: list[int]) -> Claim:
+def _claim(words: list[Word], q: Quantity, noun: int, sentence: str, offset: int, said: Said,
+           others: list[int]) -> Claim:
     speaker, via = said
     subject = _subject(words, q.stop, noun)
     event = _event(words, noun)
@@ -329,3 +312,6 @@ def _resolve(name: str, context: list[tuple[str, str]]) -> str:
         return name
     wanted = ("PER",) if lowered in ("он", "она") else ("ORG", "SPEAKER")
     return next((n for kind, n in reversed(context) if kind in wanted), name)
+
+
+RULES = Rules(LEXICON, _counted, _claim, _about_this, REPORT_HEDGES)

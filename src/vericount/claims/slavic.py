@@ -2,13 +2,17 @@
 words, vague words, the qualifier before them), the time phrase, hedges, speaker phrases found next to a
 cue, and the subject key in the English vocabulary of extract.py, so that claims in three languages meet.
 
-Each language module gives its own word lists (a `Lexicon`); the rules here only read them.
+Each language module gives its own word lists (a `Lexicon`) and its own rules for the noun counted, the
+claim and the speaker (a `Rules`); the sentence loop both run is `read` here.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from vericount.claims.extract import Claim, Extraction
 
 MONTHS = (  # genitive, as in "6 августа" / "6 серпня": a number before them is a date
     "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
@@ -239,3 +243,60 @@ EVENTS: list[tuple[str, str | None, str]] = [
     ("освободить", None, "release"),
     ("вернуть", None, "return"), ("обменять", None, "exchange"), ("потерять", None, "lose"),
 ]
+
+
+Said = tuple[str | None, list[str]]  # the speaker of a sentence, and the outlets it passed through
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a language brings to the sentence loop it shares with the other (``read``)."""
+
+    lexicon: Lexicon
+    counted: Callable[[list[Word], int], int | None]  # the noun a quantity ending at the index counts
+    claim: Callable[[list[Word], Quantity, int, str, int, Said, list[int]], Claim]
+    about_this: Callable[[list[Word]], bool]  # "Об этом сообщил X": X said the sentence before
+    report_hedges: re.Pattern[str]  # "не удалось проверить": said of the report, with no number
+
+
+def read(text: str, sentences: Iterable[tuple[int, int, list[Word]]], rules: Rules,
+         speaker_of: Callable[[int, int, list[Word]], Said]) -> Extraction:
+    """The claims of each sentence (start, end, words) of ``text``: its quantities that count a noun, said
+    by the sentence's speaker (``speaker_of``, which keeps the names seen for pronouns); a sentence that
+    says who said the one before ("Об этом сообщил X", "Про це повідомили в X") gives its speaker to that
+    sentence's claims that had none."""
+    out = Extraction()
+    before: list[Claim] = []
+    for start, end, words in sentences:
+        out.sentences += 1
+        speaker, via = speaker_of(start, end, words)
+        if speaker is not None and rules.about_this(words):
+            for claim in before:
+                if claim.speaker is None:
+                    claim.speaker, claim.via = speaker, via
+        sentence = text[start:end]
+        quantities = _quantities(words, text, rules)
+        others = [words[q.first].start - start for q, _ in quantities]
+        said = (speaker, via)
+        found = [rules.claim(words, q, noun, sentence, start, said, others) for q, noun in quantities]
+        out.claims += found
+        if not found and rules.report_hedges.search(sentence):
+            out.report_hedges.append(sentence.strip())
+        before = found
+    return out
+
+
+def _quantities(words: list[Word], text: str, rules: Rules) -> list[tuple[Quantity, int]]:
+    """Each quantity of the sentence that counts a noun, with the noun's index."""
+    found = []
+    i = 0
+    while i < len(words):
+        q = quantity_at(words, i, text, rules.lexicon)
+        if q is None:
+            i += 1
+            continue
+        noun = rules.counted(words, q.stop)
+        if noun is not None:
+            found.append((q, noun))
+        i = q.stop
+    return found

@@ -32,6 +32,8 @@ from vericount.claims.slavic import (
     MONTHS,
     PUNCT,
     Quantity,
+    Rules,
+    Said,
     Word,
     all_hedges,
     headline_speaker,
@@ -39,6 +41,7 @@ from vericount.claims.slavic import (
     nearest,
     phrase_after,
     quantity_at,
+    read,
     subject_key,
 )
 from vericount.claims.ukrainian_words import (
@@ -103,42 +106,21 @@ def _sentences(text: str) -> list[tuple[int, int, list[Word]]]:
 
 
 def extract_ukrainian(text: str) -> Extraction:
-    out = Extraction()
     speakers: list[str] = []  # the speakers named so far, for "він", "вона", "вони"
-    before: list[Claim] = []
-    for start, end, words in _sentences(text):
-        out.sentences += 1
+
+    def speaker_of(start: int, end: int, words: list[Word]) -> Said:
         speaker, via = _speaker(words, speakers)
-        if speaker is not None and _about_this(words):
-            for claim in before:
-                if claim.speaker is None:
-                    claim.speaker, claim.via = speaker, via
-        sentence = text[start:end]
-        quantities = _quantities(words, text)
-        others = [words[q.first].start - start for q, _ in quantities]
-        found = [_claim(words, q, noun, sentence, start, (speaker, via), others) for q, noun in quantities]
-        out.claims += found
-        if not found and REPORT_HEDGES.search(sentence):
-            out.report_hedges.append(sentence.strip())
-        before = found
         if speaker is not None:
             speakers.append(speaker)
-    return out
+        return speaker, via
+
+    return read(text, _sentences(text), RULES, speaker_of)
 
 
-def _quantities(words: list[Word], text: str) -> list[tuple[Quantity, int]]:
-    found = []
-    i = 0
-    while i < len(words):
-        q = quantity_at(words, i, text, LEXICON)
-        if q is None:
-            i += 1
-            continue
-        noun = _counted_noun(words, q.stop)
-        if noun is not None and words[noun].lemma not in NOT_COUNTED:
-            found.append((q, noun))
-        i = q.stop
-    return found
+def _counted(words: list[Word], stop: int) -> int | None:
+    """The word a quantity counts, unless it counts time, money, measure or units."""
+    noun = _counted_noun(words, stop)
+    return None if noun is None or words[noun].lemma in NOT_COUNTED else noun
 
 
 def _a_noun(word: Word) -> bool:
@@ -165,8 +147,8 @@ def _counted_noun(words: list[Word], i: int) -> int | None:
     return None
 
 
-def _claim(words: list[Word], q: Quantity, noun: int, sentence: str, offset: int,
-           said: tuple[str | None, list[str]], others: list[int]) -> Claim:
+def _claim(words: list[Word], q: Quantity, noun: int, sentence: str, offset: int, said: Said,
+           others: list[int]) -> Claim:
     speaker, via = said
     subject = words[q.stop:noun + 1]
     for w in words[noun + 1:noun + 4]:  # "військовослужбовців ЗСУ", "окупантів РФ"
@@ -285,3 +267,6 @@ def _via(words: list[Word], k: int) -> list[str]:
                 outlet = phrase_after(words, j + len(cue), STOP_WORDS)
                 return [outlet] if outlet else []
     return []
+
+
+RULES = Rules(LEXICON, _counted, _claim, _about_this, REPORT_HEDGES)
