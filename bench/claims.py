@@ -30,6 +30,7 @@ import argparse
 import re
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,75 @@ def _speaker_right(gold: str | None, found: str | None) -> bool:
     return head in found.casefold() or found.casefold() in gold.casefold()
 
 
+@dataclass
+class Score:
+    """How the claims found in some texts fare against their gold claims (scored by ``score``)."""
+
+    total: int = 0
+    found: int = 0
+    exact: int = 0  # value (or vague word, or range) and qualifier as the gold has them
+    speaker: int = 0
+    outlet_total: int = 0  # gold claims in the outlet's own voice
+    outlet_right: int = 0
+    misses: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
+    forbidden: list[str] = field(default_factory=list)  # claims found from dates, ages, money and the like
+
+
+def score(result: Score, text: str, golds: list[dict[str, Any]], claims: list[Any],
+          not_people: re.Pattern[str], label: str = "") -> None:
+    """Each gold claim of ``text`` matched to a claim found in the same sentence with the same number, and
+    judged; each claim found that matches none, checked for what it must never come from (the two words
+    either side of its number, against ``not_people``, or a year)."""
+    taken: set[int] = set()
+    for g in golds:
+        result.total += 1
+        result.outlet_total += g["speaker"] is None
+        at = text.find(g["sentence"])
+        span = (at, at + len(g["sentence"]))
+        number = _number_words(g["quantity"])
+        match = next((k for k, c in enumerate(claims) if k not in taken and c.start < span[1]
+                      and span[0] < c.end and _number_words(c.quantity) == number), None)
+        if match is None:
+            result.misses.append(f"{label}{g['quantity']} {g['counted']} ({g['sentence'][:70]}...)")
+            continue
+        taken.add(match)
+        c = claims[match]
+        result.found += 1
+        if g["vague"] is not None:  # the vague word itself ("dozens")
+            same = c.qualifier == "vague" and (c.vague or "").lower() == g["vague"].lower()
+        elif g["value"] is not None:  # the number stated, and how it is qualified
+            same = c.qualifier == g["qualifier"] and c.value == g["value"]
+        else:  # a range: "between 36 and 40"
+            same = c.qualifier == g["qualifier"] and (c.low, c.high) == (g["low"], g["high"])
+        result.exact += same
+        right = _speaker_right(g["speaker"], c.speaker)
+        result.speaker += right
+        result.outlet_right += right and g["speaker"] is None
+        if not same or not right:
+            result.wrong.append(f"{label}{g['quantity']!r}: gold {g['qualifier']} {g['value'] or g['vague']} "
+                                f"by {g['speaker']}; found {c.quantity!r} {c.qualifier} "
+                                f"{c.value or c.vague} by {c.speaker}")
+    for k, c in enumerate(claims):
+        if k not in taken:
+            window = text[max(0, c.start):c.end]
+            at = window.find(c.quantity)
+            before = window[:max(0, at)].split()[-2:]  # the two words on either side of the number
+            after = window[at + len(c.quantity):].split()[:2] if at >= 0 else []
+            near = " ".join([*before, c.quantity, *after])
+            if not_people.search(near) or YEAR.match(c.quantity):
+                result.forbidden.append(f"{label}{c.quantity!r} in ...{near}...")
+
+
+def listed(result: Score, indent: str) -> None:
+    """The misses, the wrong and the forbidden claims, the first LIST of each."""
+    for title, rows in (("missed", result.misses), ("wrong", result.wrong), ("not people", result.forbidden)):
+        for row in rows[:LIST]:
+            print(f"{indent}{title}: {row}")
+        if len(rows) > LIST:
+            print(f"{indent}{title}: ... and {len(rows) - LIST} more")
+
+
 def wikinews(data: Path) -> None:
     """The people-count claims of the Wikinews gold set (bench/claims_gold), found or not, and how right."""
     import csv
@@ -236,67 +306,23 @@ def wikinews(data: Path) -> None:
     articles = {row["url"]: row["text"] for row in csv.DictReader(
         (data / "text" / "wikinews" / "wikinews_2019.csv").open(encoding="utf-8"))}
     golds = [json.loads(line) for line in gold_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    found_n = exact_n = speaker_n = total = 0
-    outlet_total = outlet_right = 0
-    forbidden: list[str] = []
-    misses: list[str] = []
-    wrong: list[str] = []
+    result = Score()
     start = time.perf_counter()
     for article in golds:
         text = articles[article["url"]]
-        claims = extract(text).claims
-        taken: set[int] = set()
-        for g in article["claims"]:
-            total += 1
-            at = text.find(g["sentence"])
-            span = (at, at + len(g["sentence"]))
-            number = _number_words(g["quantity"])
-            match = next((k for k, c in enumerate(claims) if k not in taken and c.start < span[1]
-                          and span[0] < c.end and _number_words(c.quantity) == number), None)
-            outlet_total += g["speaker"] is None
-            if match is None:
-                misses.append(f"{g['quantity']} {g['counted']} ({g['sentence'][:70]}...)")
-                continue
-            taken.add(match)
-            c = claims[match]
-            found_n += 1
-            if g["vague"] is not None:  # the vague word itself ("dozens")
-                same = c.qualifier == "vague" and (c.vague or "").lower() == g["vague"].lower()
-            elif g["value"] is not None:  # the number stated, and how it is qualified
-                same = c.qualifier == g["qualifier"] and c.value == g["value"]
-            else:  # a range: "between 36 and 40"
-                same = c.qualifier == g["qualifier"] and (c.low, c.high) == (g["low"], g["high"])
-            exact_n += same
-            right = _speaker_right(g["speaker"], c.speaker)
-            speaker_n += right
-            outlet_right += right and g["speaker"] is None
-            if not same or not right:
-                wrong.append(f"{g['quantity']!r}: gold {g['qualifier']} {g['value'] or g['vague']} by "
-                             f"{g['speaker']}; found {c.quantity!r} {c.qualifier} {c.value or c.vague} "
-                             f"by {c.speaker}")
-        for k, c in enumerate(claims):
-            if k not in taken:
-                window = text[max(0, c.start):c.end]
-                at = window.find(c.quantity)
-                before = window[:max(0, at)].split()[-2:]  # the two words on either side of the number
-                after = window[at + len(c.quantity):].split()[:2] if at >= 0 else []
-                near = " ".join([*before, c.quantity, *after])
-                if NOT_PEOPLE.search(near) or YEAR.match(c.quantity):
-                    forbidden.append(f"{c.quantity!r} in ...{near}...")
+        score(result, text, article["claims"], extract(text).claims, NOT_PEOPLE)
     seconds = time.perf_counter() - start
+    total, found = result.total, max(1, result.found)
     print(f"2. Wikinews gold set (bench/claims_gold, CC BY 2.5): {len(golds)} articles, {total} people-count "
           "claims")
-    print(f"   recall {found_n / total:.3f} ({found_n}/{total}; floor >= 0.90)")
-    print(f"   value and qualifier exact {exact_n / max(1, found_n):.3f} of those found (floor >= 0.95)")
-    print(f"   speaker right {speaker_n / max(1, found_n):.3f} of those found (floor >= 0.85); the outlet's "
-          f"own voice {outlet_right}/{outlet_total}")
-    print(f"   claims from dates, ages, money, percentages or flight numbers: {len(forbidden)} (floor 0)")
+    print(f"   recall {result.found / total:.3f} ({result.found}/{total}; floor >= 0.90)")
+    print(f"   value and qualifier exact {result.exact / found:.3f} of those found (floor >= 0.95)")
+    print(f"   speaker right {result.speaker / found:.3f} of those found (floor >= 0.85); the outlet's "
+          f"own voice {result.outlet_right}/{result.outlet_total}")
+    print("   claims from dates, ages, money, percentages or flight numbers: "
+          f"{len(result.forbidden)} (floor 0)")
     print(f"   {len(golds) / seconds:.1f} articles per second")
-    for title, rows in (("missed", misses), ("wrong", wrong), ("not people", forbidden)):
-        for row in rows[:LIST]:
-            print(f"   {title}: {row}")
-        if len(rows) > LIST:
-            print(f"   {title}: ... and {len(rows) - LIST} more")
+    listed(result, "   ")
     print()
 
 

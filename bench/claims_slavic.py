@@ -23,7 +23,7 @@ FIXTURES = HERE.parent / "tests" / "fixtures" / "claims"
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
-from claims import LIST, YEAR, _number_words, _speaker_right  # noqa: E402  (the same scoring as Wikinews)
+from claims import Score, listed, score  # noqa: E402  (the same scoring as Wikinews)
 
 NOT_PEOPLE = re.compile(  # what a claim must never come from, in Russian and Ukrainian
     r"(?:\bлет\b|\bгод\w*|\bрок\w*|\bрік\b|рубл\w+|гривен\w*|гривн\w*|доллар\w*|долар\w*|%|процент\w*|"
@@ -33,54 +33,15 @@ NOT_PEOPLE = re.compile(  # what a claim must never come from, in Russian and Uk
     re.IGNORECASE)
 
 
-def _score(extract: Callable[[str], Any], names: list[str]) -> dict[str, Any]:
+def _score(extract: Callable[[str], Any], names: list[str]) -> Score:
     """The figures for one language over its fixture files."""
-    found_n = exact_n = speaker_n = total = outlet_total = outlet_right = 0
-    misses: list[str] = []
-    wrong: list[str] = []
-    forbidden: list[str] = []
+    result = Score()
     for name in names:
         text = (FIXTURES / f"{name}.txt").read_text(encoding="utf-8")
         golds = [json.loads(line) for line in (FIXTURES / f"{name}.gold.jsonl").read_text(
             encoding="utf-8").splitlines() if line.strip()]
-        claims = extract(text).claims
-        taken: set[int] = set()
-        for g in golds:
-            total += 1
-            outlet_total += g["speaker"] is None
-            at = text.find(g["sentence"])
-            span = (at, at + len(g["sentence"]))
-            number = _number_words(g["quantity"])
-            match = next((k for k, c in enumerate(claims) if k not in taken and c.start < span[1]
-                          and span[0] < c.end and _number_words(c.quantity) == number), None)
-            if match is None:
-                misses.append(f"{name}: {g['quantity']} {g['counted']} ({g['sentence'][:60]}...)")
-                continue
-            taken.add(match)
-            c = claims[match]
-            found_n += 1
-            if g["vague"] is not None:
-                same = c.qualifier == "vague" and (c.vague or "").lower() == g["vague"].lower()
-            else:
-                same = c.qualifier == g["qualifier"] and c.value == g["value"]
-            exact_n += same
-            right = _speaker_right(g["speaker"], c.speaker)
-            speaker_n += right
-            outlet_right += right and g["speaker"] is None
-            if not same or not right:
-                wrong.append(f"{name}: {g['quantity']!r}: gold {g['qualifier']} {g['value'] or g['vague']} "
-                             f"by {g['speaker']}; found {c.quantity!r} {c.qualifier} {c.value or c.vague} by "
-                             f"{c.speaker}")
-        for k, c in enumerate(claims):
-            if k not in taken:
-                at = c.sentence.find(c.quantity)
-                near = " ".join([*c.sentence[:max(0, at)].split()[-2:], c.quantity,
-                                 *c.sentence[at + len(c.quantity):].split()[:2]])
-                if NOT_PEOPLE.search(near) or YEAR.match(c.quantity):
-                    forbidden.append(f"{name}: {c.quantity!r} in ...{near}...")
-    return {"total": total, "found": found_n, "exact": exact_n, "speaker": speaker_n,
-            "outlet_total": outlet_total, "outlet_right": outlet_right, "misses": misses, "wrong": wrong,
-            "forbidden": forbidden}
+        score(result, text, golds, extract(text).claims, NOT_PEOPLE, f"{name}: ")
+    return result
 
 
 def slavic(data: Path) -> None:
@@ -95,16 +56,14 @@ def slavic(data: Path) -> None:
     for language, extract, names in (("Russian", extract_russian, ["ru_statement", "ru_news"]),
                                      ("Ukrainian", extract_ukrainian, ["uk_statement", "uk_news"])):
         s = _score(extract, names)
-        found = max(1, s["found"])
-        print(f"   {language}: {len(names)} texts, {s['total']} people-count claims")
-        print(f"      recall {s['found'] / s['total']:.3f} ({s['found']}/{s['total']})")
-        print(f"      value and qualifier exact {s['exact'] / found:.3f} of those found")
-        print(f"      speaker right {s['speaker'] / found:.3f} of those found; the outlet's own voice "
-              f"{s['outlet_right']}/{s['outlet_total']}")
-        print(f"      claims from dates, ages, money, percentages or unit numbers: {len(s['forbidden'])}")
-        for title in ("misses", "wrong", "forbidden"):
-            for row in s[title][:LIST]:
-                print(f"      {title}: {row}")
+        found = max(1, s.found)
+        print(f"   {language}: {len(names)} texts, {s.total} people-count claims")
+        print(f"      recall {s.found / s.total:.3f} ({s.found}/{s.total})")
+        print(f"      value and qualifier exact {s.exact / found:.3f} of those found")
+        print(f"      speaker right {s.speaker / found:.3f} of those found; the outlet's own voice "
+              f"{s.outlet_right}/{s.outlet_total}")
+        print(f"      claims from dates, ages, money, percentages or unit numbers: {len(s.forbidden)}")
+        listed(s, "      ")
     print()
 
 
