@@ -109,9 +109,10 @@ def claims_compare(ctx: Context, as_json: bool, include_unreviewed: bool) -> Non
 
 def _where(claim: dict[str, Any]) -> str:
     """Where a claim was read: its item's first 12 characters, and the line's kind and time."""
+    from vericount.media.frames import clock
+
     kind = {"ocr": "on screen"}.get(claim["origin"], claim["origin"])
-    at = claim["at"]
-    when = f" {int(at // 60)}:{int(at % 60):02d}" if at is not None else ""
+    when = f" {clock(claim['at'])}" if claim["at"] is not None else ""
     return f"{claim['report'][:12]} {kind}{when}"
 
 

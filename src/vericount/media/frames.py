@@ -188,7 +188,7 @@ class Sampler:
         previous_t = 0.0
         held: tuple[Any, float, int] | None = None  # the last decoded frame, yielded at the end
         emitted = -1
-        clock = _Clock()
+        decoding = _Clock()
         # One converter for the item: a frame's own to_ndarray() sets up a new swscale context each time
         # (0.5 ms, most of the cost of a 100,000-frame GIF, whose frames are bgra, not planar YUV).
         reformatter = av.video.reformatter.VideoReformatter()
@@ -217,12 +217,12 @@ class Sampler:
                     next_t += step
                 emitted = index
                 sampled = Frame(t, index, reason, self._rgb(frame, sar))
-                with clock.paused():  # the consumer's work on the frame is not decoding
+                with decoding.paused():  # the consumer's work on the frame is not decoding
                     yield sampled
             held = (frame, t, index)
             stats.decoded = index + 1
             stats.duration = max(stats.duration, t + 1.0 / rate)
-            if stats.decoded >= self.max_frames or clock.seconds() >= self.max_decode_seconds:
+            if stats.decoded >= self.max_frames or decoding.seconds() >= self.max_decode_seconds:
                 stats.budget = self._budget_note(stats)
                 break
         if held is not None and held[2] != emitted:
@@ -233,7 +233,7 @@ class Sampler:
         """The note, with ``{total}`` left for the caller (who knows the container's duration)."""
         limit = (f"{self.max_frames:,} decoded frames" if stats.decoded >= self.max_frames
                  else f"{self.max_decode_seconds:g} s of decoding")
-        return (f"sampled only the first {_clock(stats.duration)}{{total}} ({stats.decoded:,} frames "
+        return (f"sampled only the first {clock(stats.duration)}{{total}} ({stats.decoded:,} frames "
                 f"decoded): the per-item budget of {limit}")
 
     def _first_at(self, at: float, container: Any, stream: Any, origin: float, rate: float,
@@ -322,7 +322,8 @@ def _until_error(decoder: Iterator[Any], stats: SampleStats) -> Iterator[tuple[i
         yield index, frame
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """Seconds into a video as a clock: ``1:05``, or ``1:30:00`` past an hour."""
     whole = int(seconds)
     hours, rest = divmod(whole, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
@@ -336,7 +337,7 @@ def _of_total(container: Any, stream: Any) -> str:
         total = container.duration / 1_000_000
     else:
         return ""
-    return f" of {_clock(total)}"
+    return f" of {clock(total)}"
 
 
 def _luma(frame: Any, width: int, height: int) -> NDArray[np.uint8]:

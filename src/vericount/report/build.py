@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from vericount import __version__
 from vericount.errors import InvalidValue
+from vericount.media.frames import clock
 from vericount.report import sha256_file, write_whole
 from vericount.store.schema import (
     AuditEvent,
@@ -195,7 +196,7 @@ def render_html(facts: dict[str, Any]) -> str:
         autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["bytes"] = _human_bytes
     env.filters["num"] = lambda v: "–" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
-    env.filters["clock"] = lambda s: f"{int(s // 60)}:{int(s % 60):02d}"  # seconds into a video
+    env.filters["clock"] = clock  # seconds into a video
     css = resources.files("vericount.report").joinpath("templates", "report.css").read_text("utf-8")
     return env.get_template("report.html").render(css=css, reasons=REASONS, **facts)
 

@@ -467,24 +467,6 @@ def _clear_edges(ink: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return out
 
 
-def _separation(pixels: NDArray[np.uint8]) -> float:
-    """How well one threshold splits the pixels in two (Otsu's between-class share of the variance): the
-    channel in which text stands out most from its ground (grey, the brightest or the darkest of R, G, B:
-    yellow text on a bright sky stands out in the darkest)."""
-    values = pixels.astype(np.float32).ravel()
-    total = float(values.var())
-    if total < 1e-6:
-        return 0.0
-    import cv2
-
-    split, _ = cv2.threshold(pixels, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    low, high = values[values <= split], values[values > split]
-    if not len(low) or not len(high):
-        return 0.0
-    share = len(low) / len(values)
-    return float(share * (1 - share) * (low.mean() - high.mean()) ** 2 / total)
-
-
 def _thumbnail(image: NDArray[np.uint8]) -> NDArray[np.float32]:
     from PIL import Image
 

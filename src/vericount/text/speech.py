@@ -28,6 +28,7 @@ import numpy as np
 
 from vericount.claims.said import Found, claims_in_speech, replace_claims
 from vericount.errors import DecodeError
+from vericount.media.frames import clock
 from vericount.run.stage import Stage, Task
 from vericount.text import whisper
 from vericount.text.lines import Line, replace_lines
@@ -144,11 +145,11 @@ class SpeechStage(Stage[SpeechResult]):
                 "(a decoding failure, not what was said)"
             )
         if state.cut_short:
-            out.notes.append(f"the audio stops at {_clock(state.seconds)}: {state.cut_short}")
+            out.notes.append(f"the audio stops at {clock(state.seconds)}: {state.cut_short}")
         if state.truncated_at is not None:
             out.notes.append(
                 f"only the first {self.max_minutes:g} minutes were transcribed "
-                f"(the audio goes on past {_clock(state.truncated_at)})"
+                f"(the audio goes on past {clock(state.truncated_at)})"
             )
         out.claims = claims_in_speech([(line.text, line.start) for line in out.lines])
         return out
@@ -280,15 +281,6 @@ def _compression(text: str) -> float:
 
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data))
-
-
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return (
-        f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
-        if whole >= 3600
-        else f"{whole // 60}:{whole % 60:02d}"
-    )
 
 
 def _first_line(exc: BaseException) -> str:
