@@ -32,7 +32,7 @@ from vericount.claims.parse import docs
 from vericount.claims.quantities import VAGUE, is_quantity, number_run, qualifier_of, value_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from spacy.tokens import Span, Token
 
@@ -132,7 +132,12 @@ def extract(text: str) -> Extraction:
 def _reported(source: Span) -> bool:
     """A passive reporting verb's subject ("no deaths were reported", "33 were said to be hurt") or a number:
     what is reported, never who reports it."""
-    return source.root.dep_ == "nsubjpass" or any(t.like_num or t.lower_ in VAGUE for t in source)
+    return source.root.dep_ == "nsubjpass" or _holds_a_number(source)
+
+
+def _holds_a_number(tokens: Iterable[Token]) -> bool:
+    """A phrase with a number in it ("33", "hundreds of them") counts something; it says nothing."""
+    return any(t.like_num or t.lower_ in VAGUE for t in tokens)
 
 
 def _sentence_claims(sent: Span, offset: int, context: list[tuple[str, str]],
@@ -288,7 +293,7 @@ def _speaker(sent: Span, event: Token | None, context: list[tuple[str, str]]) ->
         agents = [g for c in verb.children if c.dep_ == "agent" for g in c.children if g.dep_ == "pobj"]
         subjects = [c for c in verb.children if c.dep_ == "nsubj"] + agents
         if subjects and subjects[0].lemma_.lower() not in EVIDENCE_SUBJECTS \
-                and not any(t.like_num or t.lower_ in VAGUE for t in subjects[0].subtree):
+                and not _holds_a_number(subjects[0].subtree):
             return _resolve(_phrase(_who(subjects[0])), context), via
     if event is not None and event.lemma_.lower() in COUNTING:  # "the Post reviewed 130 videos": who counted
         subjects = [c for c in event.children if c.dep_ == "nsubj"]
