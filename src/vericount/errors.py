@@ -47,8 +47,11 @@ class FaceError(VericountError):
 
 class Conflict(VericountError):
     """Someone else decided on the same thing after the user looked at it; nothing was saved.
-    ``changes``: what they decided (who, what, when), to show beside the refusal."""
+    ``changes``: what they decided (who, what, when), to show beside the refusal; ``item_id``: the item
+    they changed, when it was one item."""
 
-    def __init__(self, message: str, changes: list[dict[str, object]] | None = None) -> None:
+    def __init__(self, message: str, changes: list[dict[str, object]] | None = None,
+                 item_id: str | None = None) -> None:
         super().__init__(message)
         self.changes = changes or []
+        self.item_id = item_id

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -10,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from vericount.case import Case
-from vericount.errors import AmbiguousItem, InvalidValue, ItemNotFound
-from vericount.store.schema import Item, ItemName
+from vericount.errors import AmbiguousItem, Conflict, InvalidValue, ItemNotFound
+from vericount.store.audit import serialise
+from vericount.store.schema import AuditEvent, Item, ItemName
 from vericount.values import check_lat_lon, check_precision, one_line, parse_status, parse_when
 
 HEX = re.compile(r"^[0-9a-fA-F]{6,64}$")
@@ -134,46 +137,117 @@ def show(case: Case, ref: str) -> ItemView:
         return replace(item, attachments=[asdict(k) for k in of_item(s, item.id)])
 
 
-def set_status(case: Case, ref: str, status: str, note: str | None) -> ItemView:
+MAX_CHANGES_SHOWN = 100  # events listed beside a conflict
+EDITS = ("item.status", "item.locate", "item.date")  # the reviewer's edits of an item (its revision moves)
+
+
+@contextmanager
+def editing(case: Case, ref: str, revision: int | None = None) -> Iterator[tuple[Session, Item]]:
+    """One item edited in one transaction. With ``revision`` (the item's revision the reviewer's page
+    showed), the edit is refused with Conflict unless the item is still at it: checked after taking the
+    writers' lock (audit.serialise), so no other process commits in between; and the UPDATE itself names
+    the revision it read (the mapper's version column), so a writer that did not take the lock is caught
+    too. Nothing is saved on a conflict."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    try:
+        with case.session() as s:
+            serialise(s)
+            item = resolve(s, ref)
+            if revision is not None and item.revision != revision:
+                raise _changed(s, item.id, item.revision - revision)
+            yield s, item
+            s.flush()
+    except StaleDataError as exc:
+        with case.reading() as s:
+            raise _changed(s, resolve(s, ref).id, 1) from exc
+
+
+def _changed(s: Session, item_id: str, since: int) -> Conflict:
+    """The refusal of an edit made on an older view of the item, with what changed since."""
+    def latest(*where: Any) -> list[AuditEvent]:
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.item_id == item_id, *where)
+                              .order_by(AuditEvent.id.desc()).limit(min(MAX_CHANGES_SHOWN, max(1, since)))))
+
+    # the edits that move the revision (a judgment or a note on the item does not); else whatever did
+    changes = latest(AuditEvent.action.in_(EDITS)) or latest()
+    shown: list[dict[str, object]] = [
+        {"actor": e.actor, "at": e.at.isoformat(timespec="seconds"), "action": e.action,
+         "detail": {k: v for k, v in e.detail.items() if k != "before"}} for e in changes]
+    return Conflict("someone else changed this item after you opened it; nothing was saved. "
+                    "Their change is below: reload the item and decide again.", shown, item_id=item_id)
+
+
+def set_status(case: Case, ref: str, status: str, note: str | None, revision: int | None = None) -> ItemView:
+    """The item's review status (with the note verified and rejected need); ``revision``: see editing()."""
     status = parse_status(status)
     note = _text((note or "").strip() or None, "the note", MAX_TEXT)
     if status in NEEDS_NOTE and not note:
         raise InvalidValue(f"a note (--note) is required to mark an item {status}")
-    with case.session() as s:
-        item = resolve(s, ref)
+    with editing(case, ref, revision) as (s, item):
         before = {"status": item.status, "note": item.status_note}
         item.status, item.status_note = status, note
         case.record(s, "item.status", item.id, status=status, note=note, before=before)
         return view(item)
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where an item was filmed (``lat``, ``lon``; ``precision_m`` and ``method`` optional)."""
+
+    lat: float
+    lon: float
+    precision_m: float | None = None
+    method: str | None = None
+
+
+@dataclass(frozen=True)
+class When:
+    """When an item was filmed: ``start`` (and ``end`` for a range) as dates or times, and how it is known."""
+
+    start: str
+    end: str | None = None
+    method: str | None = None
+
+
 def locate(case: Case, ref: str, lat: float, lon: float, precision_m: float | None,
-           method: str | None) -> ItemView:
-    check_lat_lon(lat, lon)
-    _text(method, "the method", MAX_METHOD)
-    check_precision(precision_m)
-    with case.session() as s:
-        item = resolve(s, ref)
-        before = {"lat": item.lat, "lon": item.lon, "precision_m": item.geo_precision_m,
-                  "method": item.geo_method}
-        item.lat, item.lon, item.geo_precision_m, item.geo_method = lat, lon, precision_m, method
-        case.record(s, "item.locate", item.id, lat=lat, lon=lon, precision_m=precision_m,
-                    method=method, before=before)
-        return view(item)
+           method: str | None, revision: int | None = None) -> ItemView:
+    return place(case, ref, Place(lat, lon, precision_m, method), None, revision)
 
 
-def set_date(case: Case, ref: str, start: str, end: str | None, method: str | None) -> ItemView:
-    _text(method, "the method", MAX_METHOD)
-    start_iso = parse_when(start, "FROM")
-    end_iso = parse_when(end, "TO") if end else None
-    if end_iso is not None and end_iso[:10] < start_iso[:10]:
-        raise InvalidValue(f"TO ({end_iso}) is before FROM ({start_iso})")
-    with case.session() as s:
-        item = resolve(s, ref)
-        before = {"from": item.date_from, "to": item.date_to, "method": item.date_method}
-        item.date_from, item.date_to, item.date_method = start_iso, end_iso, method
-        case.record(s, "item.date", item.id, date_from=start_iso, date_to=end_iso, method=method,
-                    before=before)
+def set_date(case: Case, ref: str, start: str, end: str | None, method: str | None,
+             revision: int | None = None) -> ItemView:
+    return place(case, ref, None, When(start, end, method), revision)
+
+
+def place(case: Case, ref: str, where: Place | None, when: When | None,
+          revision: int | None = None) -> ItemView:
+    """The item's place, date or both, in one transaction; ``revision``: see editing()."""
+    if where is not None:
+        check_lat_lon(where.lat, where.lon)
+        _text(where.method, "the method", MAX_METHOD)
+        check_precision(where.precision_m)
+    dates: tuple[str, str | None] | None = None
+    if when is not None:
+        _text(when.method, "the method", MAX_METHOD)
+        start_iso = parse_when(when.start, "FROM")
+        end_iso = parse_when(when.end, "TO") if when.end else None
+        if end_iso is not None and end_iso[:10] < start_iso[:10]:
+            raise InvalidValue(f"TO ({end_iso}) is before FROM ({start_iso})")
+        dates = start_iso, end_iso
+    with editing(case, ref, revision) as (s, item):
+        if where is not None:
+            before: dict[str, object] = {"lat": item.lat, "lon": item.lon,
+                                         "precision_m": item.geo_precision_m, "method": item.geo_method}
+            item.lat, item.lon, item.geo_precision_m, item.geo_method = (where.lat, where.lon,
+                                                                         where.precision_m, where.method)
+            case.record(s, "item.locate", item.id, lat=where.lat, lon=where.lon,
+                        precision_m=where.precision_m, method=where.method, before=before)
+        if when is not None and dates is not None:
+            before = {"from": item.date_from, "to": item.date_to, "method": item.date_method}
+            item.date_from, item.date_to, item.date_method = dates[0], dates[1], when.method
+            case.record(s, "item.date", item.id, date_from=dates[0], date_to=dates[1], method=when.method,
+                        before=before)
         return view(item)
 
 
@@ -204,6 +278,7 @@ def add_tags(case: Case, ref: str, tags: list[str]) -> list[str]:
             raise InvalidValue(f"tag {one_line(tag)!r}: letters, digits, spaces and . : / # + - only "
                                "(up to 100)")
     with case.session() as s:
+        serialise(s)  # the item's tags are read, then added to or taken from
         item = resolve(s, ref)
         have = set(s.scalars(select(Tag.tag).where(Tag.item_id == item.id)))
         for tag in clean:
@@ -218,6 +293,7 @@ def remove_tag(case: Case, ref: str, tag: str) -> list[str]:
     from vericount.store.schema import Tag
 
     with case.session() as s:
+        serialise(s)  # the item's tags are read, then added to or taken from
         item = resolve(s, ref)
         row = s.get(Tag, (item.id, tag))
         if row is not None:

@@ -3,8 +3,9 @@ JavaScript (static/desk.js) for keys, frame stepping, the people overlay and mar
 from the package; nothing is fetched from the internet.
 
 Every state-changing request is a POST carrying the session's CSRF token; roles are checked here, on the
-server. Item edits carry the item's revision: a save made against an older revision is refused with the
-other person's change shown (HTTP 409), never applied over it. What guards the app as a whole (Host
+server. Item edits carry the item's revision, and a page of track decisions the decisions it showed: a save
+made against an older view is refused with the other person's change shown (HTTP 409), never applied over
+it, however many server processes (`serve --workers`) take saves at once. What guards the app as a whole (Host
 allowlist, body limit, sign-in throttling, busy answers) is in guard.py; the actions are in actions.py.
 """
 
@@ -105,7 +106,7 @@ def create_app(case: Case, hosts: guard.HostRule | None = None, clock: guard.Clo
 
     @app.exception_handler(Conflict)
     async def _conflict(request: Request, exc: Conflict) -> Response:
-        return refusal(request, 409, str(exc), changes=exc.changes, back="/people")
+        return refusal(request, 409, str(exc), changes=exc.changes, item_id=exc.item_id, back="/people")
 
     @app.exception_handler(VericountError)
     async def _invalid(request: Request, exc: VericountError) -> Response:

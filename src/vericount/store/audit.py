@@ -35,6 +35,7 @@ STARTS_ANCHORING = ("case.init", "case.anchor")  # events after which anchors.lo
 _LAST = "vericount.audit_last_hash"
 _PENDING = "vericount.audit_pending"
 _HEAD = "vericount.audit_head"
+_LOCKED = "vericount.audit_locked"
 COUNTER = "audit_count"  # case_info: how many events the log holds (for the anchored head's count)
 
 
@@ -61,6 +62,22 @@ def event_hash(prev_hash: str, at: str, actor: str, action: str, item_id: str | 
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
+WRITERS_LOCK = 7036547  # PostgreSQL advisory lock: held by a transaction that appends to the log
+
+
+def serialise(session: Session) -> None:
+    """Make the rest of this transaction the only writer of the case until it ends: on PostgreSQL take
+    the appenders' lock now (record() takes it at the first event anyway); SQLite's BEGIN IMMEDIATE has
+    done so already. A change that reads, checks and then writes (is the item still at the revision the
+    reviewer saw? does a decision on this track stand?) calls this before it reads, so that no other
+    process can commit in between and be overwritten unseen."""
+    if session.info.get(_LOCKED):
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"))
+    session.info[_LOCKED] = True
+
+
 def record(session: Session, actor: str, action: str, item_id: str | None = None,
            **detail: Any) -> str:
     """Append one event to the log in the session's transaction; returns its hash.
@@ -68,9 +85,7 @@ def record(session: Session, actor: str, action: str, item_id: str | None = None
     Events are queued on the session and written in one statement when it commits."""
     prev = session.info.get(_LAST)
     if prev is None:
-        if session.get_bind().dialect.name == "postgresql":
-            # Serialise appenders for the rest of this transaction (SQLite's BEGIN IMMEDIATE does this).
-            session.execute(text("SELECT pg_advisory_xact_lock(7036547)"))
+        serialise(session)
         prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
         prev = prev or GENESIS
     at = utcnow()
@@ -130,6 +145,7 @@ def _forget_last_hash(session: Session) -> None:
     session.info.pop(_LAST, None)
     session.info.pop(_PENDING, None)
     session.info.pop(_HEAD, None)
+    session.info.pop(_LOCKED, None)
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ def _review(case: Case, s: Session, refs: list[str], verdict: str, reason: str |
     if not refs:
         raise InvalidValue("name the tracks (ITEM:NUMBER) or items (ITEM) to decide on")
     confirming = verdict == "person" and not undo and seen is None
+    audit.serialise(s)  # what stands is read, checked against ``seen`` and superseded by one writer at a time
     doubtful: list[str] = []
     tracks = expand(s, refs, exclude, only_open=confirming,
                     doubtful=doubtful if confirming and not with_doubtful else None)
@@ -233,6 +234,7 @@ def group(case: Case, verdict: str, a: list[str], b: list[str] | None = None,
 
 def undo_group(case: Case, group_id: int) -> dict[str, Any]:
     with case.session() as s:
+        audit.serialise(s)  # two undos of one judgment: the second finds it undone
         row = s.get(GroupJudgment, group_id)
         if row is None or row.undone_at is not None:
             raise InvalidValue(f"no standing group judgment {group_id} to undo")
