@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev,speech]'
+	$(BIN)/python -m pip install -q -e '.[dev,speech,cluster]'
 	@touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed

@@ -74,8 +74,10 @@ def fresh_database(backend: str) -> Iterator[str | None]:
     name = f"vc_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_PG, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = _PG.rpartition("/")
-    yield f"{base}/{name}"
+    from sqlalchemy.engine import make_url
+
+    # make_url keeps a query (?host=/var/run/postgresql: the Unix socket the Ray tests reach it by)
+    yield make_url(_PG).set(database=name).render_as_string(hide_password=False)
     # FORCE ends the case's own connections; a server process working on the database for itself
     # (autovacuum) may refuse it for a moment, so try again before giving up.
     for attempt in range(10):

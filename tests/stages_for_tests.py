@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
@@ -44,3 +47,35 @@ class SizeStage(Stage[int]):
 class NeedsSize(SizeStage):
     name = "needs_size"
     needs = ("size",)
+
+
+class SlowStage(SizeStage):
+    """For killing a worker mid-task: an item whose file starts with 'S' writes its worker's pid to
+    $VERICOUNT_TEST_PIDS/<item id>.pid, then works for two seconds."""
+
+    name = "slow"
+
+    def compute(self, task: Task) -> int:
+        if task.path.read_bytes()[:1] == b"S":
+            folder = Path(os.environ["VERICOUNT_TEST_PIDS"])
+            (folder / f"{task.item_id}.tmp").write_text(str(os.getpid()))
+            (folder / f"{task.item_id}.tmp").replace(folder / f"{task.item_id}.pid")
+            time.sleep(2.0)
+        return super().compute(task)
+
+
+class ModelStage(SizeStage):
+    """Uses a "model" that each worker process loads once (a cache, as the real stages' detectors and
+    readers are) and that records every load in $VERICOUNT_TEST_PIDS/loads."""
+
+    name = "model"
+
+    def compute(self, task: Task) -> int:
+        return _model() + super().compute(task)
+
+
+@functools.cache
+def _model() -> int:
+    with (Path(os.environ["VERICOUNT_TEST_PIDS"]) / "loads").open("a") as f:
+        f.write(f"{os.getpid()}\n")
+    return 0

@@ -28,8 +28,11 @@ OUTLET_PLATFORM = "news"
 
 
 def add_reports(case: Case, paths: list[Path], executor: Executor, outlet: str | None = None,
-                url: str | None = None, published: str | None = None) -> tuple[AddReport, StageReport]:
-    """Preserve the reports as evidence (hash, custody log) with their outlet, then read their claims."""
+                url: str | None = None, published: str | None = None, reader: Executor | None = None,
+                ) -> tuple[AddReport, StageReport]:
+    """Preserve the reports as evidence (hash, custody log) with their outlet, then read their claims with
+    ``reader`` (default: ``executor``). The files arrive on this machine, so they are stored by ``executor``
+    here; reading them may run on a cluster."""
     from vericount.ingest import add
     from vericount.run.runner import run_stage
     from vericount.sources import source_from_options
@@ -38,7 +41,7 @@ def add_reports(case: Case, paths: list[Path], executor: Executor, outlet: str |
     published = parse_when(published, "--published") if published else None
     source = source_from_options(url, OUTLET_PLATFORM if outlet else None, outlet, published)
     added = add(case, paths, executor, source=source)
-    return added, run_stage(case, ClaimsStage(), executor)
+    return added, run_stage(case, ClaimsStage(), reader or executor)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Commands about the case as a whole: init, summary, log, verify."""
+"""Commands about the case as a whole: init, summary, log, verify, timestamp, executor."""
 
 from __future__ import annotations
 
@@ -207,4 +207,26 @@ def human_seconds(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-COMMANDS = [init, summary, log_cmd, verify, timestamp]
+@click.command("executor")
+@click.argument("name", required=False, type=click.Choice(["local", "ray"]))
+@click.option("--address", default=None, metavar="HOST:PORT",
+              help="For ray: the cluster's head (`auto`: the cluster this machine is in); without it, a Ray "
+                   "instance is started on this machine for each command.")
+@pass_ctx
+def executor_cmd(ctx: Context, name: str | None, address: str | None) -> None:
+    """Show, or set, where the case's stages run by default: `local` (worker processes on this machine) or
+    `ray` (a Ray cluster; docs/scale.md). A command's --executor and --address override it. The setting is
+    kept in the case's database and logged, so the whole team shares it."""
+    from vericount.run.choice import case_executor, set_case_executor
+
+    with ctx.open_case() as case:
+        if name is None:
+            if address is not None:
+                raise click.UsageError("--address goes with NAME (ray)")
+        else:
+            set_case_executor(case, name, address)
+        chosen, where = case_executor(case)
+    say(f"executor: {chosen}" + (f" at {where}" if where else ""))
+
+
+COMMANDS = [init, summary, log_cmd, verify, timestamp, executor_cmd]

@@ -10,6 +10,7 @@ import click
 
 from vericount.cli import Context
 from vericount.cli.output import emit_json, error, say, table, warning
+from vericount.cli.stage_runs import executor_options
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -55,9 +56,10 @@ def claims(click_ctx: click.Context, as_json: bool) -> None:
 @click.option("--url", default=None, help="Where it was published.")
 @click.option("--published", default=None, metavar="WHEN", help="When (YYYY-MM-DD, or a time with offset).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes.")
+@executor_options
 @pass_ctx
 def claims_add(ctx: Context, paths: tuple[Path, ...], outlet: str | None, url: str | None,
-               published: str | None, jobs: int | None) -> None:
+               published: str | None, jobs: int | None, executor: str | None, address: str | None) -> None:
     """Preserve reports (plain text or HTML) as evidence and extract their quantitative claims.
 
     HTML is reduced to its main text (trafilatura); markup and scripts are dropped, never run.
@@ -66,10 +68,12 @@ def claims_add(ctx: Context, paths: tuple[Path, ...], outlet: str | None, url: s
     """
     from vericount.claims.service import add_reports
     from vericount.items import first_names
+    from vericount.run.choice import choose
     from vericount.run.executors import get_executor
 
     with ctx.open_case() as case:
-        added, report = add_reports(case, list(paths), get_executor("local", jobs), outlet, url, published)
+        added, report = add_reports(case, list(paths), get_executor("local", jobs), outlet, url, published,
+                                    reader=choose(case, executor, jobs, address))
         names = first_names(case, {i for i, _ in report.failed + report.notes} | set(report.done))
     for f in added.failed:
         error(f"{f.path}: {f.message}")

@@ -8,6 +8,7 @@ import click
 
 from vericount.cli import Context
 from vericount.cli.output import emit_json, error, interactive, progress_bar, say, table, warning
+from vericount.cli.stage_runs import executor_options
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -22,9 +23,10 @@ pass_ctx = click.make_pass_decorator(Context)
                    "SSD-MobileNetV2 (a change runs every item again; docs/models.md).")
 @click.option("--fps", type=click.FloatRange(min=0.1, max=30), default=None,
               help="Frames looked at per second of video (default 4).")
+@executor_options
 @click.pass_context
 def people(click_ctx: click.Context, as_json: bool, jobs: int | None, detector: str | None,
-           fps: float | None) -> None:
+           fps: float | None, executor: str | None, address: str | None) -> None:
     """Detect and track the people in every pending image and video; print per item the most people in
     one frame (and when), the tracks (people followed through a shot) and the faces found.
 
@@ -42,7 +44,7 @@ def people(click_ctx: click.Context, as_json: bool, jobs: int | None, detector: 
     from vericount.models import registry
     from vericount.people.service import summaries
     from vericount.people.stage import PEOPLE_FPS, PeopleStage
-    from vericount.run.executors import get_executor
+    from vericount.run.choice import choose
     from vericount.run.runner import run_stage
 
     with ctx.open_case() as case:
@@ -55,7 +57,7 @@ def people(click_ctx: click.Context, as_json: bool, jobs: int | None, detector: 
             model.open()
         stage = PeopleStage(detector=model, fps=fps or PEOPLE_FPS)
         with progress_bar(interactive() and not as_json) as bar:
-            report = run_stage(case, stage, get_executor("local", jobs),
+            report = run_stage(case, stage, choose(case, executor, jobs, address),
                                on_start=lambda n: bar.start("people", n), on_item=lambda _: bar.advance(1))
         rows = summaries(case)
         names = first_names(case, {r.id for r in rows} | {i for i, _ in report.failed + report.notes})

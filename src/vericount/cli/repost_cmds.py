@@ -8,6 +8,7 @@ import click
 
 from vericount.cli import Context
 from vericount.cli.output import emit_json, error, interactive, progress_bar, say, table, warning
+from vericount.cli.stage_runs import executor_options
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -26,9 +27,10 @@ def _segment(seg: list[float] | None) -> str:
               help="Score at or above which a match is suggested for review (default 0.50).")
 @click.option("--fps", type=click.FloatRange(min=0.1, max=30), default=None,
               help="Frames sampled per second of video (default 2); a change fingerprints again.")
+@executor_options
 @pass_ctx
 def reposts(ctx: Context, as_json: bool, jobs: int | None, high: float | None, low: float | None,
-            fps: float | None) -> None:
+            fps: float | None, executor: str | None, address: str | None) -> None:
     """Find copies of the same footage: fingerprint what is pending, match it, list repost groups.
 
     Matches scoring at least --high are confirmed; those between --low and --high are suggested for a
@@ -43,7 +45,7 @@ def reposts(ctx: Context, as_json: bool, jobs: int | None, high: float | None, l
     from vericount.reposts.match import MatchParams
     from vericount.reposts.service import groups, list_matches, run_reposts
     from vericount.reposts.stage import RepostsStage
-    from vericount.run.executors import get_executor
+    from vericount.run.choice import choose
 
     defaults = MatchParams()
     params = MatchParams(high=defaults.high if high is None else high,
@@ -55,7 +57,7 @@ def reposts(ctx: Context, as_json: bool, jobs: int | None, high: float | None, l
         if fps is not None:
             fingerprinter = replace(fingerprinter, sampler=replace(fingerprinter.sampler, fps=fps))
         stage_report, match_report = run_reposts(
-            case, get_executor("local", jobs), stage=RepostsStage(fingerprinter), params=params,
+            case, choose(case, executor, jobs, address), stage=RepostsStage(fingerprinter), params=params,
             on_start=lambda n: bar.start("fingerprinting", n), on_item=lambda _: bar.advance(1))
         found = groups(case)
         matches = list_matches(case)

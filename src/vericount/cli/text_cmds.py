@@ -8,6 +8,7 @@ import click
 
 from vericount.cli import Context
 from vericount.cli.output import emit_json, error, say, table, warning
+from vericount.cli.stage_runs import executor_options
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -33,8 +34,9 @@ def _span(start: float | None, end: float | None) -> str:
     default=None,
     help="Worker processes (default: the number of cores).",
 )
+@executor_options
 @pass_ctx
-def ocr(ctx: Context, as_json: bool, jobs: int | None) -> None:
+def ocr(ctx: Context, as_json: bool, jobs: int | None, executor: str | None, address: str | None) -> None:
     """Read the text on screen in every pending image and video (Tesseract: Russian, Ukrainian, English,
     those installed): each line with its box, time span and confidence, once per shot and again only when
     the picture changes. Channel handles, links and platform watermarks it shows become proposed sources
@@ -53,7 +55,7 @@ def ocr(ctx: Context, as_json: bool, jobs: int | None) -> None:
                 "Tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-rus "
                 "tesseract-ocr-ukr): no on-screen text is read"
             )
-        report = run_shown(case, stage, jobs, as_json)
+        report = run_shown(case, stage, jobs, as_json, executor, address)
         with case.reading() as s:
             counts = dict(
                 s.execute(

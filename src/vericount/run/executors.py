@@ -1,7 +1,7 @@
 """Executors run one function over many tasks and hand back each outcome as it arrives.
 
-The interface is one method, so a cluster executor (Ray, Dask) can be added next to ``local`` without
-touching any stage: stages give a picklable function and picklable tasks.
+The interface is one method, so a cluster executor runs next to ``local`` without touching any stage: stages
+give a picklable function and picklable tasks. ``ray`` (run/ray_executor.py) is the cluster one.
 """
 
 from __future__ import annotations
@@ -206,17 +206,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
-EXECUTORS: dict[str, Callable[[int | None], Executor]] = {
-    "local": LocalExecutor,
-    "serial": lambda _jobs: SerialExecutor(),
+def _ray(jobs: int | None, address: str | None) -> Executor:
+    from vericount.run.ray_executor import RayExecutor  # Ray is an optional extra: imported when chosen
+
+    return RayExecutor(jobs, address)
+
+
+EXECUTORS: dict[str, Callable[[int | None, str | None], Executor]] = {
+    "local": lambda jobs, _address: LocalExecutor(jobs),
+    "serial": lambda _jobs, _address: SerialExecutor(),
+    "ray": _ray,
 }
 
 
-def get_executor(name: str = "local", jobs: int | None = None) -> Executor:
+def get_executor(name: str = "local", jobs: int | None = None, address: str | None = None) -> Executor:
+    """The executor called ``name``; ``address`` is the cluster's, for executors that have one (ray)."""
     try:
         factory = EXECUTORS[name]
     except KeyError:
         raise InvalidValue(f"executor {name!r} is unknown; known: {', '.join(EXECUTORS)}") from None
     if jobs is not None and jobs < 1:
         raise InvalidValue(f"--jobs must be 1 or more, not {jobs}")
-    return factory(jobs)
+    if address is not None and name != "ray":
+        raise InvalidValue(f"--address is for the ray executor, not {name!r}")
+    return factory(jobs, address)
