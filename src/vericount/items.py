@@ -111,8 +111,10 @@ def resolve(s: Session, ref: str) -> Item:
     """An item by sha256 prefix (6+ hex digits) or by a file name (or path) it was seen under."""
     ref = ref.strip()
     candidates: list[Item] = []
-    if HEX.match(ref):
-        candidates = list(s.scalars(_loaded().where(Item.id.startswith(ref.lower()))))
+    if HEX.match(ref):  # a whole id is looked up by its key (a prefix is a LIKE, which PostgreSQL scans)
+        whole = len(ref) == 64
+        candidates = list(s.scalars(_loaded().where(Item.id == ref.lower() if whole else
+                                                    Item.id.startswith(ref.lower()))))
     if not candidates:
         by_name = select(ItemName.item_id).where((ItemName.name == ref) | (ItemName.path == ref))
         candidates = list(s.scalars(_loaded().where(Item.id.in_(by_name))))

@@ -39,9 +39,9 @@ def latest_tally(case: Case) -> dict[str, Any] | None:
 
 
 def recompute_if_cheap(case: Case) -> None:
-    with case.reading() as s:
-        tracks = s.scalar(select(func.count()).select_from(PersonTrack)) or 0
-    if tracks <= RECOMPUTE_TRACKS:
+    with case.reading() as s:  # whether there are more than RECOMPUTE_TRACKS, without counting them all
+        more = s.scalar(select(PersonTrack.id).order_by(PersonTrack.id).offset(RECOMPUTE_TRACKS).limit(1))
+    if more is None:
         from vericount.tally.service import tally
 
         tally(case)
@@ -156,17 +156,20 @@ def _names(s: Any, ids: list[str]) -> dict[str, str]:
 
 
 def neighbours(case: Case, item_id: str) -> tuple[str | None, str | None]:
-    """The items before and after this one in the list's default order (added time): j / k."""
+    """The items before and after this one in the list's default order (added time, then id): j / k.
+    Each is two lookups on the added-time index (the same time with a nearer id, else the nearest time):
+    one query with an OR of the two would scan the table."""
     with case.reading() as s:
         item = s.get(Item, item_id)
         if item is None:
             return None, None
-        before = s.scalar(select(Item.id).where(or_(Item.added_at < item.added_at,
-                                                    (Item.added_at == item.added_at) & (Item.id < item.id)))
-                          .order_by(Item.added_at.desc(), Item.id.desc()).limit(1))
-        after = s.scalar(select(Item.id).where(or_(Item.added_at > item.added_at,
-                                                   (Item.added_at == item.added_at) & (Item.id > item.id)))
-                         .order_by(Item.added_at, Item.id).limit(1))
+        at = Item.added_at == item.added_at
+        before = s.scalar(select(Item.id).where(at, Item.id < item.id).order_by(Item.id.desc()).limit(1)) or \
+            s.scalar(select(Item.id).where(Item.added_at < item.added_at)
+                     .order_by(Item.added_at.desc(), Item.id.desc()).limit(1))
+        after = s.scalar(select(Item.id).where(at, Item.id > item.id).order_by(Item.id).limit(1)) or \
+            s.scalar(select(Item.id).where(Item.added_at > item.added_at).order_by(Item.added_at, Item.id)
+                     .limit(1))
     return before, after
 
 
@@ -298,7 +301,7 @@ def people(case: Case, query: dict[str, str]) -> dict[str, Any]:
     return {"tally": latest, "proposals": proposals, "focus": focus, "flips": FLIPS, "doubtful": DOUBTFUL,
             "suggestions": suggestions[:40], "identities": identities,
             "tracks": _track_cards(case, refs | {r["track"] for r in rejected}),
-            "judgments": list_judgments(case)[-30:][::-1], "groups": list_groups(case)[-20:][::-1],
+            "judgments": list_judgments(case, latest=30)[::-1], "groups": list_groups(case, latest=20)[::-1],
             "rejected": rejected}
 
 

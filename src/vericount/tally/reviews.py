@@ -243,12 +243,15 @@ def undo_group(case: Case, group_id: int) -> dict[str, Any]:
         return group_json(row)
 
 
-def list_groups(case: Case, standing_only: bool = True) -> list[dict[str, Any]]:
+def list_groups(case: Case, standing_only: bool = True, latest: int | None = None) -> list[dict[str, Any]]:
+    """The group judgments, oldest first (``latest``: only that many of the newest)."""
     with case.reading() as s:
-        query = select(GroupJudgment).order_by(GroupJudgment.id)
+        query = select(GroupJudgment).order_by(GroupJudgment.id.desc())
         if standing_only:
             query = query.where(GroupJudgment.undone_at.is_(None))
-        return [group_json(g) for g in s.scalars(query)]
+        if latest is not None:
+            query = query.limit(latest)
+        return [group_json(g) for g in reversed(s.scalars(query).all())]
 
 
 def group_json(g: GroupJudgment) -> dict[str, Any]:

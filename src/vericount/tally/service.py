@@ -72,11 +72,17 @@ def parse_track(s: Session, ref: str) -> PersonTrack:
     if not sep or not item_ref or not (number.isascii() and number.isdigit() and len(number) <= 9):
         raise InvalidValue(f"track {ref!r}: give ITEM:NUMBER (a sha256 prefix or file name, a colon, the "
                            "track number that `vericount tracks ITEM` lists)")
-    item = resolve(s, item_ref)
-    track = s.scalar(select(PersonTrack).where(PersonTrack.item_id == item.id,
+    whole = item_ref.lower()
+    if len(whole) == 64 and all(c in "0123456789abcdef" for c in whole):  # the desk's refs: one lookup
+        track = s.scalar(select(PersonTrack).where(PersonTrack.item_id == whole,
+                                                   PersonTrack.number == int(number)))
+        if track is not None:
+            return track
+    item_id = resolve(s, item_ref).id
+    track = s.scalar(select(PersonTrack).where(PersonTrack.item_id == item_id,
                                                PersonTrack.number == int(number)))
     if track is None:
-        raise InvalidValue(f"track {ref!r}: item {item.id[:12]} has no track {number}")
+        raise InvalidValue(f"track {ref!r}: item {item_id[:12]} has no track {number}")
     return track
 
 
@@ -121,14 +127,17 @@ def judge(case: Case, ref_a: str, ref_b: str, verdict: str, reason: str | None =
                 "by": row.by, "undone": undo}
 
 
-def list_judgments(case: Case, standing_only: bool = True) -> list[dict[str, Any]]:
-    with case.session() as s:
-        query = select(Judgment).order_by(Judgment.id)
+def list_judgments(case: Case, standing_only: bool = True, latest: int | None = None) -> list[dict[str, Any]]:
+    """The pair judgments, oldest first (``latest``: only that many of the newest)."""
+    with case.reading() as s:
+        query = select(Judgment).order_by(Judgment.id.desc())
         if standing_only:
             query = query.where(Judgment.undone_at.is_(None))
+        if latest is not None:
+            query = query.limit(latest)
         return [{"id": j.id, "a": f"{j.a_item}:{j.a_number}", "b": f"{j.b_item}:{j.b_number}",
                  "verdict": j.verdict, "reason": j.reason, "by": j.by, "at": j.at.isoformat(),
-                 "undone": j.undone_at is not None} for j in s.scalars(query)]
+                 "undone": j.undone_at is not None} for j in reversed(s.scalars(query).all())]
 
 
 def _in_dates(item: Item, sources: list[Source], scope: Scope) -> bool:
