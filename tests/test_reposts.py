@@ -356,14 +356,16 @@ def test_the_library_is_kept_between_runs(cli: Cli, tmp_path: Path, monkeypatch:
     assert sorted(added) == [False, False, False, False, True]
 
 
-def test_an_inverted_file_finds_what_the_flat_index_finds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-                                                          ) -> None:
-    """Past IVF_FROM descriptors the library searches an inverted file; saved and loaded, it still finds the
-    copies of a photo (the index is trained on what it holds, here a few thousand descriptors)."""
+def test_a_large_library_finds_what_the_flat_index_finds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+                                                         ) -> None:
+    """Past PDQ_MULTI_FROM hashes and DESC_MULTI_FROM descriptors the library searches multi-index hashes
+    (lowered here so a few photos cross them); saved and loaded, and after an item added to what was loaded
+    (merged into the tables), it still finds the copies of a photo, and not another photo."""
     from vericount.reposts import library as library_module
+    from vericount.reposts.multihash import MultiIndex
 
-    monkeypatch.setattr(library_module, "IVF_FROM", 1000)
-    monkeypatch.setattr(library_module, "IVF_SAMPLE", 1000)
+    monkeypatch.setattr(library_module, "PDQ_MULTI_FROM", 2)
+    monkeypatch.setattr(library_module, "DESC_MULTI_FROM", 500)
     photo = Image.open(SAMPLES / "obama.jpg").convert("RGB")
     w, h = photo.size
     items = {"original": (SAMPLES / "obama.jpg", "image"), "other": (SAMPLES / "biden.jpg", "image"),
@@ -371,15 +373,57 @@ def test_an_inverted_file_finds_what_the_flat_index_finds(monkeypatch: pytest.Mo
              "crop": (_save(photo.crop((int(w * 0.2), 0, w, int(h * 0.8))), tmp_path / "crop.jpg"), "image"),
              "mirror": (_save(ImageOps.mirror(photo), tmp_path / "mirror.jpg"), "image")}
     library = _library(items)
-    assert type(library._desc).__name__ == "IndexBinaryIVF"
+    assert isinstance(library._pdq, MultiIndex) and isinstance(library._desc, MultiIndex)
     library.save(tmp_path / "kept", "stamp")
+    assert not list((tmp_path / "kept").glob("*.faiss"))
     prints = {name: library.fingerprint(name) for name in items}
     again = Library.load(tmp_path / "kept", "stamp", library.params, lambda ids: {i: prints[i] for i in ids})
     assert again is not None and Library.load(tmp_path / "kept", "other", library.params, dict) is None
-    for lib in (library, again):
+    assert isinstance(again._pdq, MultiIndex) and again._desc.ntotal == library._desc.ntotal
+    scaled = _save(photo.resize((w // 2, h // 2)), tmp_path / "scaled.jpg")
+    again.add("scaled", Fingerprinter().fingerprint(scaled, "image"))
+    for lib, copies in ((library, {"crop", "mirror"}), (again, {"crop", "mirror", "scaled"})):
         found = {frozenset((f.a, f.b)): f for f in lib.match("original")}
-        assert {"crop", "mirror"} <= {next(iter(k - {"original"})) for k in found}
+        assert copies <= {next(iter(k - {"original"})) for k in found}
         assert frozenset(("original", "other")) not in found
+
+
+def test_the_multi_index_finds_every_code_within_its_exact_distance(tmp_path: Path) -> None:
+    """Generated codes with copies of the queries planted at known distances: the multi-index finds every copy
+    within its exact distance (as a flat scan does, with the same distances), after codes merged into its
+    tables and after it is saved and loaded; it finds nothing a flat scan does not."""
+    import faiss
+
+    from vericount.reposts.multihash import MultiIndex
+
+    rng = np.random.default_rng(0)
+    stored = rng.integers(0, 256, (20_000, 32), dtype=np.uint8)
+    queries = rng.integers(0, 256, (50, 32), dtype=np.uint8)
+    planted = []
+    for bits in (0, 5, 15, 31, 40, 60):
+        for query in queries:
+            copy = np.unpackbits(query)
+            copy[rng.choice(256, bits, replace=False)] ^= 1
+            planted.append(np.packbits(copy))
+    index = MultiIndex(1, stored)
+    index.add(np.asarray(planted[:100]))
+    index.range_search(queries[:1], 10)  # builds the tables
+    index.add(np.asarray(planted[100:]))  # merged into them at the next search
+    assert index.tables == 16 and index.exact == 31
+    flat = faiss.IndexBinaryFlat(256)
+    flat.add(np.concatenate([stored, np.asarray(planted)]))
+    want_lims, want_dist, want_rows = flat.range_search(queries, 65)
+    index.save(tmp_path / "desc")
+    for searched in (index, MultiIndex.load(tmp_path / "desc", 1)):
+        lims, dist, rows = searched.range_search(queries, 65)
+        for q in range(len(queries)):
+            got = set(zip(rows[lims[q]:lims[q + 1]].tolist(), dist[lims[q]:lims[q + 1]].tolist(),
+                          strict=True))
+            want = set(zip(want_rows[want_lims[q]:want_lims[q + 1]].tolist(),
+                           want_dist[want_lims[q]:want_lims[q + 1]].tolist(), strict=True))
+            assert got <= want
+            assert {(row, d) for row, d in want if d <= searched.exact} <= got
+            assert {len(stored) + k * len(queries) + q for k in range(4)} <= {row for row, _ in got}
 
 
 def test_grey_frames_read_from_the_luma_plane_match_swscale(monkeypatch: pytest.MonkeyPatch,

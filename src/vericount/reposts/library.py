@@ -8,11 +8,15 @@ a comparison with every item. Candidate keyframes found by descriptor votes are 
 (reposts/match.py ``verify``), and the hits of each other item are judged (``judge``).
 
 Only the indexes stay in memory: a fingerprint is needed again only for the items a query finds, and is
-fetched then (``loader``, from the case's database). Past ``IVF_FROM`` descriptors the descriptor index is an
-inverted file (IndexBinaryIVF: 4 sqrt(n) lists trained on a sample of ``IVF_SAMPLE``, ``IVF_PROBE`` of them
-searched): a flat scan of four million descriptors takes about 5 s per thousand queries, the inverted file
-0.14 s. :meth:`save` and :meth:`load` keep the indexes beside the case (derived/reposts/library/), so a run
-that adds ten items to ten thousand indexes the ten, not the ten thousand.
+fetched then (``loader``, from the case's database). A small library's indexes are flat (exact; one scan per
+query). Past ``PDQ_MULTI_FROM`` hashes and ``DESC_MULTI_FROM`` descriptors an index is a multi-index hash
+(reposts/multihash.py), whose cost hardly grows with the library: a flat scan of ten million descriptors takes
+about 200 s for a one-minute item's 20,000 queries, the multi-index about 0.5 s (bench/scale_index.py).
+It finds for sure every hash within 35 bits when it holds a million (``PDQ_NFLIP``: all that PDQ alone can
+confirm, 31 bits or closer) and every descriptor within 21 bits at ten million (``DESC_NFLIP``), and most
+farther ones: a keyframe pair needs only ``local_votes`` of its descriptors found. :meth:`save` and
+:meth:`load` keep the indexes beside the case (derived/reposts/library/), so a run that adds ten items to
+ten thousand indexes the ten, not the ten thousand.
 """
 
 from __future__ import annotations
@@ -37,15 +41,17 @@ from vericount.reposts.match import (
     judge,
     verify,
 )
+from vericount.reposts.multihash import MultiIndex
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 Loader = Callable[[list[str]], dict[str, Fingerprint]]
-IVF_FROM = 250_000  # descriptors from which the descriptor index is an inverted file
-IVF_SAMPLE = 100_000  # descriptors its lists are trained on (at least; a twentieth of them past 2M)
-IVF_PROBE = 16
-FORMAT = 1
+PDQ_MULTI_FROM = 500_000  # frame hashes from which the PDQ index is a multi-index hash (flat below)
+DESC_MULTI_FROM = 250_000  # ORB descriptors from which the descriptor index is one
+PDQ_NFLIP = 2  # substring bits flipped in a lookup (reposts/multihash.py): exact within 35 bits at 1M hashes
+DESC_NFLIP = 1  # ...exact within 21 bits at 10M descriptors
+FORMAT = 2
 
 
 class Library:
@@ -89,8 +95,10 @@ class Library:
             self._desc.add(np.ascontiguousarray(fp.descriptors))
             self._desc_rows.append(_rows(number, keyframe, fp.key_times[keyframe]))
         self._pdq_owner = self._desc_owner = None
-        if self._desc.ntotal >= IVF_FROM and type(self._desc).__name__ == "IndexBinaryFlat":
-            self._to_ivf()
+        if self._pdq.ntotal >= PDQ_MULTI_FROM and not isinstance(self._pdq, MultiIndex):
+            self._pdq = _to_multi(self._pdq, PDQ_NFLIP)
+        if self._desc.ntotal >= DESC_MULTI_FROM and not isinstance(self._desc, MultiIndex):
+            self._desc = _to_multi(self._desc, DESC_NFLIP)
 
     def fingerprint(self, item_id: str) -> Fingerprint:
         return self._fetch([self._number[item_id]])[self._number[item_id]]
@@ -128,11 +136,19 @@ class Library:
         partial = folder / "manifest.json.partial"
         partial.unlink(missing_ok=True)
         (folder / "manifest.json").unlink(missing_ok=True)  # invalid while the files change
-        faiss.write_index_binary(self._pdq, str(folder / "pdq.faiss"))
-        faiss.write_index_binary(self._desc, str(folder / "desc.faiss"))
+        kinds = {}
+        for name, index in (("pdq", self._pdq), ("desc", self._desc)):
+            for old in folder.glob(f"{name}.*"):
+                old.unlink()  # the other kind's files, if the index changed kind
+            if isinstance(index, MultiIndex):
+                index.save(folder / name)
+                kinds[name] = "multi"
+            else:
+                faiss.write_index_binary(index, str(folder / f"{name}.faiss"))
+                kinds[name] = "flat"
         np.save(folder / "pdq_rows.npy", self._owner("pdq"))
         np.save(folder / "desc_rows.npy", self._owner("desc"))
-        partial.write_text(json.dumps({"format": FORMAT, "stamp": stamp, "ids": self.ids}))
+        partial.write_text(json.dumps({"format": FORMAT, "stamp": stamp, "indexes": kinds, "ids": self.ids}))
         partial.replace(folder / "manifest.json")
 
     @classmethod
@@ -145,14 +161,15 @@ class Library:
             if manifest.get("format") != FORMAT or manifest.get("stamp") != stamp:
                 return None
             library = cls(params, loader)
-            library._pdq = faiss.read_index_binary(str(folder / "pdq.faiss"))
-            library._desc = faiss.read_index_binary(str(folder / "desc.faiss"))
+            kinds = manifest["indexes"]
+            library._pdq = (MultiIndex.load(folder / "pdq", PDQ_NFLIP) if kinds["pdq"] == "multi"
+                            else faiss.read_index_binary(str(folder / "pdq.faiss")))
+            library._desc = (MultiIndex.load(folder / "desc", DESC_NFLIP) if kinds["desc"] == "multi"
+                             else faiss.read_index_binary(str(folder / "desc.faiss")))
             library._pdq_owner = np.load(folder / "pdq_rows.npy")
             library._desc_owner = np.load(folder / "desc_rows.npy")
-        except (OSError, ValueError, RuntimeError, KeyError):
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError):
             return None
-        if hasattr(library._desc, "nprobe"):
-            library._desc.nprobe = IVF_PROBE
         library._pdq_rows, library._desc_rows = [library._pdq_owner], [library._desc_owner]
         library.ids = list(manifest["ids"])
         library._number = {item_id: k for k, item_id in enumerate(library.ids)}
@@ -261,26 +278,6 @@ class Library:
                     for _, other_key in sorted(best[(item, owns[k])], reverse=True)[:2]]
         return out
 
-    def _to_ivf(self) -> None:
-        """The flat descriptor index as an inverted file, trained on a sample of what it holds."""
-        import faiss
-
-        total = self._desc.ntotal
-        vectors = faiss.vector_to_array(self._desc.xb).reshape(total, HASH_BYTES)
-        rng = np.random.default_rng(0)
-        samples = min(total, max(IVF_SAMPLE, total // 20))
-        lists = int(max(16, min(4 * np.sqrt(total), samples // 39)))  # k-means wants 39 samples a list
-        quantizer = faiss.IndexBinaryFlat(HASH_BYTES * 8)
-        ivf = faiss.IndexBinaryIVF(quantizer, HASH_BYTES * 8, lists)
-        # trained once, when the case crosses IVF_FROM, on every core: k-means on 40 samples a list took
-        # 75 s at 2M descriptors on one; lists good enough for search need fewer
-        with _all_cores():
-            ivf.train(vectors[rng.choice(total, samples, replace=False)])
-            ivf.add(vectors)
-        ivf.nprobe = IVF_PROBE
-        self._ivf_quantizer = quantizer  # the index does not own it: keep it alive with the index
-        self._desc = ivf
-
 
 @contextmanager
 def _all_cores() -> Iterator[None]:
@@ -292,6 +289,13 @@ def _all_cores() -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(1)
+
+
+def _to_multi(flat: Any, nflip: int) -> MultiIndex:
+    """A flat FAISS index's codes as a multi-index hash."""
+    import faiss
+
+    return MultiIndex(nflip, faiss.vector_to_array(flat.xb).reshape(flat.ntotal, HASH_BYTES))
 
 
 def _rows(number: int, index: NDArray[Any], times: NDArray[Any]) -> NDArray[np.float64]:
