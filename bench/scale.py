@@ -1,6 +1,6 @@
 """Issue 22's benchmarks: vericount at team scale. Three sections, each printing its figures:
 
-    python bench/scale.py [executors] [index] [desk] [--items 200] [--pg URL]
+    python bench/scale.py [executors] [costs] [index] [desk] [--items 200] [--pg URL]
 
 1. executors: the same stage (reposts: fingerprinting, the first stage every clip goes through) over the same
    200 generated items (3-second 320x240 clips of moving shapes, each its own; a case on SQLite in a
@@ -11,16 +11,21 @@
    number of tasks, chunked as a stage's are). Ray binds to the machine's network interface unless it has
    none: this section runs itself again inside a network namespace with only loopback (`unshare -n`, as
    root), so nothing it sends leaves the machine.
-2. index: bench/scale_index.py (repost matching with 1,000,000 stored frame hashes and 10,000,000
+2. costs: what each stage costs per minute of video, for docs/scale.md's sums: the three clips of
+   ../shared/data/video (4 s at 1080p, 10 s at 640x360, 139 s at 768x432) added to a case, then each stage
+   on each clip in this process (the serial executor), timed in CPU seconds (all of the process's threads)
+   and wall seconds. Printed per stage and clip: CPU seconds per minute of video.
+3. index: bench/scale_index.py (repost matching with 1,000,000 stored frame hashes and 10,000,000
    descriptors; its own docstring says what it generates and prints).
-3. desk: bench/desk.py on PostgreSQL (--pg URL, default the test server's) with 100,000 items, 500,000
+4. desk: bench/desk.py on PostgreSQL (--pg URL, default the test server's) with 100,000 items, 500,000
    tracks and 20 clients (its own docstring says what it measures).
-With no section named, all three run.
+With no section named, all four run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
@@ -29,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -133,6 +139,82 @@ def executors(items: int) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+VIDEOS = ROOT.parent / "shared" / "data" / "video"
+
+
+def costs() -> None:
+    """Section 2."""
+    from vericount.case import Case
+    from vericount.ingest import add
+    from vericount.people.stage import PeopleStage
+    from vericount.reposts.stage import RepostsStage
+    from vericount.run.executors import SerialExecutor
+    from vericount.run.runner import run_stage, task_for
+    from vericount.store.schema import Item
+    from vericount.text import whisper
+
+    def case_item(case: Case, item_id: str) -> Item:
+        with case.reading() as s:
+            item = s.get(Item, item_id)
+            assert item is not None
+            return item
+    from vericount.text.ocr import OcrStage
+    from vericount.text.speech import SpeechStage
+
+    clips = sorted(VIDEOS.glob("*.mp4"))
+    if not clips:
+        sys.exit(f"no clips in {VIDEOS}")
+    work = Path(tempfile.mkdtemp(prefix="vericount-costs-"))
+    try:
+        case = Case.create(work / "case", None, actor="bench")
+        cpu, wall = time.process_time(), time.perf_counter()
+        report = add(case, clips, SerialExecutor())
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        minutes_all = 0.0
+        ids: dict[str, tuple[str, float]] = {}
+        silent: set[str] = set()
+        with case.reading() as s:
+            for item in s.query(Item):
+                meta = item.media_meta or {}
+                seconds = float(meta.get("duration_s") or 0.0)
+                ids[item.id] = (next(c.name for c in clips if c.stat().st_size == item.size), seconds)
+                if not meta.get("audio_streams"):
+                    silent.add(item.id)
+                minutes_all += seconds / 60
+        assert not report.failed, report.failed
+        print(f"{len(clips)} clips, {minutes_all * 60:.0f} s of video; ingest (hash, store, probe): "
+              f"{cpu / minutes_all:.1f} CPU s per minute of video ({wall:.1f} s wall in all)")
+        stages: list[Any] = [RepostsStage(), PeopleStage(), OcrStage()]
+        if whisper.installed():
+            stages.append(SpeechStage())
+        names = [ids[i][0] for i in sorted(ids, key=lambda i: ids[i][0])]
+        print(f"  {'stage':8s} " + " ".join(f"{n[:22]:>24s}" for n in names) + "   all clips")
+        for stage in stages:
+            row, total_cpu, total_minutes = [], 0.0, 0.0
+            first = min(ids, key=lambda i: ids[i][1])
+            with contextlib.suppress(Exception):  # load the models: a worker does it once, not per clip
+                stage.compute(task_for(case, case_item(case, first)))
+            for item_id in sorted(ids, key=lambda i: ids[i][0]):
+                minutes = ids[item_id][1] / 60
+                if stage.name == "speech" and item_id in silent:
+                    row.append(f"{'no audio':>24s}")
+                    continue
+                cpu = time.process_time()
+                done = run_stage(case, stage, SerialExecutor(), only=[item_id])
+                cpu = time.process_time() - cpu
+                if done.failed or not done.done:
+                    row.append(f"{'-':>24s}")  # not for this clip (speech: no audio stream)
+                    continue
+                total_cpu, total_minutes = total_cpu + cpu, total_minutes + minutes
+                row.append(f"{cpu / minutes:>17.1f} CPU s")
+            per_minute = total_cpu / max(total_minutes, 1e-9)
+            print(f"  {stage.name:8s} " + " ".join(row) + f"   {per_minute:.1f} CPU s")
+        print("  (CPU seconds per minute of video, each stage's models loaded before the clock starts)")
+        case.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def _same_fingerprints(a: Path, b: Path) -> bool:
     from sqlalchemy import select
 
@@ -161,12 +243,12 @@ def in_namespace(args: list[str]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sections", nargs="*", metavar="SECTION",
-                        help="executors, index, desk (default: all)")
+                        help="executors, costs, index, desk (default: all)")
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--pg", default=os.environ.get("VERICOUNT_TEST_PG", DEFAULT_PG))
     args = parser.parse_args()
-    sections = args.sections or ["executors", "index", "desk"]
-    unknown = set(sections) - {"executors", "index", "desk"}
+    sections = args.sections or ["executors", "costs", "index", "desk"]
+    unknown = set(sections) - {"executors", "costs", "index", "desk"}
     if unknown:
         parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     if os.environ.get(IN_NAMESPACE):
@@ -176,13 +258,18 @@ def main() -> None:
     code = 0
     if "executors" in sections:
         print("\n1. The same stage through the local executor and through Ray, on this machine")
+        sys.stdout.flush()
         code |= in_namespace(["--items", str(args.items)])
+    if "costs" in sections:
+        print("\n2. What each stage costs per minute of video (../shared/data/video)")
+        sys.stdout.flush()
+        costs()
     if "index" in sections:
-        print("\n2. Repost matching at 1,000,000 frame hashes and 10,000,000 descriptors "
+        print("\n3. Repost matching at 1,000,000 frame hashes and 10,000,000 descriptors "
               "(bench/scale_index.py)")
         code |= subprocess.call([sys.executable, str(HERE / "scale_index.py")])
     if "desk" in sections:
-        print("\n3. The desk on PostgreSQL: 100,000 items, 500,000 tracks, 20 clients (bench/desk.py)")
+        print("\n4. The desk on PostgreSQL: 100,000 items, 500,000 tracks, 20 clients (bench/desk.py)")
         code |= subprocess.call([sys.executable, str(HERE / "desk.py"), "--db", args.pg, "--items", "100000",
                                  "--tracks", "5", "--clients", "20"])
     sys.exit(code)
