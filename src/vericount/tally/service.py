@@ -98,8 +98,8 @@ def judge(case: Case, ref_a: str, ref_b: str, verdict: str, reason: str | None =
     if verdict == "different" and reason is None and not undo:
         raise InvalidValue("a 'different' judgment needs --reason (what shows they are two people)")
     with case.session() as s:
-        audit.serialise(s)  # one writer at a time: the judgment standing on the pair is read, then replaced
         ta, tb = parse_track(s, ref_a), parse_track(s, ref_b)
+        audit.serialise(s)  # one writer at a time: the judgment standing on the pair is read, then replaced
         if (ta.item_id, ta.number) == (tb.item_id, tb.number):
             raise InvalidValue(f"{ref_a} and {ref_b} are the same track")
         if (ta.item_id, ta.number) > (tb.item_id, tb.number):
