@@ -2,9 +2,9 @@
 PostgreSQL.
 
     python bench/desk.py [--items 10000] [--tracks 5] [--clients 20] [--requests 300] [--seconds 120]
-                         [--workers 1] [--db postgresql://USER:PASSWORD@HOST:PORT/DB]
+                         [--workers 1] [--db postgresql://USER:PASSWORD@HOST:PORT/DB] [--pace 0 ...]
 
-    issue 22's size: --db postgresql://... --items 100000 --tracks 5 --workers 2
+    issue 22's size: --db postgresql://... --items 100000 --tracks 5 --workers 2 --pace 0 --pace 2
 
 1. A generated case in a temporary folder, its database SQLite (case.db) or, with --db, a new database
    made on that PostgreSQL server (dropped at the end unless --keep): 10,000 items by default (mostly
@@ -21,7 +21,10 @@ PostgreSQL.
    passes: the items list (GET /items?page=N, a random page, a third of them filtered by status, kind or
    "has people"), an item page (GET /items/ID, a random item), the people page (GET /people, or half the
    time GET /people?item=ID: a random item's crops to confirm) and a judgment (POST /judge, two random
-   tracks of two random items judged "different"; a 303 is success).
+   tracks of two random items judged "different"; a 303 is success). By default each client sends its next
+   request as soon as the last is answered (a closed loop: 20 clients keep 20 requests in flight, far more
+   than 20 reviewers who read what they get); with --pace P each pauses 0 to 2P seconds (P on average)
+   first. Several --pace values run one load after the other on the same case and desk.
 Printed per kind: requests done, errors, p50 and p95 of the server time (the response's Server-Timing
 header: from the app receiving the request to its response, waiting for a worker thread, the writers' turn
 or the database included) and of the client's latency (from sending to the whole body read). Floor (issue
@@ -259,9 +262,12 @@ def request_of(kind: str, rng: random.Random, n_items: int, per_item: int,
 
 
 def load(base: str, n_clients: int, per_kind: int, seconds: float, n_items: int, per_item: int,
-         seed: int = 11) -> tuple[dict[str, list[tuple[float, float]]], dict[str, list[str]], float, int]:
+         seed: int = 11, pace: float = 0.0,
+         ) -> tuple[dict[str, list[tuple[float, float]]], dict[str, list[str]], float, int]:
     """Run the clients; returns per kind the (server ms, client ms) of each success, the errors, the load's
-    wall time and the number of requests left undone when the time ran out."""
+    wall time and the number of requests left undone when the time ran out. With ``pace``, each client
+    pauses between 0 and 2 x ``pace`` seconds (``pace`` on average) after each answer, as a reviewer reads
+    the page before the next click; 0 sends the next request at once."""
     import httpx
 
     from vericount.desk.pages import PAGE
@@ -292,6 +298,8 @@ def load(base: str, n_clients: int, per_kind: int, seconds: float, n_items: int,
                     if not todo or time.monotonic() > clock[0] + seconds:
                         return
                     kind = todo.pop()
+                if pace > 0:
+                    time.sleep(local.uniform(0, 2 * pace))
                 method, url, form = request_of(kind, local, n_items, per_item, pages)
                 if form is not None:
                     form["csrf"] = csrf
@@ -331,6 +339,40 @@ def percentile(values: list[float], q: float) -> float:
 # -- main --------------------------------------------------------------------------------------------------
 
 
+def measure(base: str, args: argparse.Namespace, pace: float, number: int) -> bool:
+    """One load on the running desk; prints its table; True when every kind meets the floor."""
+    times, errors, wall, undone = load(base, args.clients, args.requests, args.seconds, args.items,
+                                       args.tracks, seed=11 + number, pace=pace)
+    if errors["sign-in"]:
+        raise SystemExit(f"{len(errors['sign-in'])} clients could not sign in: {errors['sign-in'][0]}")
+    done = sum(len(v) + len(errors[k]) for k, v in times.items())
+    stop = "all requests done" if not undone else f"time limit reached, {undone} requests not sent"
+    paced = (f"each client pausing {pace:g} s on average between requests" if pace > 0 else
+             "each client sending its next request at once")
+    print(f"\nload {number + 1}, {paced}: {done} requests in {wall:.1f} s ({done / wall:.1f}/s); {stop}\n")
+    print("| request | done | errors | server p50 ms | server p95 ms | client p50 ms | client p95 ms | "
+          f"p95 < {FLOOR_MS:.0f} ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    failed = False
+    labels = {"list": "GET /items?page=N", "item": "GET /items/ID", "people": "GET /people[?item=ID]",
+              "judge": "POST /judge"}
+    for kind in KINDS:
+        server = [t[0] for t in times[kind]]
+        client = [t[1] for t in times[kind]]
+        p95 = percentile(server, 95)
+        ok = bool(server) and p95 < FLOOR_MS and not errors[kind]
+        failed |= not ok
+        print(f"| {labels[kind]} | {len(server)} | {len(errors[kind])} | {percentile(server, 50):.1f} | "
+              f"{p95:.1f} | {percentile(client, 50):.1f} | {percentile(client, 95):.1f} | "
+              f"{'PASS' if ok else 'FAIL'} |")
+    for kind in KINDS:
+        for line in sorted(set(errors[kind]))[:5]:
+            print(f"  error ({kind}): {line}")
+    verdict = "FAIL" if failed else "PASS"
+    print(f"\nfloor: p95 server time < {FLOOR_MS:.0f} ms for each request: {verdict}")
+    return not failed
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", type=int, default=10_000)
@@ -341,6 +383,9 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=None, help="where the temporary case goes")
     ap.add_argument("--keep", action="store_true", help="keep the generated case (and its database)")
     ap.add_argument("--workers", type=int, default=1, help="server processes (vericount serve --workers)")
+    ap.add_argument("--pace", type=float, action="append", default=None, metavar="SECONDS",
+                    help="each client's mean pause between requests (repeatable: one load after the other "
+                         "on the same case); default 0, the next request at once")
     ap.add_argument("--db", default=None, metavar="postgresql://USER:PASSWORD@HOST:PORT/DB",
                     help="a PostgreSQL server: the case goes in a new database made there (and dropped "
                          "afterwards); by default the case is on SQLite")
@@ -364,34 +409,11 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         child = serve(str(root), port, args.workers)
         wait_up(base, child)
-        times, errors, wall, undone = load(base, args.clients, args.requests, args.seconds, args.items,
-                                           args.tracks)
-        if errors["sign-in"]:
-            raise SystemExit(f"{len(errors['sign-in'])} clients could not sign in: {errors['sign-in'][0]}")
-        done = sum(len(v) + len(errors[k]) for k, v in times.items())
-        stop = "all requests done" if not undone else f"time limit reached, {undone} requests not sent"
-        print(f"load: {done} requests in {wall:.1f} s ({done / wall:.1f}/s); {stop}\n")
-        print("| request | done | errors | server p50 ms | server p95 ms | client p50 ms | client p95 ms | "
-              f"p95 < {FLOOR_MS:.0f} ms |")
-        print("|---|---|---|---|---|---|---|---|")
         failed = False
-        labels = {"list": "GET /items?page=N", "item": "GET /items/ID", "people": "GET /people[?item=ID]",
-                  "judge": "POST /judge"}
-        for kind in KINDS:
-            server = [t[0] for t in times[kind]]
-            client = [t[1] for t in times[kind]]
-            p95 = percentile(server, 95)
-            ok = bool(server) and p95 < FLOOR_MS and not errors[kind]
-            failed |= not ok
-            print(f"| {labels[kind]} | {len(server)} | {len(errors[kind])} | {percentile(server, 50):.1f} | "
-                  f"{p95:.1f} | {percentile(client, 50):.1f} | {percentile(client, 95):.1f} | "
-                  f"{'PASS' if ok else 'FAIL'} |")
-        for kind in KINDS:
-            for line in sorted(set(errors[kind]))[:5]:
-                print(f"  error ({kind}): {line}")
-        verdict = "FAIL" if failed else "PASS"
-        print(f"\nfloor: p95 server time < {FLOOR_MS:.0f} ms for each request: {verdict}")
+        for number, pace in enumerate(args.pace or [0.0]):
+            failed |= not measure(base, args, pace, number)
         print(f"total {time.perf_counter() - began:.0f} s on {os.cpu_count()} cores", flush=True)
+        return 1 if failed else 0
         return 1 if failed else 0
     finally:
         if child is not None and child.poll() is None:

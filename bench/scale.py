@@ -18,7 +18,8 @@
 3. index: bench/scale_index.py (repost matching with 1,000,000 stored frame hashes and 10,000,000
    descriptors; its own docstring says what it generates and prints).
 4. desk: bench/desk.py on PostgreSQL (--pg URL, default the test server's) with 100,000 items, 500,000
-   tracks and 20 clients (its own docstring says what it measures).
+   tracks and 20 clients, `serve --workers 2`, twice: each client sending its next request at once, then
+   pausing 2 s on average between requests as a reviewer reads (its own docstring says what it measures).
 With no section named, all four run.
 """
 
@@ -271,7 +272,8 @@ def main() -> None:
     if "desk" in sections:
         print("\n4. The desk on PostgreSQL: 100,000 items, 500,000 tracks, 20 clients (bench/desk.py)")
         code |= subprocess.call([sys.executable, str(HERE / "desk.py"), "--db", args.pg, "--items", "100000",
-                                 "--tracks", "5", "--clients", "20"])
+                                 "--tracks", "5", "--clients", "20", "--workers", "2", "--pace", "0",
+                                 "--pace", "2"])
     sys.exit(code)
 
 
