@@ -188,10 +188,17 @@ python -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv
 (cd "$unzipped" && sha256sum -c MANIFEST.sha256 | tail -2)
 rm -rf "$unzipped"
 
-say "21. Case summary"
+say "21. At scale: where the case's stages run, shared by the team (Ray: pip install 'vericount[cluster]'; docs/scale.md)"
+run vericount executor
+run vericount executor ray --address 10.0.0.5:6379
+printf '$ # from now on reposts, people, ocr, speech and claims add send their work to that Ray cluster\n'
+run vericount executor local
+run vericount log --action case.executor
+
+say "22. Case summary"
 run vericount summary
 
-say "22. The report: HTML and PDF, faces blurred; the headline, certificate, timeline, claims, map, methods, custody"
+say "23. The report: HTML and PDF, faces blurred; the headline, certificate, timeline, claims, map, methods, custody"
 run vericount report --out "$case_dir/report"
 printf '\nThe demo case is in %s; try: vericount --case %s items --json\n' "$case_dir" "$case_dir"
 printf 'The desk: vericount --case %s serve, then open http://127.0.0.1:8000/ and sign in as demo / demo-password\n' \

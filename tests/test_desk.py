@@ -175,6 +175,17 @@ def test_every_page_renders_what_the_case_holds(desk: Case) -> None:
     with_people = c.get("/items?people=yes").text
     assert "obama_and_biden.jpg" in with_people and "clip.mp4" not in with_people
     assert "1 found" in c.get("/items?sort=-size&page=1&kind=text").text
+    from vericount.desk import pages
+
+    kept = pages.COUNT_CAP, pages.PAGE
+    pages.COUNT_CAP, pages.PAGE = 2, 2  # a filter's matches are counted up to the cap, then "+"
+    try:
+        capped = c.get("/items?status=verified").text
+        assert "2+ found" in capped and "page 1 of 2+" in capped and 'rel="next"' in capped
+        assert "4 found" in c.get("/items?status=verified&page=2").text  # counted to the page shown
+        assert "7 found" in c.get("/items").text  # no filter: counted whole
+    finally:
+        pages.COUNT_CAP, pages.PAGE = kept
     for name in (*PHOTOS, "clip.mp4", "report.txt"):
         page = c.get(f"/items/{item_id(desk, name)}")
         assert page.status_code == 200 and name in page.text, name

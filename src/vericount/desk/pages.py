@@ -96,6 +96,9 @@ def _page(query: dict[str, str]) -> int:
     return int(text)
 
 
+COUNT_CAP = 5_000  # a filtered list counts its matches up to here ("5,000+ found"), or to the page shown
+
+
 def items_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
     """One page of items, filtered (status, kind, repost group, date, tag, has people) and sorted."""
     q = select(Item)
@@ -128,7 +131,10 @@ def items_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
     order = column.desc() if sort.startswith("-") else column.asc()
     page = _page(query)
     with case.reading() as s:
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        # a filter's matches are counted up to a cap: "has people" over 100,000 items is a semi-join per item
+        counted = q if q.whereclause is None else q.limit(max(COUNT_CAP, page * PAGE) + 1)
+        total = s.scalar(select(func.count()).select_from(counted.subquery())) or 0
+        more = q.whereclause is not None and total > max(COUNT_CAP, page * PAGE)
         rows = s.scalars(q.order_by(order, Item.id).offset((page - 1) * PAGE).limit(PAGE)).all()
         ids = [r.id for r in rows]
         names = _names(s, ids)
@@ -140,9 +146,10 @@ def items_page(case: Case, query: dict[str, str]) -> dict[str, Any]:
         listed = [{"id": r.id, "name": names.get(r.id, r.id[:12]), "kind": r.kind, "status": r.status,
                    "size": r.size, "added_at": r.added_at.isoformat(timespec="seconds"),
                    "tracks": tracks.get(r.id, 0), "tags": sorted(tags.get(r.id, []))} for r in rows]
-    pages = max(1, math.ceil(total / PAGE))
+    total -= more  # the one past the cap
+    pages = max(1, math.ceil(total / PAGE)) + more
     keep = {k: v for k, v in query.items() if k != "page" and v}
-    return {"items": listed, "total": total, "page": page, "pages": pages, "query": keep,
+    return {"items": listed, "total": total, "more": more, "page": page, "pages": pages, "query": keep,
             "statuses": STATUSES, "kinds": list(KINDS), "sorts": list(SORTS)}  # not a DISTINCT: a scan
 
 
