@@ -230,6 +230,7 @@ def _dump(value: object) -> bytes:
     return json.dumps(value, indent=1).encode()
 
 
+@pytest.mark.sqlite_only  # a bundle is files and signatures: the database under the case changes nothing
 def test_forged_bundles_fail_against_the_case_key(cli: Cli, case_dir: Path, tmp_path: Path) -> None:
     ids = _case(cli, case_dir, tmp_path)
     path = tmp_path / "case.zip"

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from tests.conftest import Cli
@@ -142,6 +143,7 @@ def test_scope_by_dates_and_stale_judgments(cli: Cli, case_dir: Path, tmp_path: 
     assert "judge the pair again" in out["stale_judgments"][0]
 
 
+@pytest.mark.sqlite_only  # the chain's database half is the other tally tests' (suite time)
 def test_people_photos_counted(cli: Cli, tmp_path: Path) -> None:
     """The real chain on the sample photos: the people stage, then the count. Obama's three photos and
     Biden's, and the group photo of four. The machine proposes; nothing is certified until a reviewer
