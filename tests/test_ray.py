@@ -6,6 +6,7 @@ not installed or the namespace cannot be made; in CI (VERICOUNT_REQUIRE_RAY=1) t
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _PG
+from tests.conftest import _PG, Cli
 from vericount.errors import InvalidValue
 from vericount.run.executors import get_executor
 
@@ -76,3 +77,27 @@ def test_ray_is_named_and_checked_like_any_executor() -> None:
     else:
         ray = get_executor("ray", 2, "10.0.0.5:6379")
         assert ray.name == "ray" and ray.address == "10.0.0.5:6379"  # type: ignore[attr-defined]
+        # nobody answers there: one line at once (Ray itself would wait for minutes), and Ray not started
+        with pytest.raises(InvalidValue, match=r"could not reach the Ray cluster at 127\.0\.0\.1:1: "):
+            next(get_executor("ray", None, "127.0.0.1:1").run(len, ["x"]))
+        with pytest.raises(InvalidValue, match="HOST:PORT of the Ray head is expected"):
+            next(get_executor("ray", None, "head-without-port").run(len, ["x"]))
+        import ray as ray_module
+
+        assert not ray_module.is_initialized()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
+def test_a_case_remembers_where_its_stages_run(cli: Cli) -> None:
+    assert cli("executor").stdout.strip() == "executor: local"
+    said = "executor: ray at 10.0.0.5:6379"
+    assert cli("executor", "ray", "--address", "10.0.0.5:6379").stdout.strip() == said
+    assert cli("executor").stdout.strip() == said
+    refused = cli("reposts", "--address", "127.0.0.1:1")  # an address of the command's own wins
+    assert refused.exit_code != 0 and "could not reach the Ray cluster at 127.0.0.1:1" in refused.output
+    bad = cli("executor", "local", "--address", "10.0.0.5:6379")
+    assert bad.exit_code != 0 and "--address is for the ray executor" in bad.output
+    assert cli("executor", "local").stdout.strip() == "executor: local"
+    log = json.loads(cli("log", "--action", "case.executor", "--json").stdout)
+    assert [(e["detail"]["executor"], e["detail"]["address"]) for e in log] == [
+        ("ray", "10.0.0.5:6379"), ("local", None)]

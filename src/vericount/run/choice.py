@@ -51,4 +51,8 @@ def choose(case: Case, name: str | None, jobs: int | None, address: str | None) 
             name = "ray"
         else:
             name, address = case_executor(case)
-    return get_executor(name, jobs, address)
+    executor = get_executor(name, jobs, address)
+    check = getattr(executor, "check", None)
+    if check is not None:
+        check()  # ray: installed, and its head answers
+    return executor

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable, Iterable, Iterator, Sized
 from itertools import islice
 from typing import Any, TypeVar
@@ -51,12 +52,21 @@ class RayExecutor(Executor):
         self.jobs = jobs
         self.address = address or os.environ.get("VERICOUNT_RAY_ADDRESS") or None
 
+    def check(self) -> None:
+        """Refuse now, before any work, a missing Ray or an address nobody answers at (the commands call
+        this first: a run with nothing pending would not connect at all)."""
+        _ray()
+        if self.address:
+            _reachable(self.address)
+
     def connect(self) -> Any:
         """Ray, connected (started, for a local instance) once per process."""
         ray = _ray()
         if ray.is_initialized():
             return ray
         quiet = {"log_to_driver": False, "logging_level": logging.WARNING, "include_dashboard": False}
+        if self.address:
+            _reachable(self.address)  # Ray itself waits for minutes on an address nobody answers at
         try:
             if self.address:
                 ray.init(address=self.address, **quiet)
@@ -110,6 +120,24 @@ class RayExecutor(Executor):
             else:
                 yield from outcomes
             fill()
+
+
+CONNECT_SECONDS = 10.0
+
+
+def _reachable(address: str) -> None:
+    """Refuse at once, in one line, a ``HOST:PORT`` at which nothing answers (``auto`` and ``ray://`` are
+    Ray's to resolve)."""
+    if address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise InvalidValue(f"--address {address!r}: HOST:PORT of the Ray head is expected (or auto)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as exc:
+        raise InvalidValue(f"could not reach the Ray cluster at {address}: "
+                           f"{exc.strerror or type(exc).__name__}") from None
 
 
 def _first_line(exc: BaseException) -> str:
