@@ -88,7 +88,7 @@ def test_ray_is_named_and_checked_like_any_executor() -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
-def test_a_case_remembers_where_its_stages_run(cli: Cli) -> None:
+def test_a_case_remembers_where_its_stages_run(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli("executor").stdout.strip() == "executor: local"
     said = "executor: ray at 10.0.0.5:6379"
     assert cli("executor", "ray", "--address", "10.0.0.5:6379").stdout.strip() == said
@@ -98,6 +98,9 @@ def test_a_case_remembers_where_its_stages_run(cli: Cli) -> None:
     bad = cli("executor", "local", "--address", "10.0.0.5:6379")
     assert bad.exit_code != 0 and "--address is for the ray executor" in bad.output
     assert cli("executor", "local").stdout.strip() == "executor: local"
+    monkeypatch.setenv("VERICOUNT_RAY_ADDRESS", "127.0.0.1:1")  # for scripts: as --address
+    assert "could not reach the Ray cluster at 127.0.0.1:1" in cli("people").output
+    assert cli("people", "--executor", "local").exit_code == 0
     log = json.loads(cli("log", "--action", "case.executor", "--json").stdout)
     assert [(e["detail"]["executor"], e["detail"]["address"]) for e in log] == [
         ("ray", "10.0.0.5:6379"), ("local", None)]

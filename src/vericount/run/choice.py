@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from vericount.case import Case
 
 KEY = "executor"
+ENV_ADDRESS = "VERICOUNT_RAY_ADDRESS"
 DEFAULT = "local"
 
 
@@ -45,7 +47,10 @@ def set_case_executor(case: Case, name: str, address: str | None = None) -> None
 
 
 def choose(case: Case, name: str | None, jobs: int | None, address: str | None) -> Executor:
-    """The executor for one command: ``--executor`` (``--address`` alone means ray), else the case's."""
+    """The executor for one command: ``--executor`` (``--address``, or $VERICOUNT_RAY_ADDRESS, alone means
+    ray), else the case's."""
+    if address is None and name in (None, "ray"):
+        address = os.environ.get(ENV_ADDRESS) or None
     if name is None:
         if address is not None:
             name = "ray"

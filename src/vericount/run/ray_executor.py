@@ -50,7 +50,7 @@ class RayExecutor(Executor):
 
     def __init__(self, jobs: int | None = None, address: str | None = None) -> None:
         self.jobs = jobs
-        self.address = address or os.environ.get("VERICOUNT_RAY_ADDRESS") or None
+        self.address = address or None
 
     def check(self) -> None:
         """Refuse now, before any work, a missing Ray or an address nobody answers at (the commands call
