@@ -145,6 +145,9 @@ def main() -> int:
     parser.add_argument("--descriptors", type=int, default=10_000_000)
     parser.add_argument("--threads", type=int, default=1, help="FAISS threads (the flat index's)")
     args = parser.parse_args()
+    least = COPIES * max(len(PDQ_PLANTED), len(DESC_PLANTED)) + SHARED * KEYFRAMES * KEY_COPIES
+    if min(args.hashes, args.descriptors) < least:
+        parser.error(f"--hashes and --descriptors must each be {least:,} or more (the planted copies)")
     print(f"$ python bench/scale_index.py {' '.join(sys.argv[1:])}".rstrip())
     load = Path("/proc/loadavg").read_text().split()[:3]
     print(f"{os.cpu_count()} cores, load average {' '.join(load)} (1, 5, 15 min) at the start")
