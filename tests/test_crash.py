@@ -108,6 +108,7 @@ def _running(processes: set[tuple[int, bytes]]) -> set[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only  # which processes end is the executor's doing, not the database's (suite time)
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
 def test_sigkill_of_the_cli_ends_its_workers_forkserver_and_tracker(case_dir: Path,
                                                                      tmp_path: Path) -> None:

@@ -162,21 +162,17 @@ def _names(s: Any, ids: list[str]) -> dict[str, str]:
     return out
 
 
-def neighbours(case: Case, item_id: str) -> tuple[str | None, str | None]:
+def neighbours(s: Any, item: Item) -> tuple[str | None, str | None]:
     """The items before and after this one in the list's default order (added time, then id): j / k.
     Each is two lookups on the added-time index (the same time with a nearer id, else the nearest time):
     one query with an OR of the two would scan the table."""
-    with case.reading() as s:
-        item = s.get(Item, item_id)
-        if item is None:
-            return None, None
-        at = Item.added_at == item.added_at
-        before = s.scalar(select(Item.id).where(at, Item.id < item.id).order_by(Item.id.desc()).limit(1)) or \
-            s.scalar(select(Item.id).where(Item.added_at < item.added_at)
-                     .order_by(Item.added_at.desc(), Item.id.desc()).limit(1))
-        after = s.scalar(select(Item.id).where(at, Item.id > item.id).order_by(Item.id).limit(1)) or \
-            s.scalar(select(Item.id).where(Item.added_at > item.added_at).order_by(Item.added_at, Item.id)
-                     .limit(1))
+    at = Item.added_at == item.added_at
+    before = s.scalar(select(Item.id).where(at, Item.id < item.id).order_by(Item.id.desc()).limit(1)) or \
+        s.scalar(select(Item.id).where(Item.added_at < item.added_at)
+                 .order_by(Item.added_at.desc(), Item.id.desc()).limit(1))
+    after = s.scalar(select(Item.id).where(at, Item.id > item.id).order_by(Item.id).limit(1)) or \
+        s.scalar(select(Item.id).where(Item.added_at > item.added_at).order_by(Item.added_at, Item.id)
+                 .limit(1))
     return before, after
 
 
@@ -184,7 +180,7 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
     from vericount.attachments import of_item
     from vericount.items import view
     from vericount.media.c2pa import summary_lines
-    from vericount.reposts.service import list_matches
+    from vericount.reposts.service import matches_of
 
     with case.reading() as s:
         item = s.get(Item, item_id)
@@ -219,12 +215,12 @@ def item_page(case: Case, item_id: str, query: dict[str, str]) -> dict[str, Any]
                        "sentence": c.sentence, "start": c.start, "end": c.end} for c in claims]
         has_report = report is not None
         title = report.title if report is not None else None
-    matches = [{"other": m.b if m.a == item_id else m.a, "type": m.type, "state": m.state,
-                "score": round(m.score, 3),
-                "mine": _segment(m.a_segment if m.a == item_id else m.b_segment),
-                "theirs": _segment(m.b_segment if m.a == item_id else m.a_segment)}
-               for m in list_matches(case, item_id)]
-    before, after = neighbours(case, item_id)
+        matches = [{"other": m.b if m.a == item_id else m.a, "type": m.type, "state": m.state,
+                    "score": round(m.score, 3),
+                    "mine": _segment(m.a_segment if m.a == item_id else m.b_segment),
+                    "theirs": _segment(m.b_segment if m.a == item_id else m.a_segment)}
+                   for m in matches_of(s, item_id)]
+        before, after = neighbours(s, item)
     passages = _report_passages(case, item_id, claim_rows) if has_report else []
     try:
         t = float(query.get("t", "0"))
@@ -328,14 +324,16 @@ def _item_proposal(case: Case, ref: str) -> dict[str, Any]:
     """The open tracks of one item as a page to confirm (the item page's "confirm its people")."""
     from vericount.items import resolve
     from vericount.tally.proposals import PAGE
-    from vericount.tally.reviews import standing
 
     with case.reading() as s:
-        item_id = resolve(s, ref).id
+        whole = s.get(Item, ref) if len(ref) == 64 else None  # the item page's link: no names to load
+        item_id = whole.id if whole is not None else resolve(s, ref).id
         rows = s.scalars(select(PersonTrack).where(PersonTrack.item_id == item_id,
                                                    PersonTrack.source != "mark").order_by(PersonTrack.number))
+        decided = set(s.scalars(select(schema.TrackReview.number).where(
+            schema.TrackReview.item_id == item_id, schema.TrackReview.undone_at.is_(None))))
         tracks = [f"{t.item_id}:{t.number}" for t in sorted(rows, key=lambda t: -(t.score or 0.0))
-                  if standing(s, t.item_id, t.number) is None]  # the surest first, the doubtful last
+                  if t.number not in decided]  # the surest first, the doubtful last
     page = tracks[:PAGE]
     return _opened({"kind": "confirm", "tracks": page, "against": [], "gain": None, "actions": 1,
                     "effect": "", "rank": None, "needs_reason": False, "item": item_id,

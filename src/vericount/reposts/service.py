@@ -244,11 +244,15 @@ def _view(row: Match) -> MatchView:
 
 def list_matches(case: Case, ref: str | None = None) -> list[MatchView]:
     with case.reading() as s:
-        query = select(Match).order_by(Match.score.desc(), Match.id)
         if ref is not None:
-            item = resolve(s, ref)
-            query = query.where(or_(Match.a == item.id, Match.b == item.id))
-        return [_view(row) for row in s.scalars(query)]
+            return matches_of(s, resolve(s, ref).id)
+        return [_view(row) for row in s.scalars(select(Match).order_by(Match.score.desc(), Match.id))]
+
+
+def matches_of(s: Session, item_id: str) -> list[MatchView]:
+    """The matches of one item (by its whole id), the best first."""
+    query = select(Match).where(or_(Match.a == item_id, Match.b == item_id))
+    return [_view(row) for row in s.scalars(query.order_by(Match.score.desc(), Match.id))]
 
 
 def membership(s: Session) -> dict[str, str]:
