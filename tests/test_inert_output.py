@@ -109,6 +109,15 @@ def test_errors_and_usage_errors_are_inert(cli: Cli) -> None:
     assert usage.exit_code == 2
     _check_inert(usage.output, "report --format")
     assert "x\\x1b[1A" in usage.output
+    # a Ray address given by a user, kept in the case: shown and logged inert (never connected to here)
+    assert cli("executor", "ray", "--address", f"head{OSC_TITLE}:6379").exit_code == 0
+    for args in (("executor",), ("log", "--action", "case.executor")):
+        shown = cli(*args)
+        _check_inert(shown.output, " ".join(args))
+        assert "head\\x1b]0;TITLE\\x07:6379" in shown.output
+    bad = cli("people", "--address", f"head{CURSOR}")  # no port: refused before any lookup
+    assert bad.exit_code != 0
+    _check_inert(bad.output, "people --address")
 
 
 def test_values_from_sidecars_exports_and_links_are_inert(cli: Cli, tmp_path: Path) -> None:
