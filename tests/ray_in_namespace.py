@@ -4,7 +4,6 @@ reached over its Unix socket; not collected on its own (the name does not start 
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -18,11 +17,11 @@ import pytest
 from PIL import Image
 
 from tests.conftest import Cli
-from tests.stages_for_tests import ModelStage, SizeStage, SlowStage
+from tests.stages_for_tests import ModelStage, SizeStage, SlowStage, put
 from vericount.case import Case
 from vericount.run.ray_executor import RayExecutor
 from vericount.run.runner import run_stage
-from vericount.store.schema import AuditEvent, Item, StageState, utcnow
+from vericount.store.schema import AuditEvent, Item, StageState
 
 PIDS = Path(tempfile.mkdtemp(prefix="vericount-ray-pids-"))
 os.environ["VERICOUNT_TEST_PIDS"] = str(PIDS)  # before Ray starts: its workers inherit it
@@ -37,14 +36,6 @@ def ray_instance() -> Iterator[None]:
     assert ray.util.get_node_ip_address() == "127.0.0.1"  # only loopback here
     yield
     ray.shutdown()
-
-
-def put(case: Case, data: bytes) -> str:
-    stored = case.evidence.put_stream(io.BytesIO(data))
-    with case.session() as s:
-        s.add(Item(id=stored.sha256, kind="text", media_type="text/plain", size=stored.size,
-                   added_at=utcnow(), added_by="tester", status="unreviewed"))
-    return stored.sha256
 
 
 def sizes(case: Case, ids: list[str]) -> dict[str, int]:

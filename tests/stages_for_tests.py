@@ -1,18 +1,32 @@
-"""Stages used by the runner tests. Module-level so that worker processes can unpickle them."""
+"""Stages used by the runner tests, and ``put``, which stores an item for them. Module-level so that worker
+processes can unpickle them."""
 
 from __future__ import annotations
 
 import functools
+import io
 import os
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy.orm import Session
 
 from vericount.errors import ProbeError
 from vericount.run.stage import Stage, Task
-from vericount.store.schema import Item
+from vericount.store.schema import Item, utcnow
+
+if TYPE_CHECKING:
+    from vericount.case import Case
+
+
+def put(case: Case, data: bytes) -> str:
+    """``data`` stored in the case as a text item (no ingest): what the runner tests run stages on."""
+    stored = case.evidence.put_stream(io.BytesIO(data))
+    with case.session() as s:
+        s.add(Item(id=stored.sha256, kind="text", media_type="text/plain", size=stored.size,
+                   added_at=utcnow(), added_by="tester", status="unreviewed"))
+    return stored.sha256
 
 
 class SizeStage(Stage[int]):

@@ -3,25 +3,15 @@ goes on; a crashing worker costs only its own item."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from vericount.case import Case
 from vericount.errors import InvalidValue
 from vericount.run.executors import LocalExecutor, SerialExecutor, get_executor
 from vericount.run.runner import pending, run_stage
-from vericount.store.schema import AuditEvent, Item, StageState, utcnow
+from vericount.store.schema import AuditEvent, Item, StageState
 
-from .stages_for_tests import NeedsSize, SizeStage
-
-
-def put(case: Case, data: bytes) -> str:
-    stored = case.evidence.put_stream(io.BytesIO(data))
-    with case.session() as s:
-        s.add(Item(id=stored.sha256, kind="text", media_type="text/plain", size=stored.size,
-                   added_at=utcnow(), added_by="tester", status="unreviewed"))
-    return stored.sha256
+from .stages_for_tests import NeedsSize, SizeStage, put
 
 
 def states(case: Case, stage: str) -> dict[str, tuple[str, str | None]]:

@@ -40,10 +40,9 @@ from vericount.claims.slavic import (
     Rules,
     Said,
     Word,
-    all_hedges,
+    claim,
     headline_speaker,
     join,
-    nearest,
     phrase_after,
     read,
     subject_key,
@@ -187,18 +186,12 @@ def _counted_noun(words: list[Word], i: int) -> int | None:
 
 def _claim(words: list[Word], q: Quantity, noun: int, sentence: str, offset: int, said: Said,
            others: list[int]) -> Claim:
-    speaker, via = said
     subject = _subject(words, q.stop, noun)
     event = _event(words, noun)
-    at = words[q.first].start - offset
-    return Claim(
-        value=q.value, low=q.low, high=q.high, qualifier=q.qualifier, vague=q.vague, subject=join(subject),
-        subject_key=subject_key([w.lemma for w in subject if w.pos in ("NOUN", "PROPN", "ADJ")],
-                                _event_key(words, event), KEYS),
-        event=event.text if event is not None else None,
-        scope=nearest(SCOPE, sentence, at, [o for o in others if o != at]), speaker=speaker, via=via,
-        hedges=all_hedges(HEDGES, sentence), sentence=sentence.strip(), start=offset,
-        end=offset + len(sentence), quantity=join(words[q.opens:q.stop]))
+    key = subject_key([w.lemma for w in subject if w.pos in ("NOUN", "PROPN", "ADJ")],
+                      _event_key(words, event), KEYS)
+    return claim(q, words, sentence, offset, said, others, subject=subject, key=key,
+                 event=event.text if event is not None else None, scope=SCOPE, hedges=HEDGES)
 
 
 def _subject(words: list[Word], first: int, noun: int) -> list[Word]:

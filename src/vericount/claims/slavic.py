@@ -175,6 +175,21 @@ def all_hedges(patterns: re.Pattern[str], sentence: str) -> list[str]:
     return sorted({m.group().lower() for m in patterns.finditer(sentence)})
 
 
+def claim(q: Quantity, words: list[Word], sentence: str, offset: int, said: Said, others: list[int], *,
+          subject: list[Word], key: str, event: str | None, scope: re.Pattern[str],
+          hedges: re.Pattern[str]) -> Claim:
+    """The claim of the quantity ``q`` in ``sentence`` (at ``offset`` in the text; ``others``: the other
+    quantities' offsets in it), given what each language reads its own way: the subject, its key, the
+    event, and its time-phrase and hedge patterns."""
+    speaker, via = said
+    at = words[q.first].start - offset
+    return Claim(
+        value=q.value, low=q.low, high=q.high, qualifier=q.qualifier, vague=q.vague, subject=join(subject),
+        subject_key=key, event=event, scope=nearest(scope, sentence, at, [o for o in others if o != at]),
+        speaker=speaker, via=via, hedges=all_hedges(hedges, sentence), sentence=sentence.strip(),
+        start=offset, end=offset + len(sentence), quantity=join(words[q.opens:q.stop]))
+
+
 PUNCT = {",", ".", ";", ":", "—", "–", "-", "«", "»", "\"", "(", ")", "!", "?", "„", "“", "”"}
 
 

@@ -35,10 +35,9 @@ from vericount.claims.slavic import (
     Rules,
     Said,
     Word,
-    all_hedges,
+    claim,
     headline_speaker,
     join,
-    nearest,
     phrase_after,
     quantity_at,
     read,
@@ -149,21 +148,15 @@ def _counted_noun(words: list[Word], i: int) -> int | None:
 
 def _claim(words: list[Word], q: Quantity, noun: int, sentence: str, offset: int, said: Said,
            others: list[int]) -> Claim:
-    speaker, via = said
     subject = words[q.stop:noun + 1]
     for w in words[noun + 1:noun + 4]:  # "військовослужбовців ЗСУ", "окупантів РФ"
         if not w.text[:1].isupper() or w.text in PUNCT:
             break
         subject.append(w)
-    event, key = _event(words, q, noun)
-    at = words[q.first].start - offset
-    return Claim(
-        value=q.value, low=q.low, high=q.high, qualifier=q.qualifier, vague=q.vague, subject=join(subject),
-        subject_key=subject_key([lemma(w.text) for w in subject if w.lemma not in ("з", "із")], key, KEYS),
-        event=event, scope=nearest(SCOPE, sentence, at, [o for o in others if o != at]), speaker=speaker,
-        via=via,
-        hedges=all_hedges(HEDGES, sentence), sentence=sentence.strip(), start=offset,
-        end=offset + len(sentence), quantity=join(words[q.opens:q.stop]))
+    event, event_key = _event(words, q, noun)
+    key = subject_key([lemma(w.text) for w in subject if w.lemma not in ("з", "із")], event_key, KEYS)
+    return claim(q, words, sentence, offset, said, others, subject=subject, key=key, event=event,
+                 scope=SCOPE, hedges=HEDGES)
 
 
 def _an_event(word: Word) -> bool:

@@ -57,7 +57,5 @@ def choose(case: Case, name: str | None, jobs: int | None, address: str | None) 
         else:
             name, address = case_executor(case)
     executor = get_executor(name, jobs, address)
-    check = getattr(executor, "check", None)
-    if check is not None:
-        check()  # ray: installed, and its head answers
+    executor.check()  # ray: installed, and its head answers
     return executor

@@ -74,6 +74,9 @@ class Executor(ABC):
     def run(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[Outcome[T, R]]:
         """Yield one Outcome per task, in any order. ``fn`` and the tasks must be picklable."""
 
+    def check(self) -> None:  # noqa: B027 - most executors have nothing to check
+        """Refuse now, before any work, what would keep this executor from running (commands call it)."""
+
 
 class SerialExecutor(Executor):
     """Everything in this process, in order: for one item, for tests, for debugging."""

@@ -53,8 +53,8 @@ class RayExecutor(Executor):
         self.address = address or None
 
     def check(self) -> None:
-        """Refuse now, before any work, a missing Ray or an address nobody answers at (the commands call
-        this first: a run with nothing pending would not connect at all)."""
+        """A missing Ray, or an address nobody answers at (a run with nothing pending would not connect at
+        all)."""
         _ray()
         if self.address:
             _reachable(self.address)
