@@ -7,8 +7,8 @@ import sys
 import click
 
 from vericount.cli import Context
-from vericount.cli.output import emit_json, error, interactive, progress_bar, say, table, warning
-from vericount.cli.stage_runs import executor_options
+from vericount.cli.output import emit_json, error, say, table, warning
+from vericount.cli.stage_runs import executor_options, run_shown
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -44,9 +44,6 @@ def people(click_ctx: click.Context, as_json: bool, jobs: int | None, detector: 
     from vericount.models import registry
     from vericount.people.service import summaries
     from vericount.people.stage import PEOPLE_FPS, PeopleStage
-    from vericount.run.choice import choose
-    from vericount.run.runner import run_stage
-
     with ctx.open_case() as case:
         model = None
         if detector is not None:  # refuse a bad model once, here, not once per item
@@ -56,9 +53,7 @@ def people(click_ctx: click.Context, as_json: bool, jobs: int | None, detector: 
                     f"{model.layout}); its licence is not stated: vericount models", err=True)
             model.open()
         stage = PeopleStage(detector=model, fps=fps or PEOPLE_FPS)
-        with progress_bar(interactive() and not as_json) as bar:
-            report = run_stage(case, stage, choose(case, executor, jobs, address),
-                               on_start=lambda n: bar.start("people", n), on_item=lambda _: bar.advance(1))
+        report = run_shown(case, stage, jobs, as_json, executor, address)
         rows = summaries(case)
         names = first_names(case, {r.id for r in rows} | {i for i, _ in report.failed + report.notes})
     if as_json:
